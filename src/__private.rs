@@ -1,0 +1,22 @@
+//! For macro-generated code only. Not public API; changes in any release.
+
+pub use ::core::option::Option::{self, None, Some};
+pub use ::core::result::Result::{self, Err, Ok};
+pub use ::core::time::Duration;
+pub use ::futures::join;
+pub use ::schemars;
+pub use ::serde;
+pub use ::serde_json;
+pub use ::std::borrow::Cow;
+pub use ::std::{boxed::Box, string::String, vec, vec::Vec};
+
+pub use workflow_runtime::access;
+pub use workflow_runtime::exec::{self, RunRecorder, StepOutcome, StepSpec, in_run_span};
+pub use workflow_runtime::schema;
+pub use workflow_runtime::{
+    CallTool, FromRef, RetryPolicy, Run, State, StepError, StepInfo, Tool, ToolError, ToolOutput, ToolResult,
+    WorkflowError,
+};
+
+/// Asserts at compile time that a field of a `#[derive(ToolOutput)]` type is a tool output.
+pub const fn assert_field_output<T: ToolOutput>() {}

@@ -1,0 +1,151 @@
+//! Types mirroring the surface syntax of `workflow!`, keeping the user's tokens for spans.
+
+use proc_macro2::{Delimiter, Span, TokenTree};
+use syn::{Attribute, Ident, LitFloat, LitInt, LitStr, Type, Visibility};
+
+/// One `name(inputs) { steps }` block.
+pub(crate) struct WorkflowDef {
+    pub attrs: Vec<Attribute>,
+    pub vis: Visibility,
+    pub name: Ident,
+    pub inputs: Vec<Input>,
+    pub steps: Vec<Step>,
+}
+
+/// `name: Type` in the workflow's parameter list.
+pub(crate) struct Input {
+    pub ident: Ident,
+    pub ty: Type,
+}
+
+/// `id = tool(args) clauses;`
+pub(crate) struct Step {
+    pub id: Ident,
+    pub tool: syn::Path,
+    pub args: Vec<Arg>,
+    pub depends: Vec<Ident>,
+    pub condition: Option<Value>,
+    pub retry: Option<Retry>,
+    pub timeout: Option<DurationLit>,
+    pub on_error: Option<OnError>,
+}
+
+/// `name: value` in a step's call.
+pub(crate) struct Arg {
+    pub name: Ident,
+    pub value: Value,
+}
+
+/// An argument value or a condition: Rust tokens with `<<…>>` references spliced in.
+pub(crate) struct Value {
+    pub pieces: Vec<Piece>,
+    /// The first and last token, to span errors over the whole value.
+    pub span: (Span, Span),
+}
+
+/// A part of a [`Value`].
+pub(crate) enum Piece {
+    /// A token passed through as written.
+    Token(TokenTree),
+    /// A `<<…>>` reference.
+    Ref(StepRef),
+    /// A string literal, with the references inside it.
+    Str(LitStr, Vec<StrPart>),
+    /// A delimited group, whose contents may hold references too.
+    Group(Delimiter, Span, Vec<Piece>),
+}
+
+/// Text and references inside a string literal.
+pub(crate) enum StrPart {
+    Text(String),
+    Ref(StepRef),
+}
+
+/// `<<root.field[0]["key"]>>`.
+#[derive(Clone)]
+pub(crate) struct StepRef {
+    /// The span of `<<` (or of the whole string literal for a reference inside one).
+    pub open: Span,
+    /// The span of `>>`.
+    pub close: Span,
+    pub root: Ident,
+    pub path: Vec<Segment>,
+    /// Whether the reference sits inside a string literal (spans are then the literal's).
+    pub in_string: bool,
+}
+
+/// One step of a reference's path after its root.
+#[derive(Clone)]
+pub(crate) enum Segment {
+    Field(Ident),
+    Index(i64, Span),
+    Key(String, Span),
+}
+
+/// `retry N [backoff D [xF]] [max D] [jitter]`.
+pub(crate) struct Retry {
+    pub count: LitInt,
+    pub backoff: Option<DurationLit>,
+    pub multiplier: Option<(f64, Span)>,
+    pub max: Option<DurationLit>,
+    pub jitter: bool,
+}
+
+/// A duration as written: `30s`, `500ms`, `1.5s`, `2m`, `1h`.
+pub(crate) enum DurationLit {
+    Int(LitInt),
+    Float(LitFloat),
+}
+
+/// `on_error skip | abort`.
+pub(crate) enum OnError {
+    Skip(Ident),
+    Abort(Ident),
+}
+
+impl StepRef {
+    /// The reference as the user wrote it, e.g. `list_issues.issues[0].number`.
+    pub fn text(&self) -> String {
+        let mut text = self.root.to_string();
+        for segment in &self.path {
+            match segment {
+                Segment::Field(f) => {
+                    text.push('.');
+                    text.push_str(&f.to_string());
+                }
+                Segment::Index(i, _) => text.push_str(&format!("[{i}]")),
+                Segment::Key(k, _) => text.push_str(&format!("[{k:?}]")),
+            }
+        }
+        text
+    }
+}
+
+impl Value {
+    /// Every reference in this value, in order.
+    pub fn refs(&self) -> Vec<&StepRef> {
+        fn walk<'a>(pieces: &'a [Piece], out: &mut Vec<&'a StepRef>) {
+            for piece in pieces {
+                match piece {
+                    Piece::Ref(r) => out.push(r),
+                    Piece::Str(_, parts) => out.extend(parts.iter().filter_map(|p| match p {
+                        StrPart::Ref(r) => Some(r),
+                        StrPart::Text(_) => None,
+                    })),
+                    Piece::Group(_, _, inner) => walk(inner, out),
+                    Piece::Token(_) => {}
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.pieces, &mut out);
+        out
+    }
+}
+
+impl Step {
+    /// Every value of this step: its arguments, then its condition.
+    pub fn values(&self) -> impl Iterator<Item = &Value> {
+        self.args.iter().map(|a| &a.value).chain(self.condition.as_ref())
+    }
+}

@@ -1,0 +1,356 @@
+//! The code a `workflow!` becomes: `quote!` and nothing else.
+//!
+//! For a workflow `name(inputs) { steps }`:
+//! - `struct name { inputs }` and `fn name(inputs) -> name`, so `name(a, b).run(&state)` reads
+//!   like a call, and `name::LEVELS`, `name::STEPS` reach its plan;
+//! - `struct NameOutputs`, one field per step (`Option<_>` for a step that may not run);
+//! - `name::run`, whose body awaits one level at a time (`join!` of the level's steps), each
+//!   step being its own `async fn` driven by the runtime's step driver. Keeping steps in their
+//!   own functions keeps type-checking linear in the number of steps.
+
+use proc_macro2::{Delimiter, Group, Span, TokenStream, TokenTree};
+use quote::{format_ident, quote, quote_spanned};
+use syn::{Ident, LitStr};
+
+use super::ast::{DurationLit, OnError, Piece, Segment, Step, StepRef, StrPart, Value, WorkflowDef};
+use super::plan::Plan;
+use crate::paths::private;
+
+pub(crate) fn workflow(def: &WorkflowDef, plan: &Plan) -> TokenStream {
+    let p = private();
+    let WorkflowDef { attrs, vis, name, inputs, steps } = def;
+    let outputs = format_ident!("{}Outputs", camel_case(&name.to_string()), span = name.span());
+    let input_names: Vec<&Ident> = inputs.iter().map(|i| &i.ident).collect();
+    let input_types: Vec<&syn::Type> = inputs.iter().map(|i| &i.ty).collect();
+    let step_ids: Vec<&Ident> = steps.iter().map(|s| &s.id).collect();
+    let output_types: Vec<TokenStream> = (0..steps.len()).map(|i| output_type(def, plan, i)).collect();
+    let tools: Vec<&syn::Path> = steps.iter().map(|s| &s.tool).collect();
+    let description = crate::dsl::doc_text(attrs);
+    let workflow_name = name.to_string();
+    let outputs_doc = format!("Outputs of the [`{name}`](struct@{name}) workflow: one field per step.");
+    let ctor_doc = format!("The [`{name}`](struct@{name}) workflow with these inputs; `.run(&state).await` runs it.");
+    let levels = plan.levels.iter().map(|level| {
+        let ids = level.iter().map(|&i| steps[i].id.to_string());
+        quote!(&[#(#ids),*])
+    });
+    let infos = steps.iter().enumerate().map(|(i, step)| {
+        let (id, tool) = (step.id.to_string(), &step.tool);
+        let needs = plan.needs[i].iter().map(|&n| steps[n].id.to_string());
+        quote!(#p::StepInfo { id: #id, tool: <#tool as #p::Tool>::NAME, needs: &[#(#needs),*] })
+    });
+    let step_fns = (0..steps.len()).map(|i| step_fn(def, plan, i));
+    let body = run_body(def, plan);
+    quote! {
+        #(#attrs)*
+        #[allow(non_camel_case_types)]
+        #vis struct #name { #(pub #input_names: #input_types),* }
+
+        #[doc = #outputs_doc]
+        #[derive(#p::serde::Serialize)]
+        #[serde(crate = "::workflow::__private::serde")]
+        #vis struct #outputs { #(pub #step_ids: #output_types),* }
+
+        #[doc = #ctor_doc]
+        #vis fn #name(#(#input_names: #input_types),*) -> #name {
+            #name { #(#input_names),* }
+        }
+
+        impl #name {
+            /// The workflow's name.
+            pub const NAME: &'static str = #workflow_name;
+            /// What the workflow does, from its doc comment.
+            pub const DESCRIPTION: &'static str = #description;
+            /// Step ids by level: the steps of a level run concurrently, after every earlier level.
+            pub const LEVELS: &'static [&'static [&'static str]] = &[#(#levels),*];
+            /// Every step with the tool it calls and the steps it needs.
+            pub const STEPS: &'static [#p::StepInfo] = &[#(#infos),*];
+
+            /// Runs the workflow: level by level, the steps of a level concurrently.
+            ///
+            /// `state` is the shared state the tools take through `State<T>` (`&()` when none
+            /// does). Dropping the returned future cancels every step in flight.
+            #[allow(clippy::redundant_closure_call, clippy::too_many_lines, unused_variables)]
+            pub async fn run<__WfState: ?::core::marker::Sized + ::core::marker::Sync>(
+                self,
+                __wf_state: &__WfState,
+            ) -> #p::Result<#p::Run<#outputs>, #p::Box<#p::WorkflowError>>
+            where #(#tools: #p::CallTool<__WfState>,)*
+            {
+                #(#step_fns)*
+                #p::in_run_span(#workflow_name, async move { #body }).await
+            }
+        }
+    }
+}
+
+/// The output type of step `i`: the tool's output, in an `Option` when the step may not run.
+fn output_type(def: &WorkflowDef, plan: &Plan, i: usize) -> TokenStream {
+    let p = private();
+    let tool = &def.steps[i].tool;
+    let ty = quote_spanned!(tool_span(tool)=> <#tool as #p::Tool>::Output);
+    if plan.skippable[i] { quote!(#p::Option<#ty>) } else { ty }
+}
+
+fn tool_span(tool: &syn::Path) -> Span {
+    tool.segments.last().map_or_else(Span::call_site, |s| s.ident.span())
+}
+
+/// The parameters by which step `i` receives what it needs: outputs it reads, and outputs of
+/// steps that may not run (to know whether they did).
+fn passed(plan: &Plan, i: usize) -> Vec<usize> {
+    plan.needs[i].iter().copied().filter(|n| plan.reads[i].contains(n) || plan.skippable[*n]).collect()
+}
+
+fn out_var(step: &Step) -> Ident {
+    format_ident!("__wf_o_{}", step.id)
+}
+
+/// `async fn __wf_step_<id>`: skip checks, the condition, and the call through the driver.
+fn step_fn(def: &WorkflowDef, plan: &Plan, i: usize) -> TokenStream {
+    let p = private();
+    let step = &def.steps[i];
+    let (name, tool) = (&def.name, &step.tool);
+    let fn_name = format_ident!("__wf_step_{}", step.id);
+    let params = passed(plan, i).into_iter().map(|n| {
+        let (var, ty) = (out_var(&def.steps[n]), output_type(def, plan, n));
+        quote!(#var: &#ty)
+    });
+    let unwrap_skipped = passed(plan, i).into_iter().filter(|&n| plan.skippable[n]).map(|n| {
+        let var = out_var(&def.steps[n]);
+        let reason = format!("`{}` did not run", def.steps[n].id);
+        quote! {
+            let #var = match #var {
+                #p::Some(v) => v,
+                #p::None => return #p::exec::skipped(&__WF_SPEC, #reason),
+            };
+        }
+    });
+    let condition = step.condition.as_ref().map(|cond| {
+        let expr = value_tokens(def, &cond.pieces);
+        let typed = quote_spanned!(cond.span.0=> let __wf_c: bool = #expr;);
+        quote! {
+            match (|| -> #p::Result<bool, #p::StepError> { #typed #p::Ok(__wf_c) })() {
+                #p::Ok(true) => {}
+                #p::Ok(false) => return #p::exec::skipped(&__WF_SPEC, "its condition is false"),
+                #p::Err(e) => return #p::exec::failed(&__WF_SPEC, e),
+            }
+        }
+    });
+    let args = step.args.iter().map(|arg| {
+        let (arg_name, value) = (&arg.name, arg_value(def, &arg.value));
+        quote!(#arg_name: #value)
+    });
+    let spec = spec(step);
+    let finish = match (plan.skippable[i], &step.on_error) {
+        (true, Some(OnError::Skip(_))) => quote!(#p::exec::failure_skips(__wf_outcome)),
+        (true, _) => quote!(#p::exec::some(__wf_outcome)),
+        (false, _) => quote!(__wf_outcome),
+    };
+    let out_ty = output_type(def, plan, i);
+    quote! {
+        #[allow(non_snake_case, clippy::redundant_closure_call)]
+        async fn #fn_name<__WfState: ?::core::marker::Sized + ::core::marker::Sync>(
+            __wf_state: &__WfState,
+            __wf_inputs: &#name,
+            #(#params),*
+        ) -> #p::StepOutcome<#out_ty>
+        where #tool: #p::CallTool<__WfState>
+        {
+            #[allow(unused_imports)]
+            use #p::access::{DisplayText as _, JsonText as _};
+            static __WF_SPEC: #p::StepSpec = #spec;
+            #(#unwrap_skipped)*
+            #condition
+            let __wf_outcome = #p::exec::drive(&__WF_SPEC, move || async move {
+                let __wf_args = #tool { #(#args),* };
+                #p::CallTool::call(__wf_args, __wf_state).await.map_err(#p::exec::tool_error(<#tool as #p::Tool>::NAME))
+            })
+            .await;
+            #finish
+        }
+    }
+}
+
+/// The `StepSpec` literal of a step: ids, retry policy, timeout.
+fn spec(step: &Step) -> TokenStream {
+    let p = private();
+    let (id, tool) = (step.id.to_string(), &step.tool);
+    let retry = step.retry.as_ref().map_or_else(
+        || quote!(#p::RetryPolicy::NONE),
+        |r| {
+            let count = r.count.base10_parse::<u32>().unwrap_or(0);
+            let backoff = r.backoff.as_ref().map_or_else(|| quote!(#p::Duration::ZERO), duration);
+            let multiplier = r.multiplier.map_or(2.0, |(m, _)| m);
+            let max = r.max.as_ref().map_or_else(|| quote!(#p::None), |d| {
+                let d = duration(d);
+                quote!(#p::Some(#d))
+            });
+            let jitter = r.jitter;
+            quote!(#p::RetryPolicy { retries: #count, backoff: #backoff, multiplier: #multiplier, max_delay: #max, jitter: #jitter })
+        },
+    );
+    let timeout = step.timeout.as_ref().map_or_else(|| quote!(#p::None), |d| {
+        let d = duration(d);
+        quote!(#p::Some(#d))
+    });
+    quote! {
+        #p::StepSpec {
+            id: #p::Cow::Borrowed(#id),
+            tool: #p::Cow::Borrowed(<#tool as #p::Tool>::NAME),
+            retry: #retry,
+            timeout: #timeout,
+        }
+    }
+}
+
+/// A checked duration literal as a `Duration` (validation guarantees the unit).
+fn duration(d: &DurationLit) -> TokenStream {
+    let p = private();
+    let ms = crate::dsl::validate::duration(d, &mut crate::errors::Errors::default()).unwrap_or(0.0);
+    let micros = (ms * 1000.0).round() as u64;
+    quote!(#p::Duration::from_micros(#micros))
+}
+
+/// An argument's value: a whole reference is cloned; a string literal converts `Into` the
+/// parameter's type; anything else is the user's expression with references in place.
+fn arg_value(def: &WorkflowDef, value: &Value) -> TokenStream {
+    let p = private();
+    match value.pieces.as_slice() {
+        [Piece::Ref(r)] => {
+            let place = place(def, r);
+            let mut args = Group::new(Delimiter::Parenthesis, quote!(&#place));
+            args.set_span(r.close);
+            quote_spanned!(r.open=> ::core::clone::Clone::clone #args)
+        }
+        [Piece::Str(lit, parts)] => {
+            let text = interpolate(def, lit, parts);
+            quote_spanned!(lit.span()=> ::core::convert::Into::<_>::into(#text))
+        }
+        [Piece::Token(TokenTree::Literal(lit))] if lit.to_string().starts_with('"') => {
+            let _ = &p;
+            quote_spanned!(lit.span()=> ::core::convert::Into::<_>::into(#lit))
+        }
+        pieces => value_tokens(def, pieces),
+    }
+}
+
+/// A Rust expression with each reference replaced by the place it names.
+fn value_tokens(def: &WorkflowDef, pieces: &[Piece]) -> TokenStream {
+    let mut out = TokenStream::new();
+    for piece in pieces {
+        match piece {
+            Piece::Token(token) => out.extend([token.clone()]),
+            Piece::Ref(r) => out.extend(place(def, r)),
+            Piece::Str(lit, parts) => out.extend(interpolate(def, lit, parts)),
+            Piece::Group(delimiter, span, inner) => {
+                let mut group = Group::new(*delimiter, value_tokens(def, inner));
+                group.set_span(*span);
+                out.extend([TokenTree::Group(group)]);
+            }
+        }
+    }
+    out
+}
+
+/// `format!` of a string literal with references, each spliced with `Display` (JSON strings
+/// without their quotes).
+fn interpolate(def: &WorkflowDef, lit: &LitStr, parts: &[StrPart]) -> TokenStream {
+    let p = private();
+    let mut format = String::new();
+    let mut args = Vec::new();
+    for part in parts {
+        match part {
+            StrPart::Text(text) => format.push_str(&text.replace('{', "{{").replace('}', "}}")),
+            StrPart::Ref(r) => {
+                format.push_str("{}");
+                let place = place(def, r);
+                args.push(quote_spanned!(lit.span()=> (&#p::access::Text(&#place)).wf_text()));
+            }
+        }
+    }
+    let format = LitStr::new(&format, lit.span());
+    quote_spanned!(lit.span()=> ::std::format!(#format, #(#args),*))
+}
+
+/// The place a reference names: `__wf_inputs.repo`, `(*__wf_o_step).field`, with `[i]` and
+/// `["key"]` going through the runtime so that a miss fails the step instead of panicking.
+fn place(def: &WorkflowDef, r: &StepRef) -> TokenStream {
+    let p = private();
+    let is_input = def.inputs.iter().any(|i| i.ident == r.root);
+    let root = &r.root;
+    let mut place = if is_input {
+        quote_spanned!(r.open=> __wf_inputs.#root)
+    } else {
+        let var = format_ident!("__wf_o_{}", root, span = root.span());
+        quote_spanned!(r.open=> (*#var))
+    };
+    let mut text = root.to_string();
+    for segment in &r.path {
+        match segment {
+            Segment::Field(field) => {
+                text.push('.');
+                text.push_str(&field.to_string());
+                place = quote!(#place.#field);
+            }
+            Segment::Index(index, span) => {
+                text.push_str(&format!("[{index}]"));
+                place = quote_spanned!(*span=> (*#p::access::index(&#place, #index, #text)?));
+            }
+            Segment::Key(key, span) => {
+                text.push_str(&format!("[{key:?}]"));
+                place = quote_spanned!(*span=> (*#p::access::key(&#place, #key, #text)?));
+            }
+        }
+    }
+    place
+}
+
+/// The level-by-level body of `run`.
+fn run_body(def: &WorkflowDef, plan: &Plan) -> TokenStream {
+    let p = private();
+    let workflow_name = def.name.to_string();
+    let count = def.steps.len();
+    let levels = plan.levels.iter().map(|level| {
+        let calls: Vec<TokenStream> = level
+            .iter()
+            .map(|&i| {
+                let fn_name = format_ident!("__wf_step_{}", def.steps[i].id);
+                let args = passed(plan, i).into_iter().map(|n| out_var(&def.steps[n]));
+                quote!(#fn_name(__wf_state, __wf_inputs, #(&#args),*))
+            })
+            .collect();
+        let results: Vec<Ident> = level.iter().map(|&i| format_ident!("__wf_r_{}", def.steps[i].id)).collect();
+        let vars: Vec<Ident> = level.iter().map(|&i| out_var(&def.steps[i])).collect();
+        let run_level = match calls.as_slice() {
+            [call] => quote!(let #(#results)* = #call.await;),
+            _ => quote!(let (#(#results),*) = #p::join!(#(#calls),*);),
+        };
+        quote! {
+            #run_level
+            #(let #vars = __wf_rec.record(#results);)*
+            #(let #vars = __wf_rec.check(#vars)?;)*
+        }
+    });
+    let fields = def.steps.iter().map(|s| {
+        let (id, var) = (&s.id, out_var(s));
+        quote!(#id: #var)
+    });
+    let outputs = format_ident!("{}Outputs", camel_case(&workflow_name), span = def.name.span());
+    quote! {
+        let __wf_inputs = &self;
+        let mut __wf_rec = #p::RunRecorder::new(#workflow_name, #count);
+        #(#levels)*
+        #p::Ok(#p::Run { outputs: #outputs { #(#fields),* }, record: __wf_rec.finish() })
+    }
+}
+
+/// `github_pr` → `GithubPr`.
+fn camel_case(name: &str) -> String {
+    name.split('_')
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            let mut chars = w.chars();
+            chars.next().map(|c| c.to_uppercase().chain(chars).collect::<String>()).unwrap_or_default()
+        })
+        .collect()
+}

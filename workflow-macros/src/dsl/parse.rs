@@ -1,0 +1,385 @@
+//! `workflow!` syntax: `impl Parse` for the AST. Fails at the first syntax error.
+
+use proc_macro2::{Delimiter, Spacing, Span, TokenStream, TokenTree};
+use syn::ext::IdentExt as _;
+use syn::parse::{Parse, ParseStream};
+use syn::{Ident, LitStr, Token, braced, parenthesized};
+
+use super::ast::{Arg, DurationLit, Input, OnError, Piece, Retry, Segment, Step, StepRef, StrPart, Value, WorkflowDef};
+
+/// The clause keywords that may follow a step's call; a condition ends at the next one.
+const CLAUSES: &[&str] = &["depends", "if", "retry", "timeout", "on_error"];
+
+/// Every workflow in one `workflow! { … }`.
+pub(crate) struct Workflows(pub Vec<WorkflowDef>);
+
+impl Parse for Workflows {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let mut defs = Vec::new();
+        while !input.is_empty() {
+            defs.push(input.parse()?);
+        }
+        Ok(Workflows(defs))
+    }
+}
+
+impl Parse for WorkflowDef {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let attrs = input.call(syn::Attribute::parse_outer)?;
+        let vis = input.parse()?;
+        let name: Ident = input.parse().map_err(|e| {
+            syn::Error::new(e.span(), "expected a workflow: `name(input: Type, …) { step = tool(…); … }`")
+        })?;
+        let params;
+        parenthesized!(params in input);
+        let inputs = params.parse_terminated(Input::parse, Token![,])?.into_iter().collect();
+        let body;
+        braced!(body in input);
+        let mut steps = Vec::new();
+        while !body.is_empty() {
+            steps.push(body.parse()?);
+        }
+        Ok(WorkflowDef { attrs, vis, name, inputs, steps })
+    }
+}
+
+impl Parse for Input {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let ident = input.parse()?;
+        input.parse::<Token![:]>()?;
+        Ok(Input { ident, ty: input.parse()? })
+    }
+}
+
+impl Parse for Step {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let id: Ident = input.parse()?;
+        input.parse::<Token![=]>().map_err(|e| {
+            syn::Error::new(e.span(), format_args!("expected `=` after the step id: `{id} = tool(arg: value, …);`"))
+        })?;
+        let tool = input.call(syn::Path::parse_mod_style)?;
+        let content;
+        parenthesized!(content in input);
+        let args = parse_args(&content)?;
+        let mut step =
+            Step { id, tool, args, depends: Vec::new(), condition: None, retry: None, timeout: None, on_error: None };
+        parse_clauses(input, &mut step)?;
+        Ok(step)
+    }
+}
+
+fn parse_args(content: ParseStream<'_>) -> syn::Result<Vec<Arg>> {
+    let mut args = Vec::new();
+    while !content.is_empty() {
+        let name: Ident = content.call(Ident::parse_any)?;
+        content.parse::<Token![:]>().map_err(|e| {
+            syn::Error::new(e.span(), format_args!("expected `:` after the argument name: `{name}: value`"))
+        })?;
+        let mut tokens = Vec::new();
+        while !content.is_empty() && !content.peek(Token![,]) {
+            tokens.push(content.parse::<TokenTree>()?);
+        }
+        if tokens.is_empty() {
+            return Err(content.error(format_args!("expected a value for argument `{name}`")));
+        }
+        args.push(Arg { name, value: value(tokens)? });
+        if !content.is_empty() {
+            content.parse::<Token![,]>()?;
+        }
+    }
+    Ok(args)
+}
+
+fn parse_clauses(input: ParseStream<'_>, step: &mut Step) -> syn::Result<()> {
+    loop {
+        if input.peek(Token![;]) {
+            input.parse::<Token![;]>()?;
+            return Ok(());
+        }
+        if input.is_empty() {
+            return Err(input.error(format_args!("expected `;` after step `{}`", step.id)));
+        }
+        let keyword = input.call(Ident::parse_any).map_err(|e| syn::Error::new(e.span(), clause_help()))?;
+        match keyword.to_string().as_str() {
+            "depends" => loop {
+                step.depends.push(input.parse()?);
+                if !input.peek(Token![,]) {
+                    break;
+                }
+                input.parse::<Token![,]>()?;
+            },
+            "if" => {
+                let mut tokens = Vec::new();
+                while !input.is_empty() && !input.peek(Token![;]) && !at_clause(input) {
+                    tokens.push(input.parse::<TokenTree>()?);
+                }
+                if tokens.is_empty() {
+                    return Err(input.error("expected a condition after `if`"));
+                }
+                step.condition = Some(value(tokens)?);
+            }
+            "retry" => step.retry = Some(parse_retry(input)?),
+            "timeout" => step.timeout = Some(input.parse()?),
+            "on_error" => step.on_error = Some(parse_on_error(input)?),
+            other => return Err(syn::Error::new(keyword.span(), format_args!("unknown clause `{other}`; {}", clause_help()))),
+        }
+    }
+}
+
+fn clause_help() -> String {
+    let list: Vec<String> = CLAUSES.iter().map(|c| format!("`{c}`")).collect();
+    format!("expected one of {}, or `;` to end the step", list.join(", "))
+}
+
+fn at_clause(input: ParseStream<'_>) -> bool {
+    input.fork().call(Ident::parse_any).is_ok_and(|ident| CLAUSES.contains(&ident.to_string().as_str()))
+}
+
+fn parse_retry(input: ParseStream<'_>) -> syn::Result<Retry> {
+    let count = input.parse().map_err(|e| syn::Error::new(e.span(), "expected a retry count such as `retry 3`"))?;
+    let mut retry = Retry { count, backoff: None, multiplier: None, max: None, jitter: false };
+    loop {
+        let fork = input.fork();
+        let Ok(word) = fork.call(Ident::parse_any) else { return Ok(retry) };
+        match word.to_string().as_str() {
+            "backoff" => {
+                input.call(Ident::parse_any)?;
+                retry.backoff = Some(input.parse()?);
+                retry.multiplier = parse_multiplier(input)?;
+            }
+            "max" => {
+                input.call(Ident::parse_any)?;
+                retry.max = Some(input.parse()?);
+            }
+            "jitter" => {
+                input.call(Ident::parse_any)?;
+                retry.jitter = true;
+            }
+            _ => return Ok(retry),
+        }
+    }
+}
+
+/// `x2` or `x1.5` after a backoff.
+fn parse_multiplier(input: ParseStream<'_>) -> syn::Result<Option<(f64, Span)>> {
+    let fork = input.fork();
+    let Ok(word) = fork.call(Ident::parse_any) else { return Ok(None) };
+    let text = word.to_string();
+    let Some(int) = text.strip_prefix('x').filter(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit())) else {
+        return Ok(None);
+    };
+    input.call(Ident::parse_any)?;
+    let mut number = int.to_owned();
+    if input.peek(Token![.]) && input.peek2(syn::LitInt) {
+        input.parse::<Token![.]>()?;
+        let frac: syn::LitInt = input.parse()?;
+        number = format!("{number}.{}", frac.base10_digits());
+    }
+    let value = number
+        .parse::<f64>()
+        .map_err(|_| syn::Error::new(word.span(), "expected a backoff factor such as `x2` or `x1.5`"))?;
+    Ok(Some((value, word.span())))
+}
+
+fn parse_on_error(input: ParseStream<'_>) -> syn::Result<OnError> {
+    let what: Ident = input.call(Ident::parse_any)?;
+    match what.to_string().as_str() {
+        "skip" => Ok(OnError::Skip(what)),
+        "abort" => Ok(OnError::Abort(what)),
+        other => Err(syn::Error::new(
+            what.span(),
+            format_args!("unknown `on_error` action `{other}`; expected `skip` or `abort`"),
+        )),
+    }
+}
+
+impl Parse for DurationLit {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        if input.peek(syn::LitInt) {
+            Ok(DurationLit::Int(input.parse()?))
+        } else if input.peek(syn::LitFloat) {
+            Ok(DurationLit::Float(input.parse()?))
+        } else {
+            Err(input.error("expected a duration such as `30s`, `500ms` or `2m`"))
+        }
+    }
+}
+
+/// Splits a value's tokens into pieces, finding `<<…>>` references.
+fn value(tokens: Vec<TokenTree>) -> syn::Result<Value> {
+    let first = tokens.first().map_or_else(Span::call_site, TokenTree::span);
+    let last = tokens.last().map_or(first, TokenTree::span);
+    Ok(Value { pieces: pieces(tokens)?, span: (first, last) })
+}
+
+fn pieces(tokens: Vec<TokenTree>) -> syn::Result<Vec<Piece>> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < tokens.len() {
+        if is_ref_start(&tokens[i..]) {
+            let (r, used) = token_ref(&tokens[i..])?;
+            out.push(Piece::Ref(r));
+            i += used;
+            continue;
+        }
+        match &tokens[i] {
+            TokenTree::Group(group) => {
+                let inner = pieces(group.stream().into_iter().collect())?;
+                out.push(Piece::Group(group.delimiter(), group.span(), inner));
+            }
+            TokenTree::Literal(lit) => match syn::parse2::<LitStr>(TokenStream::from(TokenTree::Literal(lit.clone()))) {
+                Ok(s) if s.value().contains("<<") => {
+                    let parts = string_parts(&s)?;
+                    out.push(Piece::Str(s, parts));
+                }
+                _ => out.push(Piece::Token(tokens[i].clone())),
+            },
+            other => out.push(Piece::Token(other.clone())),
+        }
+        i += 1;
+    }
+    Ok(out)
+}
+
+fn punct(token: Option<&TokenTree>, ch: char) -> Option<&proc_macro2::Punct> {
+    match token {
+        Some(TokenTree::Punct(p)) if p.as_char() == ch => Some(p),
+        _ => None,
+    }
+}
+
+/// `<` `<` followed by an identifier starts a reference.
+fn is_ref_start(tokens: &[TokenTree]) -> bool {
+    punct(tokens.first(), '<').is_some_and(|p| p.spacing() == Spacing::Joint)
+        && punct(tokens.get(1), '<').is_some()
+        && matches!(tokens.get(2), Some(TokenTree::Ident(_)))
+}
+
+/// Parses `<< root (.field | [index] | ["key"])* >>` and returns it with the tokens it used.
+fn token_ref(tokens: &[TokenTree]) -> syn::Result<(StepRef, usize)> {
+    let open = tokens[0].span();
+    let TokenTree::Ident(root) = &tokens[2] else {
+        return Err(syn::Error::new(open, "expected a step or input name after `<<`"));
+    };
+    let mut path = Vec::new();
+    let mut i = 3;
+    loop {
+        match (tokens.get(i), tokens.get(i + 1)) {
+            (Some(TokenTree::Punct(p)), Some(TokenTree::Ident(field))) if p.as_char() == '.' => {
+                path.push(Segment::Field(field.clone()));
+                i += 2;
+            }
+            (Some(TokenTree::Punct(p)), other) if p.as_char() == '.' => {
+                let span = other.map_or(p.span(), TokenTree::span);
+                return Err(syn::Error::new(span, "expected a field name after `.` in a `<<…>>` reference"));
+            }
+            (Some(TokenTree::Group(g)), _) if g.delimiter() == Delimiter::Bracket => {
+                path.push(bracket_segment(g)?);
+                i += 1;
+            }
+            _ => break,
+        }
+    }
+    match (punct(tokens.get(i), '>'), punct(tokens.get(i + 1), '>')) {
+        (Some(_), Some(close)) => {
+            let r = StepRef { open, close: close.span(), root: root.clone(), path, in_string: false };
+            Ok((r, i + 2))
+        }
+        _ => {
+            let span = tokens.get(i).map_or(root.span(), TokenTree::span);
+            Err(syn::Error::new(span, format_args!("expected `>>` to close the reference `<<{root}…`")))
+        }
+    }
+}
+
+fn bracket_segment(group: &proc_macro2::Group) -> syn::Result<Segment> {
+    let span = group.span();
+    let tokens: Vec<TokenTree> = group.stream().into_iter().collect();
+    let help = "expected an index such as `[0]` or `[-1]`, or a key such as `[\"name\"]`";
+    match tokens.as_slice() {
+        [TokenTree::Literal(lit)] => {
+            let lit = syn::parse2::<syn::Lit>(TokenStream::from(TokenTree::Literal(lit.clone())))?;
+            match lit {
+                syn::Lit::Int(i) if i.suffix().is_empty() => Ok(Segment::Index(i.base10_parse()?, span)),
+                syn::Lit::Str(s) => Ok(Segment::Key(s.value(), span)),
+                _ => Err(syn::Error::new(span, help)),
+            }
+        }
+        [TokenTree::Punct(minus), TokenTree::Literal(lit)] if minus.as_char() == '-' => {
+            let int = syn::parse2::<syn::LitInt>(TokenStream::from(TokenTree::Literal(lit.clone())))
+                .map_err(|_| syn::Error::new(span, help))?;
+            Ok(Segment::Index(-int.base10_parse::<i64>()?, span))
+        }
+        _ => Err(syn::Error::new(span, help)),
+    }
+}
+
+/// Splits a string literal into text and `<<…>>` references.
+///
+/// `<<` followed by a letter or `_` starts a reference; any other `<<` is text.
+fn string_parts(lit: &LitStr) -> syn::Result<Vec<StrPart>> {
+    let text = lit.value();
+    let mut parts = Vec::new();
+    let mut rest = text.as_str();
+    let mut pending = String::new();
+    while let Some(at) = rest.find("<<") {
+        let after = &rest[at + 2..];
+        if !after.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') {
+            pending.push_str(&rest[..at + 2]);
+            rest = after;
+            continue;
+        }
+        let Some(end) = after.find(">>") else {
+            return Err(syn::Error::new(lit.span(), format_args!("unclosed reference `<<{after}` in string; add `>>`")));
+        };
+        pending.push_str(&rest[..at]);
+        parts.push(StrPart::Text(std::mem::take(&mut pending)));
+        parts.push(StrPart::Ref(string_ref(&after[..end], lit.span())?));
+        rest = &after[end + 2..];
+    }
+    pending.push_str(rest);
+    parts.push(StrPart::Text(pending));
+    Ok(parts)
+}
+
+/// Parses the inside of a `<<…>>` reference written in a string literal.
+fn string_ref(src: &str, span: Span) -> syn::Result<StepRef> {
+    let bad = |why: &str| syn::Error::new(span, format_args!("invalid reference `<<{src}>>` in string: {why}"));
+    let (root, mut rest) = split_ident(src).ok_or_else(|| bad("expected a step or input name"))?;
+    let mut path = Vec::new();
+    while !rest.is_empty() {
+        if let Some(after) = rest.strip_prefix('.') {
+            let (field, after) = split_ident(after).ok_or_else(|| bad("expected a field name after `.`"))?;
+            path.push(Segment::Field(ident(field, span).ok_or_else(|| bad("invalid field name"))?));
+            rest = after;
+        } else if let Some(after) = rest.strip_prefix('[') {
+            let end = after.find(']').ok_or_else(|| bad("expected `]`"))?;
+            let inner = after[..end].trim();
+            let segment = if let Some(key) = inner.strip_prefix('"').and_then(|k| k.strip_suffix('"')) {
+                Segment::Key(key.to_owned(), span)
+            } else {
+                Segment::Index(inner.parse().map_err(|_| bad("expected an index such as `[0]`"))?, span)
+            };
+            path.push(segment);
+            rest = &after[end + 1..];
+        } else {
+            return Err(bad("expected `.field`, `[index]` or `>>`"));
+        }
+    }
+    let root = ident(root, span).ok_or_else(|| bad("invalid name"))?;
+    Ok(StepRef { open: span, close: span, root, path, in_string: true })
+}
+
+fn split_ident(src: &str) -> Option<(&str, &str)> {
+    let end = src.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(src.len());
+    let name = &src[..end];
+    name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_').then(|| (name, &src[end..]))
+}
+
+/// An identifier from text already checked to be `[A-Za-z_][A-Za-z0-9_]*`.
+fn ident(name: &str, span: Span) -> Option<Ident> {
+    syn::parse_str::<Ident>(name).ok().map(|mut i| {
+        i.set_span(span);
+        i
+    })
+}

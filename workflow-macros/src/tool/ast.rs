@@ -1,0 +1,30 @@
+//! The shape of a `#[tool]` function.
+
+use syn::{Ident, LitStr, Type};
+
+/// `#[tool(name = "…", description = "…")]`.
+#[derive(Default)]
+pub(crate) struct ToolArgs {
+    pub name: Option<LitStr>,
+    pub description: Option<LitStr>,
+}
+
+/// A checked tool function.
+pub(crate) struct ToolFn<'a> {
+    /// The name models call it by.
+    pub name: String,
+    pub description: String,
+    pub ident: &'a Ident,
+    pub vis: &'a syn::Visibility,
+    pub params: Vec<Param<'a>>,
+    /// The return type as written, `Result<T, E>`.
+    pub ret: &'a Type,
+}
+
+/// One parameter of the tool function.
+pub(crate) enum Param<'a> {
+    /// A model-facing argument: a field of the arguments struct.
+    Arg { ident: &'a Ident, ty: &'a Type },
+    /// `State<T>`: shared state made with `FromRef`.
+    State { inner: &'a Type },
+}

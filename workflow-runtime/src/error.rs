@@ -1,0 +1,194 @@
+//! Errors of tools, steps and runs.
+
+use std::borrow::Cow;
+use std::error::Error as StdError;
+use std::fmt;
+
+use crate::exec::RunRecord;
+
+/// Whether retrying a failed tool call can succeed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    /// A transient failure (a timeout, a dropped connection, a rate limit): retrying may succeed.
+    Retryable,
+    /// A failure that the same call will hit again (bad arguments, a missing resource).
+    Permanent,
+}
+
+/// The error a tool returns.
+///
+/// A tool's own error type converts into it with `Into<ToolError>`; the kind decides whether
+/// a step's retry policy tries again.
+///
+/// ```
+/// use workflow::ToolError;
+/// let err = ToolError::retryable("rate limited");
+/// assert!(err.is_retryable());
+/// assert_eq!(err.to_string(), "rate limited");
+/// ```
+#[derive(Debug)]
+pub struct ToolError {
+    kind: ErrorKind,
+    message: Cow<'static, str>,
+    source: Option<Box<dyn StdError + Send + Sync>>,
+}
+
+impl ToolError {
+    /// A failure that retrying may fix.
+    pub fn retryable(message: impl Into<Cow<'static, str>>) -> Self {
+        Self { kind: ErrorKind::Retryable, message: message.into(), source: None }
+    }
+
+    /// A failure that retrying will not fix.
+    pub fn permanent(message: impl Into<Cow<'static, str>>) -> Self {
+        Self { kind: ErrorKind::Permanent, message: message.into(), source: None }
+    }
+
+    /// Attaches the underlying error, reported by [`Error::source`](StdError::source).
+    #[must_use]
+    pub fn with_source(mut self, source: impl StdError + Send + Sync + 'static) -> Self {
+        self.source = Some(Box::new(source));
+        self
+    }
+
+    /// Whether retrying may succeed.
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    /// `true` for [`ErrorKind::Retryable`].
+    pub fn is_retryable(&self) -> bool {
+        self.kind == ErrorKind::Retryable
+    }
+
+    /// The message, without the source chain.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl fmt::Display for ToolError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl StdError for ToolError {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.source.as_deref().map(|e| e as &(dyn StdError + 'static))
+    }
+}
+
+impl From<String> for ToolError {
+    fn from(message: String) -> Self {
+        Self::permanent(message)
+    }
+}
+
+impl From<&'static str> for ToolError {
+    fn from(message: &'static str) -> Self {
+        Self::permanent(message)
+    }
+}
+
+impl From<std::convert::Infallible> for ToolError {
+    fn from(never: std::convert::Infallible) -> Self {
+        match never {}
+    }
+}
+
+impl From<std::io::Error> for ToolError {
+    /// Timeouts, interruptions and dropped connections are retryable; the rest is permanent.
+    fn from(err: std::io::Error) -> Self {
+        use std::io::ErrorKind as K;
+        let retryable = matches!(
+            err.kind(),
+            K::TimedOut
+                | K::Interrupted
+                | K::WouldBlock
+                | K::ConnectionReset
+                | K::ConnectionAborted
+                | K::ConnectionRefused
+                | K::BrokenPipe
+                | K::UnexpectedEof
+        );
+        let message = err.to_string();
+        let base = if retryable { Self::retryable(message) } else { Self::permanent(message) };
+        base.with_source(err)
+    }
+}
+
+impl From<serde_json::Error> for ToolError {
+    fn from(err: serde_json::Error) -> Self {
+        Self::permanent(err.to_string()).with_source(err)
+    }
+}
+
+/// Why a step failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StepError {
+    /// The tool returned an error.
+    #[error("tool `{tool}` failed: {source}")]
+    Tool {
+        /// The tool's name.
+        tool: Cow<'static, str>,
+        /// The tool's error.
+        #[source]
+        source: ToolError,
+    },
+    /// The tool panicked; the panic was caught and failed this step only.
+    #[error("tool `{tool}` panicked: {message}")]
+    Panicked {
+        /// The tool's name.
+        tool: Cow<'static, str>,
+        /// The panic payload, when it was a string.
+        message: String,
+    },
+    /// The step did not finish within its timeout.
+    #[error("timed out after {0:?}")]
+    TimedOut(std::time::Duration),
+    /// A `<<step.path>>` reference could not be resolved at run time.
+    #[error("reference `{path}`: {reason}")]
+    Reference {
+        /// The reference as written, e.g. `list_issues.issues[0]`.
+        path: Cow<'static, str>,
+        /// What went wrong, e.g. ``index 0 is out of range for a list of 0 items``.
+        reason: String,
+    },
+    /// The arguments could not be turned into the tool's input.
+    #[error("invalid arguments for tool `{tool}`: {reason}")]
+    Arguments {
+        /// The tool's name.
+        tool: Cow<'static, str>,
+        /// What was wrong with them.
+        reason: String,
+    },
+}
+
+impl StepError {
+    /// Whether a retry policy may try this step again.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            StepError::Tool { source, .. } => source.is_retryable(),
+            StepError::TimedOut(_) => true,
+            StepError::Panicked { .. } | StepError::Reference { .. } | StepError::Arguments { .. } => false,
+        }
+    }
+}
+
+/// A workflow run that stopped because a step failed.
+///
+/// It carries the run's record, so the steps that finished before the failure are not lost.
+#[derive(Debug, thiserror::Error)]
+#[error("workflow `{workflow}` failed at step `{step}`: {error}")]
+pub struct WorkflowError {
+    /// The workflow's name.
+    pub workflow: Cow<'static, str>,
+    /// The step that failed.
+    pub step: Cow<'static, str>,
+    /// Why it failed.
+    #[source]
+    pub error: StepError,
+    /// What every step did up to the failure.
+    pub record: RunRecord,
+}

@@ -1,0 +1,156 @@
+//! The step driver: every step of every workflow runs through [`drive`].
+//!
+//! It opens the step's `tracing` span, calls the tool (again, per the retry policy), applies
+//! the timeout, turns a panic into a failed step and writes the [`StepRecord`].
+
+use std::any::Any;
+use std::borrow::Cow;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::time::Duration;
+
+use futures::FutureExt as _;
+use tokio::time::Instant;
+use tracing::Instrument as _;
+
+use super::record::{StepRecord, StepStatus};
+use crate::error::{StepError, ToolError};
+
+/// How a step retries a failed call.
+///
+/// The delay before retry `n` (1-based) is `backoff × multiplier^(n-1)`, capped at `max_delay`,
+/// and with `jitter` a random fraction of it is taken instead.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RetryPolicy {
+    /// How many times to try again after the first failure.
+    pub retries: u32,
+    /// The delay before the first retry.
+    pub backoff: Duration,
+    /// The factor by which each delay grows.
+    pub multiplier: f64,
+    /// The longest delay.
+    pub max_delay: Option<Duration>,
+    /// Whether to randomise delays ("full jitter").
+    pub jitter: bool,
+}
+
+impl RetryPolicy {
+    /// No retries.
+    pub const NONE: RetryPolicy =
+        RetryPolicy { retries: 0, backoff: Duration::ZERO, multiplier: 2.0, max_delay: None, jitter: false };
+
+    /// The delay before retry number `retry` (1-based).
+    pub fn delay(&self, retry: u32) -> Duration {
+        let exp = i32::try_from(retry.saturating_sub(1)).unwrap_or(i32::MAX);
+        let secs = self.backoff.as_secs_f64() * self.multiplier.powi(exp);
+        let mut delay = Duration::try_from_secs_f64(secs).unwrap_or(Duration::MAX);
+        if let Some(max) = self.max_delay {
+            delay = delay.min(max);
+        }
+        if self.jitter {
+            delay = delay.mul_f64(jitter_fraction());
+        }
+        delay
+    }
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self::NONE
+    }
+}
+
+/// A pseudo-random fraction in `[0, 1)`, good enough to spread retries apart.
+fn jitter_fraction() -> f64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u128(Instant::now().elapsed().as_nanos());
+    (hasher.finish() >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// What the driver needs to know about a step, fixed when the workflow is built.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepSpec {
+    /// The step's id.
+    pub id: Cow<'static, str>,
+    /// The tool's name.
+    pub tool: Cow<'static, str>,
+    /// The retry policy.
+    pub retry: RetryPolicy,
+    /// The time limit of each attempt.
+    pub timeout: Option<Duration>,
+}
+
+impl StepSpec {
+    /// A step with no retries and no timeout.
+    pub const fn new(id: &'static str, tool: &'static str) -> Self {
+        Self { id: Cow::Borrowed(id), tool: Cow::Borrowed(tool), retry: RetryPolicy::NONE, timeout: None }
+    }
+}
+
+/// What [`drive`] returns: the step's record and its result.
+pub type StepOutcome<T> = (StepRecord, Result<T, StepError>);
+
+/// Runs one step: calls `attempt` until it succeeds or the retry policy gives up.
+///
+/// `attempt` builds the tool's arguments and calls it; a panic inside it fails the step with
+/// [`StepError::Panicked`] and never unwinds further.
+pub async fn drive<T, F, Fut>(spec: &StepSpec, mut attempt: F) -> StepOutcome<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, StepError>>,
+{
+    let span = tracing::info_span!("workflow.step", step = %spec.id, tool = %spec.tool);
+    let mut record = StepRecord::pending(spec.id.clone(), spec.tool.clone());
+    let started = Instant::now();
+    record.started = Some(started);
+    let result = async {
+        loop {
+            record.attempts += 1;
+            let call = AssertUnwindSafe(async { attempt().await }).catch_unwind();
+            let result = match spec.timeout {
+                None => call.await,
+                Some(limit) => match tokio::time::timeout(limit, call).await {
+                    Ok(result) => result,
+                    Err(_) => Ok(Err(StepError::TimedOut(limit))),
+                },
+            };
+            let result = result.unwrap_or_else(|panic| {
+                Err(StepError::Panicked { tool: spec.tool.clone(), message: panic_message(&*panic) })
+            });
+            match result {
+                Err(err) if err.is_retryable() && record.attempts <= spec.retry.retries => {
+                    tracing::warn!(attempt = record.attempts, error = %err, "step failed; retrying");
+                    tokio::time::sleep(spec.retry.delay(record.attempts)).await;
+                }
+                other => break other,
+            }
+        }
+    }
+    .instrument(span)
+    .await;
+    record.finished = Some(Instant::now());
+    match &result {
+        Ok(_) => record.status = StepStatus::Succeeded,
+        Err(err) => {
+            record.status = StepStatus::Failed;
+            record.error = Some(err.to_string());
+        }
+    }
+    (record, result)
+}
+
+/// Wraps a tool's error as a step error.
+pub fn tool_error(tool: &'static str) -> impl FnOnce(ToolError) -> StepError {
+    move |source| StepError::Tool { tool: Cow::Borrowed(tool), source }
+}
+
+fn panic_message(panic: &(dyn Any + Send)) -> String {
+    if let Some(s) = panic.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = panic.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "a panic with a non-string payload".to_owned()
+    }
+}

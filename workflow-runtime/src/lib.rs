@@ -1,0 +1,24 @@
+//! The runtime of [`workflow`](https://docs.rs/workflow): tools, the tool registry, the step
+//! driver and run records.
+//!
+//! Users depend on the `workflow` crate, which re-exports everything here; this crate holds the
+//! code that runs, while `workflow-macros` and `workflow-derive` generate the code that calls it.
+#![warn(missing_docs)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+pub mod access;
+mod error;
+pub mod exec;
+mod registry;
+pub mod schema;
+mod tool;
+
+pub use error::{ErrorKind, StepError, ToolError, WorkflowError};
+pub use exec::{RetryPolicy, Run, RunRecord, StepInfo, StepRecord, StepStatus};
+pub use registry::{CallError, DuplicateTool, ToolRegistry, closest};
+pub use tool::{CallTool, FromRef, State, Tool, ToolDefinition, ToolOutput, ToolResult};
+
+#[doc(hidden)]
+pub use schemars;
+#[doc(hidden)]
+pub use serde_json;

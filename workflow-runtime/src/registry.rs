@@ -1,0 +1,202 @@
+//! [`ToolRegistry`]: tools called by name with JSON arguments.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+
+use futures::FutureExt as _;
+use serde_json::Value;
+
+use crate::error::ToolError;
+use crate::tool::{CallTool, ToolDefinition};
+
+type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Why a call by name failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    /// No tool has this name.
+    #[error("unknown tool `{name}`{}", suggestion.as_ref().map(|s| format!("; did you mean `{s}`?")).unwrap_or_default())]
+    UnknownTool {
+        /// The name asked for.
+        name: String,
+        /// The closest registered name, if one is close.
+        suggestion: Option<String>,
+    },
+    /// The arguments do not match the tool's input schema.
+    #[error("invalid arguments for tool `{tool}`: {reason}")]
+    InvalidArguments {
+        /// The tool.
+        tool: String,
+        /// What serde reported.
+        reason: String,
+    },
+    /// The output could not be turned into JSON.
+    #[error("tool `{tool}` returned an output that is not JSON: {reason}")]
+    InvalidOutput {
+        /// The tool.
+        tool: String,
+        /// What serde reported.
+        reason: String,
+    },
+    /// The tool ran and failed.
+    #[error("tool `{tool}` failed: {source}")]
+    Tool {
+        /// The tool.
+        tool: String,
+        /// Its error.
+        #[source]
+        source: ToolError,
+    },
+    /// The tool panicked.
+    #[error("tool `{tool}` panicked: {message}")]
+    Panicked {
+        /// The tool.
+        tool: String,
+        /// The panic message.
+        message: String,
+    },
+}
+
+/// Two tools registered under one name.
+#[derive(Debug, thiserror::Error)]
+#[error("a tool named `{0}` is already registered")]
+pub struct DuplicateTool(pub String);
+
+trait ErasedTool<S>: Send + Sync {
+    fn definition(&self) -> &ToolDefinition;
+    fn call<'a>(&'a self, state: &'a S, args: Value) -> BoxFuture<'a, Result<Value, CallError>>;
+}
+
+struct Erased<T> {
+    definition: ToolDefinition,
+    tool: PhantomData<fn() -> T>,
+}
+
+impl<S: Sync, T: CallTool<S>> ErasedTool<S> for Erased<T> {
+    fn definition(&self) -> &ToolDefinition {
+        &self.definition
+    }
+
+    fn call<'a>(&'a self, state: &'a S, args: Value) -> BoxFuture<'a, Result<Value, CallError>> {
+        Box::pin(async move {
+            let tool = || T::NAME.to_owned();
+            let input: T = serde_json::from_value(args)
+                .map_err(|e| CallError::InvalidArguments { tool: tool(), reason: e.to_string() })?;
+            let output = AssertUnwindSafe(input.call(state))
+                .catch_unwind()
+                .await
+                .map_err(|panic| CallError::Panicked { tool: tool(), message: panic_text(&*panic) })?
+                .map_err(|source| CallError::Tool { tool: tool(), source })?;
+            serde_json::to_value(output).map_err(|e| CallError::InvalidOutput { tool: tool(), reason: e.to_string() })
+        })
+    }
+}
+
+fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic with a non-string payload".to_owned())
+}
+
+/// Tools by name, callable with JSON arguments, sharing one state `S`.
+///
+/// ```
+/// use workflow::prelude::*;
+///
+/// /// Add two numbers.
+/// #[tool]
+/// async fn add(a: i64, b: i64) -> Result<i64, ToolError> { Ok(a + b) }
+///
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let mut tools = ToolRegistry::new(());
+/// tools.register::<add>()?;
+/// let sum = tools.call("add", serde_json::json!({ "a": 2, "b": 3 })).await?;
+/// assert_eq!(sum, 5);
+/// assert_eq!(tools.definition("add").unwrap().description, "Add two numbers.");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # }).unwrap();
+/// ```
+pub struct ToolRegistry<S = ()> {
+    state: S,
+    tools: BTreeMap<String, Box<dyn ErasedTool<S>>>,
+}
+
+impl<S: Send + Sync + 'static> ToolRegistry<S> {
+    /// An empty registry whose tools share `state`.
+    pub fn new(state: S) -> Self {
+        Self { state, tools: BTreeMap::new() }
+    }
+
+    /// Adds the tool `T` (the struct `#[tool]` generates, named after the function).
+    pub fn register<T: CallTool<S>>(&mut self) -> Result<&mut Self, DuplicateTool> {
+        if self.tools.contains_key(T::NAME) {
+            return Err(DuplicateTool(T::NAME.to_owned()));
+        }
+        let erased = Erased::<T> { definition: T::definition(), tool: PhantomData };
+        self.tools.insert(T::NAME.to_owned(), Box::new(erased));
+        Ok(self)
+    }
+
+    /// The definition of the tool called `name`.
+    pub fn definition(&self, name: &str) -> Option<&ToolDefinition> {
+        self.tools.get(name).map(|t| t.definition())
+    }
+
+    /// Every tool's definition, by name.
+    pub fn definitions(&self) -> impl Iterator<Item = &ToolDefinition> {
+        self.tools.values().map(|t| t.definition())
+    }
+
+    /// The shared state.
+    pub fn state(&self) -> &S {
+        &self.state
+    }
+
+    /// Calls the tool `name` with JSON arguments and returns its output as JSON.
+    pub async fn call(&self, name: &str, args: Value) -> Result<Value, CallError> {
+        match self.tools.get(name) {
+            Some(tool) => tool.call(&self.state, args).await,
+            None => Err(CallError::UnknownTool {
+                name: name.to_owned(),
+                suggestion: closest(name, self.tools.keys().map(String::as_str)).map(str::to_owned),
+            }),
+        }
+    }
+}
+
+impl<S> std::fmt::Debug for ToolRegistry<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ToolRegistry").field("tools", &self.tools.keys().collect::<Vec<_>>()).finish()
+    }
+}
+
+/// The candidate closest to `name` by edit distance, if it is close enough to be a typo.
+pub fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    candidates
+        .into_iter()
+        .map(|c| (edit_distance(name, c), c))
+        .filter(|&(d, c)| d <= (name.len().max(c.len()) / 3).max(1))
+        .min_by_key(|&(d, _)| d)
+        .map(|(_, c)| c)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+

@@ -1,0 +1,157 @@
+//! Tools: the [`Tool`] metadata trait, the [`CallTool`] call trait, typed outputs and shared state.
+
+use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
+
+use schemars::{JsonSchema, Schema, SchemaGenerator};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::error::ToolError;
+
+/// A value a tool can return: serialisable, with a JSON schema.
+///
+/// `#[derive(ToolOutput)]` implements it (and [`JsonSchema`]) for structs with named fields;
+/// it is implemented for strings, numbers, `bool`, `()`, `Vec<T>`, `Option<T>`, string-keyed maps
+/// and [`serde_json::Value`].
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be returned by a tool",
+    label = "not a tool output",
+    note = "add `#[derive(ToolOutput)]` to the type, or return a `String`, a number, a `Vec` or a `serde_json::Value`"
+)]
+pub trait ToolOutput: Serialize + JsonSchema + Send + Sync + 'static {
+    /// The JSON schema of this output, as models and run-time workflows see it.
+    fn output_schema() -> Schema {
+        SchemaGenerator::default().into_root_schema_for::<Self>()
+    }
+}
+
+macro_rules! tool_output {
+    ($($ty:ty),* $(,)?) => { $(impl ToolOutput for $ty {})* };
+}
+tool_output!(
+    String, bool, char, (), i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, u128, usize, f32, f64,
+    serde_json::Value
+);
+impl<T: ToolOutput> ToolOutput for Vec<T> {}
+impl<T: ToolOutput> ToolOutput for Option<T> {}
+impl<T: ToolOutput> ToolOutput for Box<T> {}
+impl<V: ToolOutput> ToolOutput for BTreeMap<String, V> {}
+impl<V: ToolOutput, H: std::hash::BuildHasher + Default + Send + Sync + 'static> ToolOutput
+    for HashMap<String, V, H>
+{
+}
+
+/// What a tool returns: `Result<T, E>` with `T: ToolOutput` and `E: Into<ToolError>`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a tool result",
+    label = "a tool returns `Result<T, E>`",
+    note = "write `Result<T, ToolError>` where `T` implements `ToolOutput`; any error type that converts `Into<ToolError>` works too"
+)]
+pub trait ToolResult {
+    /// The successful output.
+    type Output: ToolOutput;
+    /// Converts to the uniform result.
+    fn into_tool_result(self) -> Result<Self::Output, ToolError>;
+}
+
+impl<T: ToolOutput, E: Into<ToolError>> ToolResult for Result<T, E> {
+    type Output = T;
+    fn into_tool_result(self) -> Result<T, ToolError> {
+        self.map_err(Into::into)
+    }
+}
+
+/// A tool: its model-facing arguments, with its name, description and schemas.
+///
+/// `#[tool]` implements it on a struct named after the function, whose fields are the function's
+/// model-facing parameters; `workflow!` builds that struct, and [`ToolRegistry`](crate::ToolRegistry)
+/// deserialises it from JSON.
+pub trait Tool: DeserializeOwned + JsonSchema + Send + 'static {
+    /// What a successful call returns.
+    type Output: ToolOutput;
+    /// The tool's name, as models call it.
+    const NAME: &'static str;
+    /// What the tool does, from its doc comment.
+    const DESCRIPTION: &'static str;
+
+    /// The tool's name, description and schemas.
+    fn definition() -> ToolDefinition {
+        ToolDefinition {
+            name: Self::NAME.to_owned(),
+            description: Self::DESCRIPTION.to_owned(),
+            input_schema: SchemaGenerator::default().into_root_schema_for::<Self>(),
+            output_schema: Self::Output::output_schema(),
+        }
+    }
+}
+
+/// Calls a tool with shared state of type `S`.
+///
+/// Stateless tools implement it for every `S`; a tool taking [`State<T>`] implements it for
+/// every `S` where `T: FromRef<S>`.
+#[diagnostic::on_unimplemented(
+    message = "tool `{Self}` cannot be called with state `{S}`",
+    label = "this tool needs shared state that `{S}` does not provide",
+    note = "implement `FromRef<{S}>` for the type inside the tool's `State<…>` parameter"
+)]
+pub trait CallTool<S: ?Sized>: Tool {
+    /// Runs the tool.
+    fn call(self, state: &S) -> impl Future<Output = Result<Self::Output, ToolError>> + Send;
+}
+
+/// A tool's name, description, input schema and output schema.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct ToolDefinition {
+    /// The name models call it by.
+    pub name: String,
+    /// What it does.
+    pub description: String,
+    /// JSON schema of its arguments.
+    pub input_schema: Schema,
+    /// JSON schema of its output.
+    pub output_schema: Schema,
+}
+
+/// Shared state a tool receives besides its model-facing arguments, like axum's `State`.
+///
+/// A parameter typed `State<T>` is not part of the tool's JSON schema; the workflow (or
+/// registry) hands it a `T` made from its own state with [`FromRef`].
+///
+/// ```
+/// use workflow::prelude::*;
+///
+/// #[derive(Clone)]
+/// struct Api { base_url: String }
+///
+/// /// Fetch a page.
+/// #[tool]
+/// async fn fetch(State(api): State<Api>, path: String) -> Result<String, ToolError> {
+///     Ok(format!("{}{}", api.base_url, path))
+/// }
+/// ```
+#[derive(Debug, Clone, Copy, Default)]
+pub struct State<T>(pub T);
+
+/// Makes a value of `Self` from a reference to the workflow's state `S`, like axum's `FromRef`.
+///
+/// Every `T: Clone` comes from itself; implement it to take a part of a larger state:
+///
+/// ```
+/// use workflow::FromRef;
+/// #[derive(Clone)] struct Http;
+/// struct AppState { http: Http }
+/// impl FromRef<AppState> for Http {
+///     fn from_ref(state: &AppState) -> Self { state.http.clone() }
+/// }
+/// ```
+pub trait FromRef<S: ?Sized> {
+    /// Makes the value.
+    fn from_ref(state: &S) -> Self;
+}
+
+impl<T: Clone> FromRef<T> for T {
+    fn from_ref(state: &T) -> Self {
+        state.clone()
+    }
+}
