@@ -26,7 +26,8 @@ pub trait Index {
 }
 
 fn position(index: i64, len: usize) -> Result<usize, String> {
-    let resolved = if index < 0 { i64::try_from(len).ok().and_then(|l| l.checked_add(index)) } else { Some(index) };
+    let resolved =
+        if index < 0 { i64::try_from(len).ok().and_then(|l| l.checked_add(index)) } else { Some(index) };
     resolved
         .and_then(|i| usize::try_from(i).ok())
         .filter(|&i| i < len)
@@ -114,7 +115,11 @@ fn kind(value: &Value) -> &'static str {
 }
 
 /// `container[index]` for a reference, failing the step with the reference's text.
-pub fn index<'a, C: Index + ?Sized>(container: &'a C, index: i64, path: &'static str) -> Result<&'a C::Item, StepError> {
+pub fn index<'a, C: Index + ?Sized>(
+    container: &'a C,
+    index: i64,
+    path: &'static str,
+) -> Result<&'a C::Item, StepError> {
     container.at(index).map_err(|reason| StepError::Reference { path: Cow::Borrowed(path), reason })
 }
 

@@ -90,7 +90,8 @@ impl<S: Sync, T: CallTool<S>> ErasedTool<S> for Erased<T> {
                 .await
                 .map_err(|panic| CallError::Panicked { tool: tool(), message: panic_text(&*panic) })?
                 .map_err(|source| CallError::Tool { tool: tool(), source })?;
-            serde_json::to_value(output).map_err(|e| CallError::InvalidOutput { tool: tool(), reason: e.to_string() })
+            serde_json::to_value(output)
+                .map_err(|e| CallError::InvalidOutput { tool: tool(), reason: e.to_string() })
         })
     }
 }
@@ -199,4 +200,3 @@ fn edit_distance(a: &str, b: &str) -> usize {
     }
     row[b.len()]
 }
-

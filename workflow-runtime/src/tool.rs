@@ -30,7 +30,24 @@ macro_rules! tool_output {
     ($($ty:ty),* $(,)?) => { $(impl ToolOutput for $ty {})* };
 }
 tool_output!(
-    String, bool, char, (), i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, u128, usize, f32, f64,
+    String,
+    bool,
+    char,
+    (),
+    i8,
+    i16,
+    i32,
+    i64,
+    i128,
+    isize,
+    u8,
+    u16,
+    u32,
+    u64,
+    u128,
+    usize,
+    f32,
+    f64,
     serde_json::Value
 );
 impl<T: ToolOutput> ToolOutput for Vec<T> {}

@@ -63,8 +63,13 @@ fn check_named_fields<'a>(input: &'a DeriveInput, fields: &'a Fields) -> syn::Re
         .named
         .iter()
         .map(|f| {
-            let ident = f.ident.as_ref().ok_or_else(|| syn::Error::new(f.span(), "expected a named field"))?;
-            Ok(Field { name: serde_rename(&f.attrs)?.unwrap_or_else(|| ident.to_string()), ty: &f.ty, required: !is_option(&f.ty) })
+            let ident =
+                f.ident.as_ref().ok_or_else(|| syn::Error::new(f.span(), "expected a named field"))?;
+            Ok(Field {
+                name: serde_rename(&f.attrs)?.unwrap_or_else(|| ident.to_string()),
+                ty: &f.ty,
+                required: !is_option(&f.ty),
+            })
         })
         .collect()
 }

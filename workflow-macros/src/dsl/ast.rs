@@ -70,8 +70,6 @@ pub(crate) struct StepRef {
     pub close: Span,
     pub root: Ident,
     pub path: Vec<Segment>,
-    /// Whether the reference sits inside a string literal (spans are then the literal's).
-    pub in_string: bool,
 }
 
 /// One step of a reference's path after its root.
@@ -99,26 +97,10 @@ pub(crate) enum DurationLit {
 
 /// `on_error skip | abort`.
 pub(crate) enum OnError {
-    Skip(Ident),
-    Abort(Ident),
-}
-
-impl StepRef {
-    /// The reference as the user wrote it, e.g. `list_issues.issues[0].number`.
-    pub fn text(&self) -> String {
-        let mut text = self.root.to_string();
-        for segment in &self.path {
-            match segment {
-                Segment::Field(f) => {
-                    text.push('.');
-                    text.push_str(&f.to_string());
-                }
-                Segment::Index(i, _) => text.push_str(&format!("[{i}]")),
-                Segment::Key(k, _) => text.push_str(&format!("[{k:?}]")),
-            }
-        }
-        text
-    }
+    /// Record the failure, skip the step's dependents, go on with the rest.
+    Skip,
+    /// Stop the run (the default).
+    Abort,
 }
 
 impl Value {

@@ -28,7 +28,8 @@ pub(crate) fn workflow(def: &WorkflowDef, plan: &Plan) -> TokenStream {
     let description = crate::dsl::doc_text(attrs);
     let workflow_name = name.to_string();
     let outputs_doc = format!("Outputs of the [`{name}`](struct@{name}) workflow: one field per step.");
-    let ctor_doc = format!("The [`{name}`](struct@{name}) workflow with these inputs; `.run(&state).await` runs it.");
+    let ctor_doc =
+        format!("The [`{name}`](struct@{name}) workflow with these inputs; `.run(&state).await` runs it.");
     let levels = plan.levels.iter().map(|level| {
         let ids = level.iter().map(|&i| steps[i].id.to_string());
         quote!(&[#(#ids),*])
@@ -142,7 +143,7 @@ fn step_fn(def: &WorkflowDef, plan: &Plan, i: usize) -> TokenStream {
     });
     let spec = spec(step);
     let finish = match (plan.skippable[i], &step.on_error) {
-        (true, Some(OnError::Skip(_))) => quote!(#p::exec::failure_skips(__wf_outcome)),
+        (true, Some(OnError::Skip)) => quote!(#p::exec::failure_skips(__wf_outcome)),
         (true, _) => quote!(#p::exec::some(__wf_outcome)),
         (false, _) => quote!(__wf_outcome),
     };
@@ -189,10 +190,13 @@ fn spec(step: &Step) -> TokenStream {
             quote!(#p::RetryPolicy { retries: #count, backoff: #backoff, multiplier: #multiplier, max_delay: #max, jitter: #jitter })
         },
     );
-    let timeout = step.timeout.as_ref().map_or_else(|| quote!(#p::None), |d| {
-        let d = duration(d);
-        quote!(#p::Some(#d))
-    });
+    let timeout = step.timeout.as_ref().map_or_else(
+        || quote!(#p::None),
+        |d| {
+            let d = duration(d);
+            quote!(#p::Some(#d))
+        },
+    );
     quote! {
         #p::StepSpec {
             id: #p::Cow::Borrowed(#id),
@@ -319,7 +323,8 @@ fn run_body(def: &WorkflowDef, plan: &Plan) -> TokenStream {
                 quote!(#fn_name(__wf_state, __wf_inputs, #(&#args),*))
             })
             .collect();
-        let results: Vec<Ident> = level.iter().map(|&i| format_ident!("__wf_r_{}", def.steps[i].id)).collect();
+        let results: Vec<Ident> =
+            level.iter().map(|&i| format_ident!("__wf_r_{}", def.steps[i].id)).collect();
         let vars: Vec<Ident> = level.iter().map(|&i| out_var(&def.steps[i])).collect();
         let run_level = match calls.as_slice() {
             [call] => quote!(let #(#results)* = #call.await;),

@@ -5,7 +5,9 @@ use syn::ext::IdentExt as _;
 use syn::parse::{Parse, ParseStream};
 use syn::{Ident, LitStr, Token, braced, parenthesized};
 
-use super::ast::{Arg, DurationLit, Input, OnError, Piece, Retry, Segment, Step, StepRef, StrPart, Value, WorkflowDef};
+use super::ast::{
+    Arg, DurationLit, Input, OnError, Piece, Retry, Segment, Step, StepRef, StrPart, Value, WorkflowDef,
+};
 
 /// The clause keywords that may follow a step's call; a condition ends at the next one.
 const CLAUSES: &[&str] = &["depends", "if", "retry", "timeout", "on_error"];
@@ -55,14 +57,25 @@ impl Parse for Step {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
         let id: Ident = input.parse()?;
         input.parse::<Token![=]>().map_err(|e| {
-            syn::Error::new(e.span(), format_args!("expected `=` after the step id: `{id} = tool(arg: value, …);`"))
+            syn::Error::new(
+                e.span(),
+                format_args!("expected `=` after the step id: `{id} = tool(arg: value, …);`"),
+            )
         })?;
         let tool = input.call(syn::Path::parse_mod_style)?;
         let content;
         parenthesized!(content in input);
         let args = parse_args(&content)?;
-        let mut step =
-            Step { id, tool, args, depends: Vec::new(), condition: None, retry: None, timeout: None, on_error: None };
+        let mut step = Step {
+            id,
+            tool,
+            args,
+            depends: Vec::new(),
+            condition: None,
+            retry: None,
+            timeout: None,
+            on_error: None,
+        };
         parse_clauses(input, &mut step)?;
         Ok(step)
     }
@@ -121,7 +134,12 @@ fn parse_clauses(input: ParseStream<'_>, step: &mut Step) -> syn::Result<()> {
             "retry" => step.retry = Some(parse_retry(input)?),
             "timeout" => step.timeout = Some(input.parse()?),
             "on_error" => step.on_error = Some(parse_on_error(input)?),
-            other => return Err(syn::Error::new(keyword.span(), format_args!("unknown clause `{other}`; {}", clause_help()))),
+            other => {
+                return Err(syn::Error::new(
+                    keyword.span(),
+                    format_args!("unknown clause `{other}`; {}", clause_help()),
+                ));
+            }
         }
     }
 }
@@ -136,7 +154,8 @@ fn at_clause(input: ParseStream<'_>) -> bool {
 }
 
 fn parse_retry(input: ParseStream<'_>) -> syn::Result<Retry> {
-    let count = input.parse().map_err(|e| syn::Error::new(e.span(), "expected a retry count such as `retry 3`"))?;
+    let count =
+        input.parse().map_err(|e| syn::Error::new(e.span(), "expected a retry count such as `retry 3`"))?;
     let mut retry = Retry { count, backoff: None, multiplier: None, max: None, jitter: false };
     loop {
         let fork = input.fork();
@@ -165,7 +184,8 @@ fn parse_multiplier(input: ParseStream<'_>) -> syn::Result<Option<(f64, Span)>> 
     let fork = input.fork();
     let Ok(word) = fork.call(Ident::parse_any) else { return Ok(None) };
     let text = word.to_string();
-    let Some(int) = text.strip_prefix('x').filter(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit())) else {
+    let Some(int) = text.strip_prefix('x').filter(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
+    else {
         return Ok(None);
     };
     input.call(Ident::parse_any)?;
@@ -184,8 +204,8 @@ fn parse_multiplier(input: ParseStream<'_>) -> syn::Result<Option<(f64, Span)>> 
 fn parse_on_error(input: ParseStream<'_>) -> syn::Result<OnError> {
     let what: Ident = input.call(Ident::parse_any)?;
     match what.to_string().as_str() {
-        "skip" => Ok(OnError::Skip(what)),
-        "abort" => Ok(OnError::Abort(what)),
+        "skip" => Ok(OnError::Skip),
+        "abort" => Ok(OnError::Abort),
         other => Err(syn::Error::new(
             what.span(),
             format_args!("unknown `on_error` action `{other}`; expected `skip` or `abort`"),
@@ -227,13 +247,15 @@ fn pieces(tokens: Vec<TokenTree>) -> syn::Result<Vec<Piece>> {
                 let inner = pieces(group.stream().into_iter().collect())?;
                 out.push(Piece::Group(group.delimiter(), group.span(), inner));
             }
-            TokenTree::Literal(lit) => match syn::parse2::<LitStr>(TokenStream::from(TokenTree::Literal(lit.clone()))) {
-                Ok(s) if s.value().contains("<<") => {
-                    let parts = string_parts(&s)?;
-                    out.push(Piece::Str(s, parts));
+            TokenTree::Literal(lit) => {
+                match syn::parse2::<LitStr>(TokenStream::from(TokenTree::Literal(lit.clone()))) {
+                    Ok(s) if s.value().contains("<<") => {
+                        let parts = string_parts(&s)?;
+                        out.push(Piece::Str(s, parts));
+                    }
+                    _ => out.push(Piece::Token(tokens[i].clone())),
                 }
-                _ => out.push(Piece::Token(tokens[i].clone())),
-            },
+            }
             other => out.push(Piece::Token(other.clone())),
         }
         i += 1;
@@ -282,7 +304,7 @@ fn token_ref(tokens: &[TokenTree]) -> syn::Result<(StepRef, usize)> {
     }
     match (punct(tokens.get(i), '>'), punct(tokens.get(i + 1), '>')) {
         (Some(_), Some(close)) => {
-            let r = StepRef { open, close: close.span(), root: root.clone(), path, in_string: false };
+            let r = StepRef { open, close: close.span(), root: root.clone(), path };
             Ok((r, i + 2))
         }
         _ => {
@@ -330,7 +352,10 @@ fn string_parts(lit: &LitStr) -> syn::Result<Vec<StrPart>> {
             continue;
         }
         let Some(end) = after.find(">>") else {
-            return Err(syn::Error::new(lit.span(), format_args!("unclosed reference `<<{after}` in string; add `>>`")));
+            return Err(syn::Error::new(
+                lit.span(),
+                format_args!("unclosed reference `<<{after}` in string; add `>>`"),
+            ));
         };
         pending.push_str(&rest[..at]);
         parts.push(StrPart::Text(std::mem::take(&mut pending)));
@@ -344,7 +369,8 @@ fn string_parts(lit: &LitStr) -> syn::Result<Vec<StrPart>> {
 
 /// Parses the inside of a `<<…>>` reference written in a string literal.
 fn string_ref(src: &str, span: Span) -> syn::Result<StepRef> {
-    let bad = |why: &str| syn::Error::new(span, format_args!("invalid reference `<<{src}>>` in string: {why}"));
+    let bad =
+        |why: &str| syn::Error::new(span, format_args!("invalid reference `<<{src}>>` in string: {why}"));
     let (root, mut rest) = split_ident(src).ok_or_else(|| bad("expected a step or input name"))?;
     let mut path = Vec::new();
     while !rest.is_empty() {
@@ -367,7 +393,7 @@ fn string_ref(src: &str, span: Span) -> syn::Result<StepRef> {
         }
     }
     let root = ident(root, span).ok_or_else(|| bad("invalid name"))?;
-    Ok(StepRef { open: span, close: span, root, path, in_string: true })
+    Ok(StepRef { open: span, close: span, root, path })
 }
 
 fn split_ident(src: &str) -> Option<(&str, &str)> {

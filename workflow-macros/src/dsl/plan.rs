@@ -26,8 +26,14 @@ pub(crate) fn plan(def: &WorkflowDef) -> Plan {
         .steps
         .iter()
         .map(|step| {
-            let refs: BTreeSet<String> = step.values().flat_map(|v| v.refs()).map(|r| r.root.to_string()).collect();
-            def.steps.iter().enumerate().filter(|(_, s)| refs.contains(&s.id.to_string())).map(|(i, _)| i).collect()
+            let refs: BTreeSet<String> =
+                step.values().flat_map(|v| v.refs()).map(|r| r.root.to_string()).collect();
+            def.steps
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| refs.contains(&s.id.to_string()))
+                .map(|(i, _)| i)
+                .collect()
         })
         .collect();
     let order = topological_order(&needs);
@@ -37,7 +43,7 @@ pub(crate) fn plan(def: &WorkflowDef) -> Plan {
         level[i] = needs[i].iter().map(|&n| level[n] + 1).max().unwrap_or(0);
         let step = &def.steps[i];
         skippable[i] = step.condition.is_some()
-            || matches!(step.on_error, Some(OnError::Skip(_)))
+            || matches!(step.on_error, Some(OnError::Skip))
             || needs[i].iter().any(|&n| skippable[n]);
     }
     let depth = level.iter().copied().max().map_or(0, |m| m + 1);

@@ -29,7 +29,10 @@ pub(crate) fn check(defs: &[WorkflowDef]) -> syn::Result<()> {
 // A workflow has at least one step.
 fn check_has_steps(def: &WorkflowDef, errors: &mut Errors) {
     if def.steps.is_empty() {
-        errors.at(&def.name, format_args!("workflow `{}` has no steps; add `id = tool(arg: value);`", def.name));
+        errors.at(
+            &def.name,
+            format_args!("workflow `{}` has no steps; add `id = tool(arg: value);`", def.name),
+        );
     }
 }
 
@@ -61,10 +64,12 @@ fn check_references(def: &WorkflowDef, errors: &mut Errors) {
     for step in &def.steps {
         for r in step.values().flat_map(|v| v.refs()) {
             let root = r.root.to_string();
-            if root == step.id.to_string() {
+            if r.root == step.id {
                 errors.at(
                     &r.root,
-                    format_args!("step `{root}` refers to its own output; a step can use inputs and other steps only"),
+                    format_args!(
+                        "step `{root}` refers to its own output; a step can use inputs and other steps only"
+                    ),
                 );
             } else if !names.contains(&root) {
                 let hint = did_you_mean(&root, names.iter().map(String::as_str));
@@ -187,12 +192,20 @@ fn check_policies(def: &WorkflowDef, errors: &mut Errors) {
                 duration(d, errors);
             }
             if let Some((factor, span)) = retry.multiplier.filter(|(f, _)| *f < 1.0) {
-                errors.at_span(span, format_args!("a backoff factor below 1 shrinks delays; write `x1` or more, found `x{factor}`"));
+                errors.at_span(
+                    span,
+                    format_args!(
+                        "a backoff factor below 1 shrinks delays; write `x1` or more, found `x{factor}`"
+                    ),
+                );
             }
         }
         if let Some(timeout) = &step.timeout {
             if duration(timeout, errors).is_some_and(|ms| ms == 0.0) {
-                errors.at_span(timeout.span(), "a timeout of zero would fail every call; give a positive duration");
+                errors.at_span(
+                    timeout.span(),
+                    "a timeout of zero would fail every call; give a positive duration",
+                );
             }
         }
     }

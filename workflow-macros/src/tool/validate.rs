@@ -14,7 +14,8 @@ pub(crate) fn check(args: ToolArgs, func: &ItemFn) -> syn::Result<ToolFn<'_>> {
     let params = check_params(func, &mut errors);
     let description = check_description(&args, func, &mut errors);
     errors.finish()?;
-    let ret = ret.ok_or_else(|| syn::Error::new(func.sig.span(), "a tool must return `Result<T, ToolError>`"))?;
+    let ret =
+        ret.ok_or_else(|| syn::Error::new(func.sig.span(), "a tool must return `Result<T, ToolError>`"))?;
     let name = args.name.map_or_else(|| func.sig.ident.to_string(), |n| n.value());
     Ok(ToolFn { name, description, ident: &func.sig.ident, vis: &func.vis, params, ret })
 }
@@ -86,8 +87,7 @@ fn check_params<'a>(func: &'a ItemFn, errors: &mut Errors) -> Vec<Param<'a>> {
 fn state_inner(ty: &Type) -> Option<&Type> {
     let Type::Path(path) = ty else { return None };
     let last = path.path.segments.last()?;
-    let prefix: Vec<String> =
-        path.path.segments.iter().rev().skip(1).map(|s| s.ident.to_string()).collect();
+    let prefix: Vec<String> = path.path.segments.iter().rev().skip(1).map(|s| s.ident.to_string()).collect();
     let known_prefix = matches!(
         prefix.iter().rev().map(String::as_str).collect::<Vec<_>>().as_slice(),
         [] | ["workflow"] | ["workflow", "prelude"]
