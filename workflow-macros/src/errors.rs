@@ -31,15 +31,14 @@ impl Errors {
     }
 }
 
-/// The candidate closest to `name`, if it is close enough to be a typo.
-pub(crate) fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {
+/// `; did you mean `x`?` for the candidate closest to `name`, if it is close enough to be a typo.
+pub(crate) fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
     candidates
         .into_iter()
         .map(|c| (edit_distance(name, c), c))
         .filter(|&(d, c)| d <= (name.len().max(c.len()) / 3).max(1))
         .min_by_key(|&(d, _)| d)
         .map(|(_, c)| format!("; did you mean `{c}`?"))
-        .unwrap_or_default()
 }
 
 fn edit_distance(a: &str, b: &str) -> usize {
@@ -63,7 +62,10 @@ mod tests {
 
     #[test]
     fn suggests_close_names_only() {
-        assert_eq!(did_you_mean("notfy", ["notify", "create_pr"]), "; did you mean `notify`?");
-        assert_eq!(did_you_mean("zzz", ["notify", "create_pr"]), "");
+        assert_eq!(
+            did_you_mean("notfy", ["notify", "create_pr"]).as_deref(),
+            Some("; did you mean `notify`?")
+        );
+        assert_eq!(did_you_mean("zzz", ["notify", "create_pr"]), None);
     }
 }

@@ -1,7 +1,7 @@
 //! Run-time parts of `<<step.path>>` references: list indexing, map keys, text interpolation.
 //!
 //! Field access (`<<step.field>>`) is plain Rust field access and is checked by the compiler;
-//! indexing and keys go through [`Index`] and [`Key`] so that an index out of range fails the
+//! indexing and keys go through [`Indexable`] and [`Keyed`] so that an index out of range fails the
 //! step with an error naming the reference instead of panicking.
 
 use std::borrow::Cow;
@@ -18,7 +18,7 @@ use crate::error::StepError;
     label = "indexed here",
     note = "`[i]` applies to `Vec`, slices, `VecDeque` and `serde_json::Value` arrays; remove the index or reference a list field"
 )]
-pub trait Index {
+pub trait Indexable {
     /// The element type.
     type Item: ?Sized;
     /// The element at `index`, counting from the end when negative.
@@ -34,21 +34,21 @@ fn position(index: i64, len: usize) -> Result<usize, String> {
         .ok_or_else(|| format!("index {index} is out of range for a list of {len} items"))
 }
 
-impl<T> Index for [T] {
+impl<T> Indexable for [T] {
     type Item = T;
     fn at(&self, index: i64) -> Result<&T, String> {
         Ok(&self[position(index, self.len())?])
     }
 }
 
-impl<T> Index for Vec<T> {
+impl<T> Indexable for Vec<T> {
     type Item = T;
     fn at(&self, index: i64) -> Result<&T, String> {
         self.as_slice().at(index)
     }
 }
 
-impl<T> Index for VecDeque<T> {
+impl<T> Indexable for VecDeque<T> {
     type Item = T;
     fn at(&self, index: i64) -> Result<&T, String> {
         let i = position(index, self.len())?;
@@ -56,7 +56,7 @@ impl<T> Index for VecDeque<T> {
     }
 }
 
-impl Index for Value {
+impl Indexable for Value {
     type Item = Value;
     fn at(&self, index: i64) -> Result<&Value, String> {
         match self {
@@ -72,28 +72,28 @@ impl Index for Value {
     label = "looked into here",
     note = "`[\"key\"]` applies to string-keyed maps and `serde_json::Value` objects; use `.field` for a struct field"
 )]
-pub trait Key {
+pub trait Keyed {
     /// The value type.
     type Item: ?Sized;
     /// The value under `key`.
     fn key(&self, key: &str) -> Result<&Self::Item, String>;
 }
 
-impl<V, H: std::hash::BuildHasher> Key for HashMap<String, V, H> {
+impl<V, H: std::hash::BuildHasher> Keyed for HashMap<String, V, H> {
     type Item = V;
     fn key(&self, key: &str) -> Result<&V, String> {
         self.get(key).ok_or_else(|| format!("no key `{key}`"))
     }
 }
 
-impl<V> Key for BTreeMap<String, V> {
+impl<V> Keyed for BTreeMap<String, V> {
     type Item = V;
     fn key(&self, key: &str) -> Result<&V, String> {
         self.get(key).ok_or_else(|| format!("no key `{key}`"))
     }
 }
 
-impl Key for Value {
+impl Keyed for Value {
     type Item = Value;
     fn key(&self, key: &str) -> Result<&Value, String> {
         match self {
@@ -115,7 +115,7 @@ fn kind(value: &Value) -> &'static str {
 }
 
 /// `container[index]` for a reference, failing the step with the reference's text.
-pub fn index<'a, C: Index + ?Sized>(
+pub fn index<'a, C: Indexable + ?Sized>(
     container: &'a C,
     index: i64,
     path: &'static str,
@@ -124,9 +124,26 @@ pub fn index<'a, C: Index + ?Sized>(
 }
 
 /// `map["key"]` for a reference, failing the step with the reference's text.
-pub fn key<'a, M: Key + ?Sized>(map: &'a M, key: &str, path: &'static str) -> Result<&'a M::Item, StepError> {
+pub fn key<'a, M: Keyed + ?Sized>(
+    map: &'a M,
+    key: &str,
+    path: &'static str,
+) -> Result<&'a M::Item, StepError> {
     map.key(key).map_err(|reason| StepError::Reference { path: Cow::Borrowed(path), reason })
 }
+
+/// An owned copy of a referenced value: what a whole `<<step.field>>` argument passes.
+///
+/// A method (rather than `Clone::clone(&x)`) so that the value's own type is checked against the
+/// parameter's, and a mismatch reads "expected `String`, found `u64`".
+pub trait Own: Clone {
+    /// Clones the value.
+    fn wf_own(&self) -> Self {
+        self.clone()
+    }
+}
+
+impl<T: Clone> Own for T {}
 
 /// Wraps a referenced value for interpolation into a string literal.
 ///

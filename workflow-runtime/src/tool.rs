@@ -66,13 +66,13 @@ impl<V: ToolOutput, H: std::hash::BuildHasher + Default + Send + Sync + 'static>
     note = "write `Result<T, ToolError>` where `T` implements `ToolOutput`; any error type that converts `Into<ToolError>` works too"
 )]
 pub trait ToolResult {
-    /// The successful output.
-    type Output: ToolOutput;
+    /// The successful output (checked to be a [`ToolOutput`] by [`Tool::Output`]).
+    type Output;
     /// Converts to the uniform result.
     fn into_tool_result(self) -> Result<Self::Output, ToolError>;
 }
 
-impl<T: ToolOutput, E: Into<ToolError>> ToolResult for Result<T, E> {
+impl<T, E: Into<ToolError>> ToolResult for Result<T, E> {
     type Output = T;
     fn into_tool_result(self) -> Result<T, ToolError> {
         self.map_err(Into::into)

@@ -15,8 +15,6 @@ pub(crate) struct Field<'a> {
     /// The name it has in JSON (`#[serde(rename = "…")]` or the Rust name).
     pub name: String,
     pub ty: &'a Type,
-    /// `false` for an `Option<…>` field, which may be absent.
-    pub required: bool,
 }
 
 /// The text of the `///` comments among `attrs`, lines joined with newlines.

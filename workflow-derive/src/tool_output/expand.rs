@@ -12,12 +12,12 @@ pub(crate) fn tool_output(output: &Output<'_>) -> TokenStream {
     let name = ident.to_string();
     let doc = &output.doc;
     let fields = output.fields.iter().map(|f| {
-        let (field_name, ty, required) = (&f.name, f.ty, f.required);
+        let (field_name, ty) = (&f.name, f.ty);
         // Spanned at the field's type, so "`X` cannot be returned by a tool" points at it.
         let assert = quote_spanned! {ty.span()=> #p::assert_field_output::<#ty>(); };
         quote! {{
             #assert
-            (#field_name, #p::schema::field_schema::<#ty>(generator), #required)
+            (#field_name, #p::schema::field_schema::<#ty>(generator))
         }}
     });
     let (impl_generics, ty_generics, where_clause) = output.generics.split_for_impl();
@@ -32,10 +32,7 @@ pub(crate) fn tool_output(output: &Output<'_>) -> TokenStream {
                     #p::Cow::Borrowed(::core::concat!(::core::module_path!(), "::", #name))
                 }
                 fn json_schema(generator: &mut #p::schemars::SchemaGenerator) -> #p::schemars::Schema {
-                    #p::schema::object_schema(
-                        #p::Some(#doc),
-                        #p::vec![#(#fields),*],
-                    )
+                    #p::schema::object_schema(#doc, #p::vec![#(#fields),*], false)
                 }
             }
             #[automatically_derived]

@@ -65,11 +65,7 @@ fn check_named_fields<'a>(input: &'a DeriveInput, fields: &'a Fields) -> syn::Re
         .map(|f| {
             let ident =
                 f.ident.as_ref().ok_or_else(|| syn::Error::new(f.span(), "expected a named field"))?;
-            Ok(Field {
-                name: serde_rename(&f.attrs)?.unwrap_or_else(|| ident.to_string()),
-                ty: &f.ty,
-                required: !is_option(&f.ty),
-            })
+            Ok(Field { name: serde_rename(&f.attrs)?.unwrap_or_else(|| ident.to_string()), ty: &f.ty })
         })
         .collect()
 }
@@ -93,20 +89,4 @@ fn serde_rename(attrs: &[syn::Attribute]) -> syn::Result<Option<String>> {
         })?;
     }
     Ok(rename)
-}
-
-/// Whether a field's type is `Option<…>`, which may be absent from the JSON.
-///
-/// The type is matched by name because the schema's `required` list is built here, before types
-/// are resolved; `std::option::Option` and `core::option::Option` are accepted too.
-fn is_option(ty: &syn::Type) -> bool {
-    let syn::Type::Path(path) = ty else { return false };
-    if path.qself.is_some() {
-        return false;
-    }
-    let segments: Vec<String> = path.path.segments.iter().map(|s| s.ident.to_string()).collect();
-    matches!(
-        segments.iter().map(String::as_str).collect::<Vec<_>>().as_slice(),
-        ["Option"] | ["std" | "core", "option", "Option"]
-    )
 }

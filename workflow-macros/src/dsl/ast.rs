@@ -82,7 +82,7 @@ pub(crate) enum Segment {
 
 /// `retry N [backoff D [xF]] [max D] [jitter]`.
 pub(crate) struct Retry {
-    pub count: LitInt,
+    pub count: syn::Lit,
     pub backoff: Option<DurationLit>,
     pub multiplier: Option<(f64, Span)>,
     pub max: Option<DurationLit>,

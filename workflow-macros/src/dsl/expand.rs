@@ -14,7 +14,7 @@ use syn::{Ident, LitStr};
 
 use super::ast::{DurationLit, OnError, Piece, Segment, Step, StepRef, StrPart, Value, WorkflowDef};
 use super::plan::Plan;
-use crate::paths::private;
+use crate::paths::{private, private_at};
 
 pub(crate) fn workflow(def: &WorkflowDef, plan: &Plan) -> TokenStream {
     let p = private();
@@ -24,7 +24,8 @@ pub(crate) fn workflow(def: &WorkflowDef, plan: &Plan) -> TokenStream {
     let input_types: Vec<&syn::Type> = inputs.iter().map(|i| &i.ty).collect();
     let step_ids: Vec<&Ident> = steps.iter().map(|s| &s.id).collect();
     let output_types: Vec<TokenStream> = (0..steps.len()).map(|i| output_type(def, plan, i)).collect();
-    let tools: Vec<&syn::Path> = steps.iter().map(|s| &s.tool).collect();
+    let tools: Vec<Ident> = steps.iter().map(|s| tool_alias(def, s)).collect();
+    let tool_paths = steps.iter().map(|s| &s.tool);
     let description = crate::dsl::doc_text(attrs);
     let workflow_name = name.to_string();
     let outputs_doc = format!("Outputs of the [`{name}`](struct@{name}) workflow: one field per step.");
@@ -35,13 +36,19 @@ pub(crate) fn workflow(def: &WorkflowDef, plan: &Plan) -> TokenStream {
         quote!(&[#(#ids),*])
     });
     let infos = steps.iter().enumerate().map(|(i, step)| {
-        let (id, tool) = (step.id.to_string(), &step.tool);
+        let (id, tool) = (step.id.to_string(), tool_alias(def, step));
         let needs = plan.needs[i].iter().map(|&n| steps[n].id.to_string());
         quote!(#p::StepInfo { id: #id, tool: <#tool as #p::Tool>::NAME, needs: &[#(#needs),*] })
     });
     let step_fns = (0..steps.len()).map(|i| step_fn(def, plan, i));
     let body = run_body(def, plan);
     quote! {
+        #(
+            #[doc(hidden)]
+            #[allow(non_camel_case_types)]
+            type #tools = #tool_paths;
+        )*
+
         #(#attrs)*
         #[allow(non_camel_case_types)]
         #vis struct #name { #(pub #input_names: #input_types),* }
@@ -87,13 +94,19 @@ pub(crate) fn workflow(def: &WorkflowDef, plan: &Plan) -> TokenStream {
 /// The output type of step `i`: the tool's output, in an `Option` when the step may not run.
 fn output_type(def: &WorkflowDef, plan: &Plan, i: usize) -> TokenStream {
     let p = private();
-    let tool = &def.steps[i].tool;
-    let ty = quote_spanned!(tool_span(tool)=> <#tool as #p::Tool>::Output);
+    let tool = tool_alias(def, &def.steps[i]);
+    let ty = quote_spanned!(tool.span()=> <#tool as #p::Tool>::Output);
     if plan.skippable[i] { quote!(#p::Option<#ty>) } else { ty }
 }
 
 fn tool_span(tool: &syn::Path) -> Span {
     tool.segments.last().map_or_else(Span::call_site, |s| s.ident.span())
+}
+
+/// The hidden alias through which generated code names step `step`'s tool. Naming the tool once
+/// means a misspelt tool is reported once, at its name in the DSL.
+fn tool_alias(def: &WorkflowDef, step: &Step) -> Ident {
+    format_ident!("__wf_tool_{}_{}", def.name, step.id, span = tool_span(&step.tool))
 }
 
 /// The parameters by which step `i` receives what it needs: outputs it reads, and outputs of
@@ -110,7 +123,7 @@ fn out_var(step: &Step) -> Ident {
 fn step_fn(def: &WorkflowDef, plan: &Plan, i: usize) -> TokenStream {
     let p = private();
     let step = &def.steps[i];
-    let (name, tool) = (&def.name, &step.tool);
+    let (name, tool) = (&def.name, tool_alias(def, step));
     let fn_name = format_ident!("__wf_step_{}", step.id);
     let params = passed(plan, i).into_iter().map(|n| {
         let (var, ty) = (out_var(&def.steps[n]), output_type(def, plan, n));
@@ -141,7 +154,7 @@ fn step_fn(def: &WorkflowDef, plan: &Plan, i: usize) -> TokenStream {
         let (arg_name, value) = (&arg.name, arg_value(def, &arg.value));
         quote!(#arg_name: #value)
     });
-    let spec = spec(step);
+    let spec = spec(step, &tool);
     let finish = match (plan.skippable[i], &step.on_error) {
         (true, Some(OnError::Skip)) => quote!(#p::exec::failure_skips(__wf_outcome)),
         (true, _) => quote!(#p::exec::some(__wf_outcome)),
@@ -158,7 +171,7 @@ fn step_fn(def: &WorkflowDef, plan: &Plan, i: usize) -> TokenStream {
         where #tool: #p::CallTool<__WfState>
         {
             #[allow(unused_imports)]
-            use #p::access::{DisplayText as _, JsonText as _};
+            use #p::access::{DisplayText as _, JsonText as _, Own as _};
             static __WF_SPEC: #p::StepSpec = #spec;
             #(#unwrap_skipped)*
             #condition
@@ -173,13 +186,13 @@ fn step_fn(def: &WorkflowDef, plan: &Plan, i: usize) -> TokenStream {
 }
 
 /// The `StepSpec` literal of a step: ids, retry policy, timeout.
-fn spec(step: &Step) -> TokenStream {
+fn spec(step: &Step, tool: &Ident) -> TokenStream {
     let p = private();
-    let (id, tool) = (step.id.to_string(), &step.tool);
+    let id = step.id.to_string();
     let retry = step.retry.as_ref().map_or_else(
         || quote!(#p::RetryPolicy::NONE),
         |r| {
-            let count = r.count.base10_parse::<u32>().unwrap_or(0);
+            let count = crate::dsl::validate::retry_count(&r.count).unwrap_or(0);
             let backoff = r.backoff.as_ref().map_or_else(|| quote!(#p::Duration::ZERO), duration);
             let multiplier = r.multiplier.map_or(2.0, |(m, _)| m);
             let max = r.max.as_ref().map_or_else(|| quote!(#p::None), |d| {
@@ -221,10 +234,12 @@ fn arg_value(def: &WorkflowDef, value: &Value) -> TokenStream {
     let p = private();
     match value.pieces.as_slice() {
         [Piece::Ref(r)] => {
-            let place = place(def, r);
-            let mut args = Group::new(Delimiter::Parenthesis, quote!(&#place));
-            args.set_span(r.close);
-            quote_spanned!(r.open=> ::core::clone::Clone::clone #args)
+            // `(place).wf_own()` (a clone) spans `<<` to `>>`, and a method call makes a type
+            // mismatch read "expected `String`, found `u64`" at the reference.
+            let mut place = Group::new(Delimiter::Parenthesis, place(def, r));
+            place.set_span(r.open);
+            let clone = quote_spanned!(r.close=> .wf_own());
+            quote!(#place #clone)
         }
         [Piece::Str(lit, parts)] => {
             let text = interpolate(def, lit, parts);
@@ -259,7 +274,6 @@ fn value_tokens(def: &WorkflowDef, pieces: &[Piece]) -> TokenStream {
 /// `format!` of a string literal with references, each spliced with `Display` (JSON strings
 /// without their quotes).
 fn interpolate(def: &WorkflowDef, lit: &LitStr, parts: &[StrPart]) -> TokenStream {
-    let p = private();
     let mut format = String::new();
     let mut args = Vec::new();
     for part in parts {
@@ -268,6 +282,7 @@ fn interpolate(def: &WorkflowDef, lit: &LitStr, parts: &[StrPart]) -> TokenStrea
             StrPart::Ref(r) => {
                 format.push_str("{}");
                 let place = place(def, r);
+                let p = private_at(lit.span());
                 args.push(quote_spanned!(lit.span()=> (&#p::access::Text(&#place)).wf_text()));
             }
         }
@@ -279,7 +294,6 @@ fn interpolate(def: &WorkflowDef, lit: &LitStr, parts: &[StrPart]) -> TokenStrea
 /// The place a reference names: `__wf_inputs.repo`, `(*__wf_o_step).field`, with `[i]` and
 /// `["key"]` going through the runtime so that a miss fails the step instead of panicking.
 fn place(def: &WorkflowDef, r: &StepRef) -> TokenStream {
-    let p = private();
     let is_input = def.inputs.iter().any(|i| i.ident == r.root);
     let root = &r.root;
     let mut place = if is_input {
@@ -294,15 +308,20 @@ fn place(def: &WorkflowDef, r: &StepRef) -> TokenStream {
             Segment::Field(field) => {
                 text.push('.');
                 text.push_str(&field.to_string());
-                place = quote!(#place.#field);
+                place = quote_spanned!(field.span()=> #place.#field);
             }
             Segment::Index(index, span) => {
                 text.push_str(&format!("[{index}]"));
-                place = quote_spanned!(*span=> (*#p::access::index(&#place, #index, #text)?));
+                let mut index = proc_macro2::Literal::i64_unsuffixed(*index);
+                index.set_span(*span);
+                let (path, p) = (LitStr::new(&text, *span), private_at(*span));
+                place = quote_spanned!(*span=> (*#p::access::index(&#place, #index, #path)?));
             }
             Segment::Key(key, span) => {
                 text.push_str(&format!("[{key:?}]"));
-                place = quote_spanned!(*span=> (*#p::access::key(&#place, #key, #text)?));
+                let (key, path) = (LitStr::new(key, *span), LitStr::new(&text, *span));
+                let p = private_at(*span);
+                place = quote_spanned!(*span=> (*#p::access::key(&#place, #key, #path)?));
             }
         }
     }

@@ -135,10 +135,9 @@ fn parse_clauses(input: ParseStream<'_>, step: &mut Step) -> syn::Result<()> {
             "timeout" => step.timeout = Some(input.parse()?),
             "on_error" => step.on_error = Some(parse_on_error(input)?),
             other => {
-                return Err(syn::Error::new(
-                    keyword.span(),
-                    format_args!("unknown clause `{other}`; {}", clause_help()),
-                ));
+                let hint = crate::errors::did_you_mean(other, CLAUSES.iter().copied())
+                    .unwrap_or_else(|| format!("; {}", clause_help()));
+                return Err(syn::Error::new(keyword.span(), format_args!("unknown clause `{other}`{hint}")));
             }
         }
     }
@@ -376,7 +375,10 @@ fn string_ref(src: &str, span: Span) -> syn::Result<StepRef> {
     while !rest.is_empty() {
         if let Some(after) = rest.strip_prefix('.') {
             let (field, after) = split_ident(after).ok_or_else(|| bad("expected a field name after `.`"))?;
-            path.push(Segment::Field(ident(field, span).ok_or_else(|| bad("invalid field name"))?));
+            // Located at the literal, but marked as coming from the macro so that rustc does not
+            // suggest edits that would replace the whole literal with a field name.
+            let field_span = Span::mixed_site().located_at(span);
+            path.push(Segment::Field(ident(field, field_span).ok_or_else(|| bad("invalid field name"))?));
             rest = after;
         } else if let Some(after) = rest.strip_prefix('[') {
             let end = after.find(']').ok_or_else(|| bad("expected `]`"))?;

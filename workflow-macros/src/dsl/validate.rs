@@ -64,7 +64,7 @@ fn check_references(def: &WorkflowDef, errors: &mut Errors) {
     for step in &def.steps {
         for r in step.values().flat_map(|v| v.refs()) {
             let root = r.root.to_string();
-            if r.root == step.id {
+            if r.root == step.id && !def.inputs.iter().any(|i| i.ident == r.root) {
                 errors.at(
                     &r.root,
                     format_args!(
@@ -72,7 +72,8 @@ fn check_references(def: &WorkflowDef, errors: &mut Errors) {
                     ),
                 );
             } else if !names.contains(&root) {
-                let hint = did_you_mean(&root, names.iter().map(String::as_str));
+                let hint =
+                    did_you_mean(&root, names.iter().map(String::as_str)).unwrap_or_else(|| known(def));
                 errors.at(&r.root, format_args!("unknown step or input `{root}`{hint}"));
             }
         }
@@ -91,7 +92,8 @@ fn check_depends(def: &WorkflowDef, errors: &mut Errors) {
             } else if inputs.contains(&name) {
                 errors.at(dep, format_args!("`{name}` is an input, not a step; `depends` takes step ids"));
             } else if !steps.contains(&name) {
-                let hint = did_you_mean(&name, steps.iter().map(String::as_str));
+                let hint = did_you_mean(&name, steps.iter().map(String::as_str))
+                    .unwrap_or_else(|| format!("; the steps are {}", list(&steps)));
                 errors.at(dep, format_args!("`depends` names unknown step `{name}`{hint}"));
             }
         }
@@ -178,15 +180,14 @@ pub(crate) fn step_edges(def: &WorkflowDef) -> Vec<BTreeMap<usize, Ident>> {
 fn check_policies(def: &WorkflowDef, errors: &mut Errors) {
     for step in &def.steps {
         if let Some(retry) = &step.retry {
-            match retry.count.base10_parse::<u32>() {
-                Ok(n) if n <= MAX_RETRIES && retry.count.suffix().is_empty() => {}
-                _ => errors.at(
+            if retry_count(&retry.count).is_none() {
+                let found = quote::ToTokens::to_token_stream(&retry.count);
+                errors.at(
                     &retry.count,
                     format_args!(
-                        "expected a retry count from 0 to {MAX_RETRIES} such as `retry 3`, found `{}`",
-                        retry.count
+                        "expected a whole retry count from 0 to {MAX_RETRIES} such as `retry 3`, found `{found}`"
                     ),
-                ),
+                );
             }
             for d in retry.backoff.iter().chain(&retry.max) {
                 duration(d, errors);
@@ -212,6 +213,16 @@ fn check_policies(def: &WorkflowDef, errors: &mut Errors) {
 }
 
 const MAX_RETRIES: u32 = 100;
+
+/// The retry count, if it is a whole number in range.
+pub(crate) fn retry_count(lit: &syn::Lit) -> Option<u32> {
+    match lit {
+        syn::Lit::Int(int) if int.suffix().is_empty() => {
+            int.base10_parse::<u32>().ok().filter(|&n| n <= MAX_RETRIES)
+        }
+        _ => None,
+    }
+}
 
 /// The duration in milliseconds, or an error on its literal.
 pub(crate) fn duration(d: &DurationLit, errors: &mut Errors) -> Option<f64> {
@@ -242,6 +253,26 @@ impl DurationLit {
             DurationLit::Float(f) => f.span(),
         }
     }
+}
+
+/// `; the inputs are …; the steps are …`, to follow an unknown name with no close match.
+fn known(def: &WorkflowDef) -> String {
+    let inputs: Vec<String> = def.inputs.iter().map(|i| i.ident.to_string()).collect();
+    let steps: Vec<String> = def.steps.iter().map(|s| s.id.to_string()).collect();
+    match (inputs.is_empty(), steps.is_empty()) {
+        (true, _) => format!("; the steps are {}", list(&steps)),
+        (false, true) => format!("; the inputs are {}", list(&inputs)),
+        (false, false) => format!("; the inputs are {} and the steps are {}", list(&inputs), list(&steps)),
+    }
+}
+
+/// `` `a`, `b`, `c` ``, shortened past eight names.
+fn list(names: &[String]) -> String {
+    let mut shown: Vec<String> = names.iter().take(8).map(|n| format!("`{n}`")).collect();
+    if names.len() > 8 {
+        shown.push(format!("and {} more", names.len() - 8));
+    }
+    shown.join(", ")
 }
 
 /// Every name a reference may start with: inputs and steps.

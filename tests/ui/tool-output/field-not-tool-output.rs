@@ -1,0 +1,15 @@
+// A field whose type is not a tool output: the error must underline the field's type.
+use workflow::prelude::*;
+
+#[derive(Serialize)]
+pub struct Author {
+    pub login: String,
+}
+
+#[derive(ToolOutput, Serialize)]
+pub struct Issue {
+    pub number: u64,
+    pub author: Author,
+}
+
+fn main() {}
