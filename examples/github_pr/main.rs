@@ -1,0 +1,58 @@
+//! Open a pull request for the newest open issue of a GitHub repository, then announce it on Slack.
+//!
+//! ```text
+//! GITHUB_TOKEN=… SLACK_TOKEN=xoxb-… GITHUB_REPO=owner/name PR_HEAD=my-branch \
+//!     cargo run --example github_pr
+//! ```
+//!
+//! Optional: `PR_BASE` (default `main`), `PR_TITLE`, `SLACK_CHANNEL` (default `#dev`),
+//! `GITHUB_API_URL` (default `https://api.github.com`), `SLACK_API_URL` (default
+//! `https://slack.com/api`). The tools and the workflow are in `tools.rs`.
+
+mod tools;
+
+use std::env;
+
+use tools::{Services, github_pr};
+
+const USAGE: &str = "\
+This example opens a real pull request and posts a real Slack message. Set:
+  GITHUB_TOKEN   a GitHub token that can read issues and open pull requests
+  SLACK_TOKEN    a Slack bot token (xoxb-…) that can post to the channel
+  GITHUB_REPO    the repository, as owner/name
+  PR_HEAD        the branch to open the pull request from
+and optionally PR_BASE (main), PR_TITLE, SLACK_CHANNEL (#dev),
+GITHUB_API_URL (https://api.github.com) and SLACK_API_URL (https://slack.com/api).";
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let required = ["GITHUB_TOKEN", "SLACK_TOKEN", "GITHUB_REPO", "PR_HEAD"].map(env::var);
+    let [Ok(github_token), Ok(slack_token), Ok(repo), Ok(head)] = required else {
+        println!("{USAGE}");
+        return Ok(());
+    };
+    let var = |name: &str, default: &str| env::var(name).unwrap_or_else(|_| default.to_owned());
+    let services = Services::new(
+        tools::http_client().build()?,
+        &var("GITHUB_API_URL", "https://api.github.com"),
+        &github_token,
+        &var("SLACK_API_URL", "https://slack.com/api"),
+        &slack_token,
+    );
+
+    let workflow = github_pr(
+        repo,
+        head.clone(),
+        var("PR_BASE", "main"),
+        var("PR_TITLE", &format!("Merge {head}")),
+        var("SLACK_CHANNEL", "#dev"),
+    );
+    let run = workflow.run(&services).await?;
+
+    for step in &run.record.steps {
+        let took = step.duration().unwrap_or_default();
+        println!("{:<12} {:?} after {} attempt(s) in {took:.1?}", step.step, step.status, step.attempts);
+    }
+    println!("Opened {} and posted it to {} (ts {})", run.create_pr.url, run.notify.channel, run.notify.ts);
+    Ok(())
+}
