@@ -20,3 +20,16 @@ pub use workflow_runtime::{
 
 /// Asserts at compile time that a field of a `#[derive(ToolOutput)]` type is a tool output.
 pub const fn assert_field_output<T: ToolOutput>() {}
+
+/// Formats a tool output for `Debug` as its JSON, since outputs are `Serialize` but not always
+/// `Debug`.
+pub struct DebugJson<'a, T: ?Sized>(pub &'a T);
+
+impl<T: ::serde::Serialize + ?Sized> ::core::fmt::Debug for DebugJson<'_, T> {
+    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        match ::serde_json::to_string(self.0) {
+            Ok(json) => f.write_str(&json),
+            Err(_) => f.write_str("<not JSON>"),
+        }
+    }
+}

@@ -23,6 +23,8 @@ pub(crate) fn workflow(def: &WorkflowDef, plan: &Plan) -> TokenStream {
     let input_names: Vec<&Ident> = inputs.iter().map(|i| &i.ident).collect();
     let input_types: Vec<&syn::Type> = inputs.iter().map(|i| &i.ty).collect();
     let step_ids: Vec<&Ident> = steps.iter().map(|s| &s.id).collect();
+    let step_names: Vec<String> = step_ids.iter().map(ToString::to_string).collect();
+    let outputs_name = outputs.to_string();
     let output_types: Vec<TokenStream> = (0..steps.len()).map(|i| output_type(def, plan, i)).collect();
     let tools: Vec<Ident> = steps.iter().map(|s| tool_alias(def, s)).collect();
     let tool_paths = steps.iter().map(|s| &s.tool);
@@ -57,6 +59,14 @@ pub(crate) fn workflow(def: &WorkflowDef, plan: &Plan) -> TokenStream {
         #[derive(#p::serde::Serialize)]
         #[serde(crate = "::workflow::__private::serde")]
         #vis struct #outputs { #(pub #step_ids: #output_types),* }
+
+        impl ::core::fmt::Debug for #outputs {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                f.debug_struct(#outputs_name)
+                    #(.field(#step_names, &#p::DebugJson(&self.#step_ids)))*
+                    .finish()
+            }
+        }
 
         #[doc = #ctor_doc]
         #vis fn #name(#(#input_names: #input_types),*) -> #name {
@@ -231,7 +241,6 @@ fn duration(d: &DurationLit) -> TokenStream {
 /// An argument's value: a whole reference is cloned; a string literal converts `Into` the
 /// parameter's type; anything else is the user's expression with references in place.
 fn arg_value(def: &WorkflowDef, value: &Value) -> TokenStream {
-    let p = private();
     match value.pieces.as_slice() {
         [Piece::Ref(r)] => {
             // `(place).wf_own()` (a clone) spans `<<` to `>>`, and a method call makes a type
@@ -245,12 +254,15 @@ fn arg_value(def: &WorkflowDef, value: &Value) -> TokenStream {
             let text = interpolate(def, lit, parts);
             quote_spanned!(lit.span()=> ::core::convert::Into::<_>::into(#text))
         }
-        [Piece::Token(TokenTree::Literal(lit))] if lit.to_string().starts_with('"') => {
-            let _ = &p;
+        [Piece::Token(TokenTree::Literal(lit))] if is_string(lit) => {
             quote_spanned!(lit.span()=> ::core::convert::Into::<_>::into(#lit))
         }
         pieces => value_tokens(def, pieces),
     }
+}
+
+fn is_string(lit: &proc_macro2::Literal) -> bool {
+    syn::parse2::<LitStr>(TokenTree::Literal(lit.clone()).into()).is_ok()
 }
 
 /// A Rust expression with each reference replaced by the place it names.

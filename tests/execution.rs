@@ -1,0 +1,259 @@
+//! How compiled workflows run: failures, panics, skipping, retries, timeouts, cancellation.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use workflow::StepError;
+use workflow::prelude::*;
+
+/// Return the number.
+#[tool]
+async fn num(n: i64) -> Result<i64, ToolError> {
+    Ok(n)
+}
+
+/// Fail with a permanent error.
+#[tool]
+async fn fail(reason: String) -> Result<i64, ToolError> {
+    Err(ToolError::permanent(reason))
+}
+
+/// Panic.
+#[tool]
+async fn explode(n: i64) -> Result<i64, ToolError> {
+    if n >= 0 {
+        panic!("boom at {n}");
+    }
+    Ok(n)
+}
+
+/// Never finish.
+#[tool]
+async fn hang() -> Result<i64, ToolError> {
+    std::future::pending().await
+}
+
+/// A list of numbers.
+#[tool]
+async fn list(len: usize) -> Result<Vec<i64>, ToolError> {
+    Ok((0..len as i64).collect())
+}
+
+/// A JSON document.
+#[tool]
+async fn document() -> Result<Value, ToolError> {
+    Ok(json!({ "user": { "name": "Mia", "tags": ["a", "b"] }, "count": 2 }))
+}
+
+/// Concatenate.
+#[tool]
+async fn concat(text: String) -> Result<String, ToolError> {
+    Ok(text)
+}
+
+workflow! {
+    /// A panic in the second level fails that step only.
+    panics() {
+        first = num(n: 1);
+        boom = explode(n: <<first>>);
+        after = num(n: <<boom>>);
+    }
+
+    /// A failing step stops the run.
+    fails() {
+        ok = num(n: 1);
+        bad = fail(reason: "no such repository");
+        later = num(n: <<ok>> + <<bad>>);
+    }
+
+    /// Conditions skip steps and what depends on them.
+    conditional(go: bool) {
+        start = num(n: 5);
+        maybe = num(n: <<start>> * 2) if <<go>>;
+        uses_maybe = num(n: <<maybe>> + 1);
+        ordered = num(n: 0) depends uses_maybe;
+        always = num(n: <<start>>);
+    }
+
+    /// `on_error skip` records the failure and goes on.
+    tolerant() {
+        bad = fail(reason: "flaky") on_error skip;
+        needs_bad = num(n: <<bad>>);
+        fine = num(n: 3);
+    }
+
+    /// An index past the end fails the step, naming the reference.
+    out_of_range() {
+        items = list(len: 2);
+        third = num(n: <<items[2]>>);
+    }
+
+    /// References into JSON outputs are checked when they run.
+    json_paths() {
+        doc = document();
+        greeting = concat(text: r#"Hi <<doc["user"]["name"]>>, tag <<doc["user"]["tags"][-1]>>"#);
+        count = num(n: <<doc["count"]>>.as_i64().unwrap_or(-1));
+    }
+
+    /// A missing key fails the step, naming the reference.
+    json_missing() {
+        doc = document();
+        missing = concat(text: r#"<<doc["nobody"]>>"#);
+    }
+
+    /// A step that never finishes is cut by its timeout.
+    hangs() {
+        stuck = hang() timeout 50ms;
+    }
+}
+
+#[tokio::test]
+async fn a_panicking_tool_fails_its_step_not_the_process() {
+    let err = panics().run(&()).await.unwrap_err();
+    assert_eq!(err.step, "boom");
+    assert!(matches!(&err.error, StepError::Panicked { message, .. } if message == "boom at 1"));
+    assert_eq!(err.record.step("first").unwrap().status, StepStatus::Succeeded);
+    assert_eq!(err.record.step("boom").unwrap().status, StepStatus::Failed);
+    assert!(err.record.step("after").is_none(), "a step after the failure must not run");
+}
+
+#[tokio::test]
+async fn a_failing_step_stops_the_run_and_keeps_the_record() {
+    let err = fails().run(&()).await.unwrap_err();
+    assert_eq!(err.step, "bad");
+    assert_eq!(
+        err.to_string(),
+        "workflow `fails` failed at step `bad`: tool `fail` failed: no such repository"
+    );
+    assert_eq!(err.record.step("ok").unwrap().status, StepStatus::Succeeded, "the sibling's record is kept");
+    assert_eq!(
+        err.record.step("bad").unwrap().error.as_deref(),
+        Some("tool `fail` failed: no such repository")
+    );
+}
+
+#[tokio::test]
+async fn a_false_condition_skips_the_step_and_its_dependents() {
+    let run = conditional(false).run(&()).await.unwrap();
+    assert_eq!((run.maybe, run.uses_maybe, run.ordered, run.always), (None, None, None, 5));
+    for id in ["maybe", "uses_maybe", "ordered"] {
+        assert_eq!(run.record.step(id).unwrap().status, StepStatus::Skipped, "{id}");
+        assert_eq!(run.record.step(id).unwrap().attempts, 0);
+    }
+    let run = conditional(true).run(&()).await.unwrap();
+    assert_eq!((run.maybe, run.uses_maybe, run.ordered), (Some(10), Some(11), Some(0)));
+}
+
+#[tokio::test]
+async fn on_error_skip_records_a_failure_and_skips_dependents() {
+    let run = tolerant().run(&()).await.unwrap();
+    assert_eq!(run.bad, None);
+    assert_eq!(run.needs_bad, None);
+    assert_eq!(run.fine, 3);
+    assert_eq!(run.record.step("bad").unwrap().status, StepStatus::Failed);
+    assert_eq!(run.record.step("needs_bad").unwrap().status, StepStatus::Skipped);
+    assert!(!run.record.succeeded());
+}
+
+#[tokio::test]
+async fn an_index_out_of_range_names_the_reference() {
+    let err = out_of_range().run(&()).await.unwrap_err();
+    assert_eq!(err.step, "third");
+    assert_eq!(err.error.to_string(), "reference `items[2]`: index 2 is out of range for a list of 2 items");
+}
+
+#[tokio::test]
+async fn json_outputs_are_read_by_key_and_interpolated_without_quotes() {
+    let run = json_paths().run(&()).await.unwrap();
+    assert_eq!(run.greeting, "Hi Mia, tag b");
+    assert_eq!(run.count, 2);
+    let err = json_missing().run(&()).await.unwrap_err();
+    assert_eq!(err.step, "missing");
+    assert_eq!(err.error.to_string(), "reference `doc[\"nobody\"]`: no key `nobody`");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_hanging_tool_is_cut_by_its_timeout() {
+    let err = hangs().run(&()).await.unwrap_err();
+    assert!(matches!(err.error, StepError::TimedOut(d) if d == Duration::from_millis(50)));
+    assert_eq!(err.record.step("stuck").unwrap().duration(), Some(Duration::from_millis(50)));
+}
+
+static CALLS: AtomicU32 = AtomicU32::new(0);
+
+/// Fail with a retryable error until the third call.
+#[tool]
+async fn flaky(ok_after: u32) -> Result<u32, ToolError> {
+    let n = CALLS.fetch_add(1, Ordering::SeqCst) + 1;
+    if n <= ok_after { Err(ToolError::retryable(format!("attempt {n} failed"))) } else { Ok(n) }
+}
+
+workflow! {
+    /// Retries with exponential backoff.
+    retried() {
+        value = flaky(ok_after: 2) retry 3 backoff 100ms x3;
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn retries_back_off_exponentially() {
+    CALLS.store(0, Ordering::SeqCst);
+    let run = retried().run(&()).await.unwrap();
+    assert_eq!(run.value, 3);
+    let record = run.record.step("value").unwrap();
+    assert_eq!(record.attempts, 3);
+    // 100 ms before the second attempt, 300 ms before the third.
+    assert_eq!(record.duration(), Some(Duration::from_millis(400)));
+}
+
+#[tokio::test(start_paused = true)]
+async fn permanent_errors_are_not_retried() {
+    workflow! {
+        once() { bad = fail(reason: "bad input") retry 5 backoff 1s; }
+    }
+    let err = once().run(&()).await.unwrap_err();
+    assert_eq!(err.record.step("bad").unwrap().attempts, 1);
+}
+
+/// Count drops of in-flight calls.
+struct DropCounter(Arc<AtomicU32>);
+impl Drop for DropCounter {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// Wait forever, counting the drop.
+#[tool]
+async fn wait_forever(State(drops): State<Arc<AtomicU32>>, n: u32) -> Result<u32, ToolError> {
+    let _guard = DropCounter(drops);
+    std::future::pending::<()>().await;
+    Ok(n)
+}
+
+workflow! {
+    /// Two steps in flight at once.
+    two_in_flight() {
+        a = wait_forever(n: 1);
+        b = wait_forever(n: 2);
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn dropping_the_run_cancels_every_step_in_flight() {
+    let drops = Arc::new(AtomicU32::new(0));
+    let run = two_in_flight().run(&drops);
+    let timed_out = tokio::time::timeout(Duration::from_secs(1), run).await;
+    assert!(timed_out.is_err());
+    assert_eq!(drops.load(Ordering::SeqCst), 2, "both in-flight tool futures were dropped");
+}
+
+#[test]
+fn run_futures_are_send() {
+    fn assert_send<T: Send>(_: &T) {}
+    let state = Arc::new(AtomicU32::new(0));
+    assert_send(&two_in_flight().run(&state));
+    assert_send(&conditional(true).run(&()));
+}
