@@ -2,7 +2,7 @@
 
 use serde_json::json;
 use workflow::prelude::*;
-use workflow::{CallError, Tool, ToolOutput as _};
+use workflow::{CallError, Tool};
 
 #[derive(ToolOutput, Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct Author {
