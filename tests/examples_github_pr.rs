@@ -9,19 +9,27 @@ use std::sync::{Arc, Mutex};
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 use tools::{Services, github_pr};
-use workflow::StepStatus;
+use workflow::{CallError, StepStatus, ToolRegistry};
 
 /// A request the fake APIs received.
 #[derive(Clone, Debug)]
 struct Received {
     method: &'static str,
     path: String,
-    authorization: Option<String>,
+    headers: HeaderMap,
     body: Value,
+}
+
+impl Received {
+    /// The value of the header `name`, if it was sent.
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).map(|v| v.to_str().unwrap())
+    }
 }
 
 /// How the fake APIs answer, and what they received.
@@ -29,34 +37,45 @@ struct Received {
 struct Fake {
     /// What `GET /repos/{owner}/{repo}/issues` lists.
     issues: Vec<Value>,
+    /// An error status for `GET /repos/{owner}/{repo}/issues`, and whether it says that the
+    /// rate limit is exhausted.
+    issues_error: Option<(StatusCode, bool)>,
     /// How many `POST /repos/{owner}/{repo}/pulls` to answer with 503 before one succeeds.
     pulls_unavailable: AtomicU32,
     /// The `error` of Slack's `{"ok": false}` answer, if it fails.
     slack_error: Option<&'static str>,
+    /// Every request, in the order received.
     received: Mutex<Vec<Received>>,
 }
 
 impl Fake {
+    /// Records a request.
     fn receive(&self, method: &'static str, uri: &Uri, headers: &HeaderMap, body: Value) {
-        let authorization = headers.get("authorization").map(|v| v.to_str().unwrap().to_owned());
-        self.received.lock().unwrap().push(Received {
-            method,
-            path: uri.path().to_owned(),
-            authorization,
-            body,
-        });
+        let (path, headers) = (uri.path().to_owned(), headers.clone());
+        self.received.lock().unwrap().push(Received { method, path, headers, body });
     }
 
+    /// Every request so far.
     fn received(&self) -> Vec<Received> {
         self.received.lock().unwrap().clone()
     }
 }
 
-async fn list_issues(State(fake): State<Arc<Fake>>, uri: Uri, headers: HeaderMap) -> Json<Value> {
+/// `GET /repos/{owner}/{repo}/issues`: the issues, or the error status asked for.
+async fn list_issues(State(fake): State<Arc<Fake>>, uri: Uri, headers: HeaderMap) -> Response {
     fake.receive("GET", &uri, &headers, Value::Null);
-    Json(Value::Array(fake.issues.clone()))
+    match fake.issues_error {
+        Some((status, rate_limited)) => {
+            let remaining = if rate_limited { "0" } else { "4999" };
+            let message = status.canonical_reason().unwrap_or("Error");
+            (status, [("x-ratelimit-remaining", remaining)], Json(json!({ "message": message })))
+                .into_response()
+        }
+        None => Json(Value::Array(fake.issues.clone())).into_response(),
+    }
 }
 
+/// `POST /repos/{owner}/{repo}/pulls`: 503 as many times as asked for, then `201 Created`.
 async fn create_pull(
     State(fake): State<Arc<Fake>>,
     Path((owner, repo)): Path<(String, String)>,
@@ -77,6 +96,7 @@ async fn create_pull(
     )
 }
 
+/// `POST /api/chat.postMessage`: `"ok": true`, or `"ok": false` with the error asked for.
 async fn post_message(
     State(fake): State<Arc<Fake>>,
     uri: Uri,
@@ -126,6 +146,7 @@ async fn serve(fake: Fake) -> (Arc<Fake>, Services) {
     (fake, services)
 }
 
+/// The workflow with the inputs every test uses.
 fn workflow() -> github_pr {
     github_pr("octo/hello".into(), "fix-crash".into(), "main".into(), "Fix the crash".into(), "#dev".into())
 }
@@ -152,8 +173,13 @@ async fn opens_a_pr_for_the_first_issue_and_posts_its_url() {
             ("POST", "/api/chat.postMessage")
         ]
     );
-    let auth: Vec<_> = received.iter().map(|r| r.authorization.as_deref()).collect();
+    let auth: Vec<_> = received.iter().map(|r| r.header("authorization")).collect();
     assert_eq!(auth, [Some("Bearer ghp_test"), Some("Bearer ghp_test"), Some("Bearer xoxb-test")]);
+    for github in &received[..2] {
+        assert_eq!(github.header("accept"), Some("application/vnd.github+json"));
+        assert_eq!(github.header("x-github-api-version"), Some("2022-11-28"));
+        assert!(github.header("user-agent").unwrap().starts_with("workflow-github-pr-example/"));
+    }
     assert_eq!(
         received[1].body,
         json!({ "title": "Fix the crash", "head": "fix-crash", "base": "main", "body": "Fixes #42" })
@@ -227,4 +253,42 @@ async fn no_open_issue_stops_the_run_before_a_pr_is_opened() {
         "reference `list_issues.issues[0]`: index 0 is out of range for a list of 0 items"
     );
     assert_eq!(fake.received().len(), 1, "only the issues were listed");
+}
+
+#[tokio::test]
+async fn tools_are_callable_by_name_with_only_their_model_facing_arguments() {
+    let (_, services) = serve(Fake { issues: issues(), ..Fake::default() }).await;
+    let mut registry = ToolRegistry::new(services);
+    registry.register::<tools::github_list_issues>().unwrap();
+
+    let schema =
+        serde_json::to_value(&registry.definition("github_list_issues").unwrap().input_schema).unwrap();
+    assert_eq!(schema["properties"].as_object().unwrap().keys().collect::<Vec<_>>(), ["repo"]);
+    let listed = registry.call("github_list_issues", json!({ "repo": "octo/hello" })).await.unwrap();
+    assert_eq!(
+        listed["issues"][0],
+        json!({ "number": 42, "title": "Crash on empty input", "url": "https://github.com/octo/hello/issues/42" })
+    );
+}
+
+#[tokio::test]
+async fn rate_limits_and_server_errors_are_retryable_other_client_errors_are_not() {
+    let cases = [
+        (StatusCode::TOO_MANY_REQUESTS, false, true),
+        (StatusCode::BAD_GATEWAY, false, true),
+        (StatusCode::FORBIDDEN, true, true),
+        (StatusCode::FORBIDDEN, false, false),
+        (StatusCode::NOT_FOUND, false, false),
+    ];
+    for (status, rate_limited, retryable) in cases {
+        let (_, services) =
+            serve(Fake { issues_error: Some((status, rate_limited)), ..Fake::default() }).await;
+        let mut registry = ToolRegistry::new(services);
+        registry.register::<tools::github_list_issues>().unwrap();
+        let err = registry.call("github_list_issues", json!({ "repo": "octo/hello" })).await.unwrap_err();
+        let CallError::Tool { source, .. } = err else { panic!("expected a tool error, got {err}") };
+        assert_eq!(source.is_retryable(), retryable, "{status} (rate limited: {rate_limited})");
+        let reason = status.canonical_reason().unwrap();
+        assert_eq!(source.message(), format!("GitHub answered {status}: {reason}"));
+    }
 }

@@ -17,6 +17,7 @@ fn scratch(test: &str) -> PathBuf {
     dir
 }
 
+/// `tests/data/quickstart/`: four small files, three of which mention `retry`.
 fn fixture() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/quickstart")
 }
