@@ -1,4 +1,180 @@
 //! Compile-time checked tool workflows for LLM agents.
+//!
+//! Declare tools as plain async functions, chain them with [`workflow!`], and let the compiler
+//! check the chain: no cycles, no reference to a step or field that does not exist, no argument
+//! of the wrong type. The workflow runs level by level, independent steps concurrently, with
+//! retries, timeouts and conditions, and every run leaves a record of what each step did.
+//!
+//! # A tool
+//!
+//! `#[tool]` on an `async fn` makes a tool. Its name is the function's, its description the doc
+//! comment, and its JSON schema comes from the parameters. It returns `Result<T, E>` where `T`
+//! is a [`ToolOutput`] and `E` converts into [`ToolError`].
+//!
+//! ```
+//! use workflow::prelude::*;
+//!
+//! #[derive(ToolOutput, Serialize, Deserialize, Clone, Debug)]
+//! pub struct PullRequest {
+//!     pub url: String,
+//!     pub number: u64,
+//! }
+//!
+//! /// Open a pull request.
+//! #[tool]
+//! pub async fn create_pr(repo: String, title: String) -> Result<PullRequest, ToolError> {
+//!     Ok(PullRequest { url: format!("https://github.com/{repo}/pull/1"), number: 1 })
+//! }
+//!
+//! // `#[tool]` keeps the function as written and adds a struct of the same name holding the
+//! // model-facing arguments, which implements `Tool`:
+//! use workflow::Tool;
+//! assert_eq!(create_pr::NAME, "create_pr");
+//! assert_eq!(create_pr::DESCRIPTION, "Open a pull request.");
+//! let schema = create_pr::definition().input_schema;
+//! assert_eq!(schema.to_value()["required"], serde_json::json!(["repo", "title"]));
+//! ```
+//!
+//! `#[tool(name = "…", description = "…")]` overrides the name or the description. A tool needs
+//! a description: models choose tools by it.
+//!
+//! # Outputs
+//!
+//! `#[derive(ToolOutput)]` on a struct with named fields makes it a tool output and gives it a
+//! JSON schema (it implements `schemars::JsonSchema`, so do not derive that too). Fields may be
+//! other outputs, `Vec`, `Option`, string-keyed maps, numbers, `bool`, `String` or
+//! `serde_json::Value`; `#[serde(rename = "…")]` on a field is followed by the schema. Those std
+//! types are outputs on their own too.
+//!
+//! # Shared state
+//!
+//! A tool that needs a client or credentials takes them as a [`State<T>`] parameter, which is
+//! not part of its JSON schema. The workflow is run with a state `S`, and the tool receives a
+//! `T` made by [`FromRef<S>`](FromRef), as with axum's `State` extractor:
+//!
+//! ```
+//! use workflow::prelude::*;
+//!
+//! #[derive(Clone)]
+//! pub struct Github { pub base_url: String, pub token: String }
+//!
+//! pub struct App { pub github: Github }
+//!
+//! impl FromRef<App> for Github {
+//!     fn from_ref(app: &App) -> Self { app.github.clone() }
+//! }
+//!
+//! /// Describe the API this tool talks to.
+//! #[tool]
+//! pub async fn api_url(State(gh): State<Github>, path: String) -> Result<String, ToolError> {
+//!     Ok(format!("{}{}", gh.base_url, path))
+//! }
+//! ```
+//!
+//! # A workflow
+//!
+//! ```
+//! use workflow::prelude::*;
+//!
+//! #[derive(ToolOutput, Serialize, Deserialize, Clone, Debug)]
+//! pub struct Issue { pub number: u64, pub title: String }
+//!
+//! #[derive(ToolOutput, Serialize, Deserialize, Clone, Debug)]
+//! pub struct IssueList { pub issues: Vec<Issue> }
+//!
+//! /// List the open issues of a repository.
+//! #[tool]
+//! pub async fn list_issues(repo: String) -> Result<IssueList, ToolError> {
+//!     Ok(IssueList { issues: vec![Issue { number: 42, title: format!("Crash in {repo}") }] })
+//! }
+//!
+//! /// Open a pull request; returns its number.
+//! #[tool]
+//! pub async fn create_pr(repo: String, title: String, body: String) -> Result<u64, ToolError> {
+//!     Ok(7)
+//! }
+//!
+//! /// Post a chat message.
+//! #[tool]
+//! pub async fn send_message(channel: String, message: String) -> Result<String, ToolError> {
+//!     Ok(message)
+//! }
+//!
+//! workflow! {
+//!     /// Open a PR for the first open issue and tell the team.
+//!     pub pr_for_first_issue(repo: String) {
+//!         issues = list_issues(repo: <<repo>>);
+//!         pr     = create_pr(
+//!                      repo: <<repo>>,
+//!                      title: <<issues.issues[0].title>>,
+//!                      body: "Fixes #<<issues.issues[0].number>>",
+//!                  ) retry 3 backoff 1s timeout 30s;
+//!         notify = send_message(channel: "#dev", message: "PR #<<pr>> is open")
+//!                  if <<pr>> > 0
+//!                  on_error skip;
+//!     }
+//! }
+//!
+//! # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
+//! let run = pr_for_first_issue("acme/app".into()).run(&()).await?;
+//! assert_eq!(run.pr, 7);
+//! assert_eq!(run.notify.as_deref(), Some("PR #7 is open"));
+//! assert_eq!(pr_for_first_issue::LEVELS, &[&["issues"][..], &["pr"], &["notify"]]);
+//! for step in &run.record.steps {
+//!     println!("{} {:?} in {:?}", step.step, step.status, step.duration());
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # }).unwrap();
+//! ```
+//!
+//! A workflow is `name(input: Type, …) { step = tool(arg: value, …) clauses; … }`. It becomes:
+//!
+//! - `struct name { inputs }` and `fn name(inputs) -> name`; `name(…).run(&state).await` runs it
+//!   and returns [`Run<NameOutputs>`](Run) or a [`WorkflowError`]. Use `&()` when no tool takes
+//!   state. Dropping the future cancels every step in flight.
+//! - `struct NameOutputs` with one field per step: the tool's output, or `Option` of it for a
+//!   step that may not run. [`Run`] dereferences to it, and carries the [`RunRecord`].
+//! - `name::LEVELS` (the step ids of each level, the seed's `parallel_groups`), `name::STEPS`
+//!   (each step's tool and the steps it needs), `name::NAME` and `name::DESCRIPTION`.
+//!
+//! ## Values
+//!
+//! - `<<input>>`, `<<step>>`, `<<step.field.nested>>`, `<<step.items[0].name>>`,
+//!   `<<step.items[-1]>>` (from the end), `<<step.map["key"]>>`: as a whole argument, the typed
+//!   value (cloned). A step runs after every step it refers to.
+//! - `"Fixes #<<list.issues[0].number>>"`: a string literal with references interpolated
+//!   (`Display`; a `serde_json::Value` string without its quotes).
+//! - Any Rust expression, with references spliced in as places:
+//!   `count: <<search.hits>>.len() as u32`.
+//! - A plain string literal converts `Into` the parameter's type.
+//!
+//! Field access is checked by the compiler. An index out of range or a missing key fails the
+//! step at run time, naming the reference. Outputs typed `serde_json::Value` are read with keys
+//! and indexes (`<<doc["user"]["name"]>>`), checked when they run.
+//!
+//! ## Clauses
+//!
+//! | clause | meaning |
+//! | --- | --- |
+//! | `depends a, b` | run after `a` and `b` too (ordering only) |
+//! | `if <expr>` | run only when the `bool` expression is true; otherwise the step and its dependents are skipped |
+//! | `retry N [backoff D [xF]] [max D] [jitter]` | call again up to `N` times on a retryable error, waiting `D`, `D×F`, … (F defaults to 2) |
+//! | `timeout D` | fail an attempt that takes longer than `D` (`500ms`, `30s`, `2m`, `1h`) |
+//! | `on_error skip` / `on_error abort` | on failure, record it and skip the dependents / stop the run (the default) |
+//!
+//! ## Checked at compile time
+//!
+//! Duplicate steps, unknown steps or inputs in references (with a suggestion), dependency cycles
+//! (naming the whole cycle), self-dependencies, `depends` on unknown steps, bad durations and
+//! retry counts are reported by the macro, all at once, each at the token to fix. Unknown tools,
+//! unknown or missing arguments, arguments of the wrong type, unknown output fields, indexing a
+//! non-list and non-`bool` conditions are reported by rustc at the offending token in the
+//! workflow.
+//!
+//! # Running tools by name
+//!
+//! A [`ToolRegistry`] calls tools by name with JSON arguments, for models and run-time workflows;
+//! see its documentation.
 #![warn(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
