@@ -213,8 +213,7 @@ async fn opens_a_pr_for_the_first_issue_and_posts_its_url() {
 async fn a_slack_error_fails_the_run_at_notify() {
     let fake = Fake { issues: issues(), slack_error: Some("channel_not_found"), ..Fake::default() };
     let (fake, services) = serve(fake).await;
-    // `GithubPrOutputs` is not `Debug`, so `unwrap_err` is not available.
-    let Err(err) = workflow().run(&services).await else { panic!("the run should fail") };
+    let err = workflow().run(&services).await.unwrap_err();
 
     assert_eq!(err.step, "notify");
     assert_eq!(
@@ -244,8 +243,7 @@ async fn github_503s_are_retried_until_the_pr_is_created() {
 #[tokio::test]
 async fn no_open_issue_stops_the_run_before_a_pr_is_opened() {
     let (fake, services) = serve(Fake { issues: issues()[..1].to_vec(), ..Fake::default() }).await;
-    // `GithubPrOutputs` is not `Debug`, so `unwrap_err` is not available.
-    let Err(err) = workflow().run(&services).await else { panic!("the run should fail") };
+    let err = workflow().run(&services).await.unwrap_err();
 
     assert_eq!(err.step, "create_pr");
     assert_eq!(
