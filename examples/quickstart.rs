@@ -130,6 +130,7 @@ workflow! {
     }
 }
 
+/// Writes the sample notes, runs the workflow on them, and shows what ran when.
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let root = std::env::temp_dir().join("workflow-quickstart");

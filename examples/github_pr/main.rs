@@ -15,6 +15,7 @@ use std::env;
 
 use tools::{Services, github_pr};
 
+/// What to set, printed when a required variable is missing.
 const USAGE: &str = "\
 This example opens a real pull request and posts a real Slack message. Set:
   GITHUB_TOKEN   a GitHub token that can read issues and open pull requests
@@ -24,11 +25,13 @@ This example opens a real pull request and posts a real Slack message. Set:
 and optionally PR_BASE (main), PR_TITLE, SLACK_CHANNEL (#dev),
 GITHUB_API_URL (https://api.github.com) and SLACK_API_URL (https://slack.com/api).";
 
+/// Reads the settings from the environment, runs the workflow, and reports each step.
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let required = ["GITHUB_TOKEN", "SLACK_TOKEN", "GITHUB_REPO", "PR_HEAD"].map(env::var);
-    let [Ok(github_token), Ok(slack_token), Ok(repo), Ok(head)] = required else {
-        println!("{USAGE}");
+    let required = ["GITHUB_TOKEN", "SLACK_TOKEN", "GITHUB_REPO", "PR_HEAD"];
+    let [Ok(github_token), Ok(slack_token), Ok(repo), Ok(head)] = required.map(env::var) else {
+        let missing: Vec<_> = required.into_iter().filter(|name| env::var(name).is_err()).collect();
+        println!("Not set: {}.\n\n{USAGE}", missing.join(", "));
         return Ok(());
     };
     let var = |name: &str, default: &str| env::var(name).unwrap_or_else(|_| default.to_owned());
@@ -47,12 +50,25 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         var("PR_TITLE", &format!("Merge {head}")),
         var("SLACK_CHANNEL", "#dev"),
     );
-    let run = workflow.run(&services).await?;
+    let result = workflow.run(&services).await;
 
-    for step in &run.record.steps {
+    let record = match &result {
+        Ok(run) => &run.record,
+        Err(err) => &err.record,
+    };
+    for step in &record.steps {
         let took = step.duration().unwrap_or_default();
         println!("{:<12} {:?} after {} attempt(s) in {took:.1?}", step.step, step.status, step.attempts);
     }
-    println!("Opened {} and posted it to {} (ts {})", run.create_pr.url, run.notify.channel, run.notify.ts);
+    match result {
+        Ok(run) => println!(
+            "Opened {} and posted it to {} (ts {})",
+            run.create_pr.url, run.notify.channel, run.notify.ts
+        ),
+        Err(err) => {
+            eprintln!("{err}");
+            std::process::exit(1);
+        }
+    }
     Ok(())
 }

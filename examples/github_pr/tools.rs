@@ -115,7 +115,16 @@ pub enum ApiError {
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ApiError::Transport(err) => write!(f, "request failed: {err}"),
+            ApiError::Transport(err) => {
+                // reqwest's own message leaves the cause (refused, timed out…) to its sources.
+                write!(f, "request failed: {err}")?;
+                let mut source = err.source();
+                while let Some(cause) = source {
+                    write!(f, ": {cause}")?;
+                    source = cause.source();
+                }
+                Ok(())
+            }
             ApiError::Status { api, status, message, .. } => write!(f, "{api} answered {status}: {message}"),
             ApiError::Slack(error) => write!(f, "Slack answered `{error}`"),
             ApiError::Invalid(message) => f.write_str(message),
