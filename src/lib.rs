@@ -185,6 +185,7 @@ pub mod __private;
 
 pub use workflow_derive::ToolOutput;
 pub use workflow_macros::{tool, workflow};
+pub use workflow_runtime::template;
 pub use workflow_runtime::{
     CallError, CallTool, DuplicateTool, ErrorKind, FromRef, RetryPolicy, Run, RunRecord, State, StepError,
     StepInfo, StepRecord, StepStatus, Tool, ToolDefinition, ToolError, ToolOutput, ToolRegistry, ToolResult,

@@ -11,6 +11,7 @@ mod error;
 pub mod exec;
 mod registry;
 pub mod schema;
+pub mod template;
 mod tool;
 
 pub use error::{ErrorKind, StepError, ToolError, WorkflowError};

@@ -1,0 +1,223 @@
+//! The syntax tree of templates and expressions.
+
+/// A byte range in the source text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Span {
+    /// First byte.
+    pub start: usize,
+    /// One past the last byte.
+    pub end: usize,
+}
+
+/// A parsed template: text and interpolated expressions.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Template {
+    /// The pieces in order.
+    pub parts: Vec<Part>,
+}
+
+impl Template {
+    /// The expression, when the template is exactly one `{{ … }}` and nothing else: it then
+    /// yields the expression's typed value instead of a string.
+    pub fn single(&self) -> Option<&Expr> {
+        match self.parts.as_slice() {
+            [Part::Expr(expr)] => Some(expr),
+            _ => None,
+        }
+    }
+
+    /// Every path the template reads.
+    pub fn paths(&self) -> Vec<&Path> {
+        let mut out = Vec::new();
+        for part in &self.parts {
+            if let Part::Expr(expr) = part {
+                expr.collect_paths(&mut out);
+            }
+        }
+        out
+    }
+}
+
+/// A piece of a template.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Part {
+    /// Literal text.
+    Text(String),
+    /// An interpolated expression.
+    Expr(Expr),
+}
+
+/// An expression.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Expr {
+    /// A literal value.
+    Literal(Literal),
+    /// A name such as `step.items[0].name`.
+    Path(Path),
+    /// `!e`.
+    Not(Box<Expr>),
+    /// `-e`.
+    Neg(Box<Expr>),
+    /// `a op b`.
+    Binary(Box<Expr>, BinOp, Box<Expr>),
+    /// `cond ? then : otherwise`.
+    Ternary(Box<Expr>, Box<Expr>, Box<Expr>),
+    /// `e|name` or `e|name:arg`.
+    Filter(Box<Expr>, Filter),
+}
+
+impl Expr {
+    /// Every path this expression reads, in order.
+    pub fn paths(&self) -> Vec<&Path> {
+        let mut out = Vec::new();
+        self.collect_paths(&mut out);
+        out
+    }
+
+    fn collect_paths<'a>(&'a self, out: &mut Vec<&'a Path>) {
+        match self {
+            Expr::Literal(_) => {}
+            Expr::Path(p) => out.push(p),
+            Expr::Not(e) | Expr::Neg(e) => e.collect_paths(out),
+            Expr::Binary(a, _, b) => {
+                a.collect_paths(out);
+                b.collect_paths(out);
+            }
+            Expr::Ternary(c, a, b) => {
+                c.collect_paths(out);
+                a.collect_paths(out);
+                b.collect_paths(out);
+            }
+            Expr::Filter(e, f) => {
+                e.collect_paths(out);
+                if let Some(arg) = &f.arg {
+                    arg.collect_paths(out);
+                }
+            }
+        }
+    }
+}
+
+/// A literal.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Literal {
+    /// A string, escapes resolved.
+    Str(String),
+    /// A number, as written.
+    Number(String),
+    /// `true` or `false`.
+    Bool(bool),
+    /// `null`.
+    Null,
+}
+
+/// An infix operator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BinOp {
+    /// `||`.
+    Or,
+    /// `&&`.
+    And,
+    /// `==`.
+    Eq,
+    /// `!=`.
+    Ne,
+    /// `<`.
+    Lt,
+    /// `<=`.
+    Le,
+    /// `>`.
+    Gt,
+    /// `>=`.
+    Ge,
+}
+
+/// A filter applied to a value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Filter {
+    /// Which filter.
+    pub kind: FilterKind,
+    /// Its argument, for `default:'x'` and `join:','`.
+    pub arg: Option<Box<Expr>>,
+    /// Where the filter's name is.
+    pub span: Span,
+}
+
+/// The filters of the language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FilterKind {
+    /// `default:x`: `x` when the value is missing or `null`.
+    Default,
+    /// `length`: the number of items, entries or characters.
+    Length,
+    /// `upper`: a string in upper case.
+    Upper,
+    /// `lower`: a string in lower case.
+    Lower,
+    /// `json`: the value as compact JSON text.
+    Json,
+    /// `join:sep`: a list's items joined with `sep` (default `,`).
+    Join,
+}
+
+impl FilterKind {
+    /// Every filter with its name.
+    pub const ALL: [(&'static str, FilterKind); 6] = [
+        ("default", FilterKind::Default),
+        ("length", FilterKind::Length),
+        ("upper", FilterKind::Upper),
+        ("lower", FilterKind::Lower),
+        ("json", FilterKind::Json),
+        ("join", FilterKind::Join),
+    ];
+
+    /// The filter called `name`.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.iter().find(|(n, _)| *n == name).map(|&(_, k)| k)
+    }
+
+    /// Whether the filter takes an argument (`Some(true)`: required, `None`: optional).
+    pub fn takes_arg(self) -> Option<bool> {
+        match self {
+            FilterKind::Default => Some(true),
+            FilterKind::Join => None,
+            _ => Some(false),
+        }
+    }
+}
+
+/// A path: a root name and the steps into its value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Path {
+    /// The first name: an input, a variable or a step.
+    pub root: String,
+    /// The fields, indexes and keys after it.
+    pub segments: Vec<Segment>,
+    /// Where the path is in the source.
+    pub span: Span,
+}
+
+impl std::fmt::Display for Path {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.root)?;
+        for segment in &self.segments {
+            match segment {
+                Segment::Field(name) => write!(f, ".{name}")?,
+                Segment::Index(i) => write!(f, "[{i}]")?,
+                Segment::Key(k) => write!(f, "[{k:?}]")?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One step of a path.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Segment {
+    /// `.name`.
+    Field(String),
+    /// `[i]`, counting from the end when negative.
+    Index(i64),
+    /// `["key"]`.
+    Key(String),
+}
