@@ -179,7 +179,9 @@ impl StepError {
 /// A workflow run that stopped because a step failed.
 ///
 /// It carries the run's record, so the steps that finished before the failure are not lost.
-#[derive(Debug, thiserror::Error)]
+/// Its `Debug` form (what `main` prints for an error returned with `?`) is the message, its
+/// causes, and one line per step.
+#[derive(thiserror::Error)]
 #[error("workflow `{workflow}` failed at step `{step}`: {error}")]
 pub struct WorkflowError {
     /// The workflow's name.
@@ -191,4 +193,27 @@ pub struct WorkflowError {
     pub error: StepError,
     /// What every step did up to the failure.
     pub record: RunRecord,
+}
+
+impl fmt::Debug for WorkflowError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "{self}")?;
+        let mut source = StdError::source(&self.error);
+        while let Some(cause) = source {
+            writeln!(f, "  caused by: {cause}")?;
+            source = cause.source();
+        }
+        writeln!(f, "steps:")?;
+        for step in &self.record.steps {
+            write!(f, "  {} ({}): {:?}, {} attempt(s)", step.step, step.tool, step.status, step.attempts)?;
+            if let Some(d) = step.duration() {
+                write!(f, " in {d:?}")?;
+            }
+            if let Some(error) = &step.error {
+                write!(f, ": {error}")?;
+            }
+            writeln!(f)?;
+        }
+        Ok(())
+    }
 }

@@ -35,21 +35,35 @@ pub fn field_schema<T: JsonSchema + ?Sized>(generator: &mut SchemaGenerator) -> 
     generator.subschema_for::<T>()
 }
 
+/// `schema` with a `description` (a field's doc comment); an empty one leaves it as it is.
+pub fn describe(mut schema: Schema, description: &str) -> Schema {
+    if !description.is_empty() {
+        schema.insert("description".to_owned(), description.into());
+    }
+    schema
+}
+
 /// Whether a value matching `schema` may be `null`.
 fn accepts_null(schema: &Value) -> bool {
     match schema {
         Value::Bool(b) => *b,
         Value::Object(map) => {
-            let typed_null = match map.get("type") {
-                Some(Value::String(t)) => t == "null",
-                Some(Value::Array(types)) => types.iter().any(|t| t == "null"),
-                Some(_) => false,
-                None => map.is_empty(),
-            };
-            let any_null = ["anyOf", "oneOf"].iter().any(|key| {
-                map.get(*key).and_then(Value::as_array).is_some_and(|alts| alts.iter().any(accepts_null))
-            });
-            typed_null || any_null || map.get("nullable") == Some(&Value::Bool(true))
+            if let Some(types) = map.get("type") {
+                return match types {
+                    Value::String(t) => t == "null",
+                    Value::Array(types) => types.iter().any(|t| t == "null"),
+                    _ => false,
+                };
+            }
+            let alternatives = ["anyOf", "oneOf"].iter().filter_map(|key| map.get(*key)).collect::<Vec<_>>();
+            if !alternatives.is_empty() {
+                return alternatives
+                    .iter()
+                    .filter_map(|alts| alts.as_array())
+                    .any(|alts| alts.iter().any(accepts_null));
+            }
+            // A schema with no constraint on the value's type (e.g. only a description).
+            !["$ref", "const", "enum", "not", "allOf"].iter().any(|key| map.contains_key(*key))
         }
         _ => false,
     }
@@ -70,7 +84,7 @@ mod tests {
             vec![
                 ("name", schema_of::<String>()),
                 ("note", schema_of::<Option<String>>()),
-                ("extra", schema_of::<Value>()),
+                ("extra", describe(schema_of::<Value>(), "Anything.")),
                 ("tags", schema_of::<Vec<String>>()),
             ],
             true,

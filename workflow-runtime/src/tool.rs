@@ -48,7 +48,8 @@ tool_output!(
     usize,
     f32,
     f64,
-    serde_json::Value
+    serde_json::Value,
+    std::path::PathBuf
 );
 impl<T: ToolOutput> ToolOutput for Vec<T> {}
 impl<T: ToolOutput> ToolOutput for Option<T> {}

@@ -15,6 +15,8 @@ pub(crate) struct Field<'a> {
     /// The name it has in JSON (`#[serde(rename = "…")]` or the Rust name).
     pub name: String,
     pub ty: &'a Type,
+    /// The field's doc comment.
+    pub doc: String,
 }
 
 /// The text of the `///` comments among `attrs`, lines joined with newlines.

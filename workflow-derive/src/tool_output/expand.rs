@@ -12,12 +12,12 @@ pub(crate) fn tool_output(output: &Output<'_>) -> TokenStream {
     let name = ident.to_string();
     let doc = &output.doc;
     let fields = output.fields.iter().map(|f| {
-        let (field_name, ty) = (&f.name, f.ty);
+        let (field_name, ty, field_doc) = (&f.name, f.ty, &f.doc);
         // Spanned at the field's type, so "`X` cannot be returned by a tool" points at it.
         let assert = quote_spanned! {ty.span()=> #p::assert_field_output::<#ty>(); };
         quote! {{
             #assert
-            (#field_name, #p::schema::field_schema::<#ty>(generator))
+            (#field_name, #p::schema::describe(#p::schema::field_schema::<#ty>(generator), #field_doc))
         }}
     });
     let (impl_generics, ty_generics, where_clause) = output.generics.split_for_impl();

@@ -65,7 +65,11 @@ fn check_named_fields<'a>(input: &'a DeriveInput, fields: &'a Fields) -> syn::Re
         .map(|f| {
             let ident =
                 f.ident.as_ref().ok_or_else(|| syn::Error::new(f.span(), "expected a named field"))?;
-            Ok(Field { name: serde_rename(&f.attrs)?.unwrap_or_else(|| ident.to_string()), ty: &f.ty })
+            Ok(Field {
+                name: serde_rename(&f.attrs)?.unwrap_or_else(|| ident.to_string()),
+                ty: &f.ty,
+                doc: doc_text(&f.attrs),
+            })
         })
         .collect()
 }
