@@ -185,12 +185,13 @@ pub mod __private;
 
 pub use workflow_derive::ToolOutput;
 pub use workflow_macros::{tool, workflow};
-pub use workflow_runtime::template;
 pub use workflow_runtime::{
-    CallError, CallTool, DuplicateTool, ErrorKind, FromRef, RetryPolicy, Run, RunRecord, State, StepError,
-    StepInfo, StepRecord, StepStatus, Tool, ToolDefinition, ToolError, ToolOutput, ToolRegistry, ToolResult,
-    WorkflowError,
+    CallError, CallTool, DuplicateTool, ErrorKind, ExecuteError, FromRef, OnError, RetryPolicy, Run,
+    RunRecord, State, StepError, StepInfo, StepRecord, StepStatus, SubstituteError, TemplateRun, Tool,
+    ToolDefinition, ToolError, ToolOutput, ToolRegistry, ToolResult, WorkflowContext, WorkflowError,
+    WorkflowExecutor, WorkflowInput, WorkflowStep, WorkflowTemplate,
 };
+pub use workflow_runtime::{template, validate};
 
 /// Everything a workflow author needs: `use workflow::prelude::*;`.
 pub mod prelude {

@@ -155,6 +155,14 @@ pub enum StepError {
         /// What went wrong, e.g. ``index 0 is out of range for a list of 0 items``.
         reason: String,
     },
+    /// A parameter's template could not be evaluated (run-time workflows).
+    #[error("parameter `{parameter}`: {reason}")]
+    Template {
+        /// The parameter, or `condition`.
+        parameter: String,
+        /// What went wrong.
+        reason: String,
+    },
     /// The arguments could not be turned into the tool's input.
     #[error("invalid arguments for tool `{tool}`: {reason}")]
     Arguments {
@@ -171,7 +179,10 @@ impl StepError {
         match self {
             StepError::Tool { source, .. } => source.is_retryable(),
             StepError::TimedOut(_) => true,
-            StepError::Panicked { .. } | StepError::Reference { .. } | StepError::Arguments { .. } => false,
+            StepError::Panicked { .. }
+            | StepError::Reference { .. }
+            | StepError::Template { .. }
+            | StepError::Arguments { .. } => false,
         }
     }
 }

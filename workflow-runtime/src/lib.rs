@@ -7,15 +7,23 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 pub mod access;
+mod context;
+mod definition;
 mod error;
 pub mod exec;
 mod registry;
 pub mod schema;
 pub mod template;
 mod tool;
+pub mod validate;
 
+pub use context::{SubstituteError, WorkflowContext};
+pub use definition::{OnError, WorkflowInput, WorkflowStep, WorkflowTemplate};
 pub use error::{ErrorKind, StepError, ToolError, WorkflowError};
-pub use exec::{RetryPolicy, Run, RunRecord, StepInfo, StepRecord, StepStatus};
+pub use exec::{
+    ExecuteError, RetryPolicy, Run, RunRecord, StepInfo, StepRecord, StepStatus, TemplateRun,
+    WorkflowExecutor,
+};
 pub use registry::{CallError, DuplicateTool, ToolRegistry, closest};
 pub use tool::{CallTool, FromRef, State, Tool, ToolDefinition, ToolOutput, ToolResult};
 

@@ -3,10 +3,12 @@
 mod driver;
 mod record;
 mod run;
+mod template;
 
 pub use driver::{RetryPolicy, StepOutcome, StepSpec, drive, tool_error};
 pub use record::{RunRecord, StepRecord, StepStatus};
 pub use run::{Failed, Run, RunRecorder};
+pub use template::{ExecuteError, TemplateRun, WorkflowExecutor};
 
 use std::future::Future;
 
@@ -46,6 +48,11 @@ pub fn some<T>((record, result): StepOutcome<T>) -> StepOutcome<Option<T>> {
 /// `on_error skip`: a failure is recorded, and the run goes on without the step's output.
 pub fn failure_skips<T>((record, result): StepOutcome<T>) -> StepOutcome<Option<T>> {
     (record, Ok(result.ok()))
+}
+
+/// Runs a run-time workflow's body inside its `tracing` span.
+pub fn in_run_span_owned<F: Future>(workflow: &str, body: F) -> tracing::instrument::Instrumented<F> {
+    body.instrument(tracing::info_span!("workflow.run", workflow))
 }
 
 /// Runs a workflow's body inside its `tracing` span.

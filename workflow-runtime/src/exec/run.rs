@@ -49,11 +49,11 @@ pub struct RunRecorder {
 
 impl RunRecorder {
     /// Starts recording a run of `workflow` with room for `steps` step records.
-    pub fn new(workflow: &'static str, steps: usize) -> Self {
+    pub fn new(workflow: impl Into<Cow<'static, str>>, steps: usize) -> Self {
         let now = Instant::now();
         Self {
             record: RunRecord {
-                workflow: Cow::Borrowed(workflow),
+                workflow: workflow.into(),
                 started_at: SystemTime::now(),
                 started: now,
                 finished: now,

@@ -1,0 +1,191 @@
+//! Workflows defined at run time (JSON, YAML): validated like compiled ones, run by name.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use workflow::prelude::*;
+use workflow::{ExecuteError, WorkflowExecutor, WorkflowTemplate};
+
+#[derive(ToolOutput, Serialize, Deserialize, Clone, Debug)]
+pub struct Issue {
+    pub number: u64,
+    pub title: String,
+}
+
+#[derive(ToolOutput, Serialize, Deserialize, Clone, Debug)]
+pub struct IssueList {
+    pub issues: Vec<Issue>,
+}
+
+#[derive(ToolOutput, Serialize, Deserialize, Clone, Debug)]
+pub struct PullRequest {
+    pub url: String,
+    pub number: u64,
+    pub success: bool,
+}
+
+/// List the open issues of a repository.
+#[tool]
+async fn github_list_issues(repo: String) -> Result<IssueList, ToolError> {
+    Ok(IssueList { issues: vec![Issue { number: 42, title: format!("Crash in {repo}") }] })
+}
+
+/// Open a pull request.
+#[tool]
+async fn github_create_pr(repo: String, title: String, body: String) -> Result<PullRequest, ToolError> {
+    let _ = (title, body);
+    Ok(PullRequest { url: format!("https://github.com/{repo}/pulls/1"), number: 1, success: true })
+}
+
+/// Send a message to a Slack channel.
+#[tool]
+async fn slack_send_message(channel: String, message: String) -> Result<String, ToolError> {
+    Ok(format!("{channel}: {message}"))
+}
+
+/// Wait, then return the value.
+#[tool]
+async fn delay(value: i64, ms: u64) -> Result<i64, ToolError> {
+    tokio::time::sleep(Duration::from_millis(ms)).await;
+    Ok(value)
+}
+
+fn registry() -> ToolRegistry {
+    let mut tools = ToolRegistry::new(());
+    tools
+        .register::<github_list_issues>()
+        .unwrap()
+        .register::<github_create_pr>()
+        .unwrap()
+        .register::<slack_send_message>()
+        .unwrap()
+        .register::<delay>()
+        .unwrap();
+    tools
+}
+
+/// The seed's `github_pr_workflow`, as the seed writes it.
+const SEED_GITHUB_PR: &str = r##"{
+    "name": "github_pr_workflow",
+    "description": "Create PR and notify team",
+    "steps": [
+        { "step_id": "list_issues", "tool_name": "github_list_issues",
+          "parameters": { "repo": "{{repo}}" } },
+        { "step_id": "create_pr", "tool_name": "github_create_pr", "depends_on": ["list_issues"],
+          "parameters": { "repo": "{{repo}}", "title": "{{pr_title}}",
+                          "body": "Fixes {{list_issues.issues[0].number}}" } },
+        { "step_id": "notify_slack", "tool_name": "slack_send_message", "depends_on": ["create_pr"],
+          "condition": "{{create_pr.success}} == true",
+          "parameters": { "channel": "#dev", "message": "PR created: {{create_pr.url}}" } }
+    ],
+    "metadata": { "category": "github", "usage_count": 15, "success_rate": 0.93 }
+}"##;
+
+#[tokio::test]
+async fn the_seeds_github_workflow_runs_from_json() {
+    let workflow = WorkflowTemplate::from_json(SEED_GITHUB_PR).unwrap();
+    assert_eq!(workflow.levels().unwrap(), [["list_issues"], ["create_pr"], ["notify_slack"]]);
+    let inputs = json!({ "repo": "repo", "pr_title": "Fix the crash" });
+    let run = WorkflowExecutor::new().execute(&workflow, &registry(), inputs).await.unwrap();
+    assert_eq!(
+        run.context.get_result("notify_slack"),
+        Some(&json!("#dev: PR created: https://github.com/repo/pulls/1"))
+    );
+    assert_eq!(run.record.steps.len(), 3);
+    assert!(run.record.succeeded());
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_seeds_diamond_runs_from_yaml_with_b_and_c_together() {
+    let workflow = WorkflowTemplate::from_yaml(
+        r#"
+name: diamond
+steps:
+  - { step_id: A, tool_name: delay, parameters: { value: 1, ms: 5 } }
+  - { step_id: B, tool_name: delay, parameters: { value: "{{A}}", ms: 10 } }
+  - { step_id: C, tool_name: delay, parameters: { value: "{{A}}", ms: 20 } }
+  - step_id: D
+    tool_name: delay
+    depends_on: [B, C]
+    parameters: { value: 4, ms: 1 }
+  - { step_id: E, tool_name: delay, parameters: { value: "{{D}}", ms: 1 } }
+"#,
+    )
+    .unwrap();
+    assert_eq!(workflow.levels().unwrap(), vec![vec!["A"], vec!["B", "C"], vec!["D"], vec!["E"]]);
+    let run = WorkflowExecutor::new().execute(&workflow, &registry(), json!({})).await.unwrap();
+    let step = |id| run.record.step(id).unwrap().clone();
+    assert_eq!(step("B").started, step("C").started);
+    assert_eq!(step("D").started, step("C").finished);
+    assert!(step("E").started >= step("D").finished);
+    assert_eq!(run.context.get_result("E"), Some(&json!(4)));
+}
+
+#[tokio::test]
+async fn a_false_condition_skips_the_step() {
+    let mut workflow = WorkflowTemplate::from_json(SEED_GITHUB_PR).unwrap();
+    workflow.steps[2].condition =
+        Some("{{create_pr.number}} > 5 || {{list_issues.issues|length}} == 0".into());
+    let run = WorkflowExecutor::new()
+        .execute(&workflow, &registry(), json!({ "repo": "r", "pr_title": "t" }))
+        .await
+        .unwrap();
+    assert_eq!(run.record.step("notify_slack").unwrap().status, StepStatus::Skipped);
+    assert_eq!(run.context.get_result("notify_slack"), None);
+}
+
+#[tokio::test]
+async fn an_invalid_workflow_is_rejected_with_every_problem_listed() {
+    let workflow = WorkflowTemplate::from_json(
+        r##"{
+        "name": "broken",
+        "inputs": [{ "name": "repo", "type": "String" }],
+        "steps": [
+            { "step_id": "list", "tool_name": "github_list_issue", "parameters": { "repo": "{{repo}}" } },
+            { "step_id": "pr", "tool_name": "github_create_pr",
+              "parameters": { "repo": "{{rpo}}", "title": 7, "body": "Fixes {{lst.issues[0].number}}", "draft": true } },
+            { "step_id": "notify", "tool_name": "slack_send_message", "depends_on": ["pr", "later"],
+              "parameters": { "channel": "{{pr.ur}}", "message": "{{ pr. }}" } },
+            { "step_id": "later", "tool_name": "slack_send_message",
+              "parameters": { "channel": "#dev", "message": "{{notify}}" } }
+        ]
+    }"##,
+    )
+    .unwrap();
+    let err =
+        WorkflowExecutor::new().execute(&workflow, &registry(), json!({ "repo": "r" })).await.unwrap_err();
+    let ExecuteError::Invalid(problems) = err else { panic!("expected problems, got {err}") };
+    assert_eq!(
+        problems.to_string(),
+        "8 problems in the workflow
+- step `notify`, parameter `message`, line 1, column 7: expected a name such as `step.field`, found `}}`
+- step `pr`, parameter `body`, line 1, column 9: unknown step or input `lst`; did you mean `list`?
+- step `pr`, parameter `repo`, line 1, column 3: unknown step or input `rpo`; did you mean `repo`?
+- step `list`, parameter `tool_name`: unknown tool `github_list_issue`; did you mean `github_list_issues`?
+- step `pr`, parameter `draft`: tool `github_create_pr` has no parameter `draft`; it takes `body`, `repo`, `title`
+- step `pr`, parameter `title`: expected a string, found a number
+- step `notify`, parameter `channel`, line 1, column 3: `pr` has no field `ur`; did you mean `url`?
+- step `notify`: dependency cycle: `notify` -> `later` -> `notify` (each step needs the next)"
+    );
+    let drawn = problems.render();
+    assert!(
+        drawn.contains(" 1 │ Fixes {{lst.issues[0].number}}\n   ·         ──────────┬─────────\n"),
+        "the offending text is underlined:\n{drawn}"
+    );
+}
+
+#[tokio::test]
+async fn a_failing_step_reports_step_and_parameter() {
+    let workflow = WorkflowTemplate::from_json(
+        r#"{ "name": "w", "steps": [
+            { "step_id": "list", "tool_name": "github_list_issues", "parameters": { "repo": "r" } },
+            { "step_id": "pr", "tool_name": "github_create_pr",
+              "parameters": { "repo": "r", "title": "t", "body": "{{list.issues[3].number}}" } } ] }"#,
+    )
+    .unwrap();
+    let err = WorkflowExecutor::new().execute(&workflow, &registry(), Value::Null).await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "workflow `w` failed at step `pr`: parameter `body`: index 3 is out of range: `list.issues` has 1 items"
+    );
+}

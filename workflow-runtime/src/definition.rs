@@ -1,0 +1,160 @@
+//! Workflows as data: [`WorkflowTemplate`] and [`WorkflowStep`], readable from JSON and YAML.
+//!
+//! A model, a user or the pattern miner writes these while the program runs; they are checked
+//! by [`validate`](crate::validate) with the same rules as `workflow!` and run by
+//! [`WorkflowExecutor`](crate::WorkflowExecutor).
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// A reusable workflow: named steps that call tools, with their dependencies.
+///
+/// ```
+/// use workflow::WorkflowTemplate;
+///
+/// let template: WorkflowTemplate = serde_json::from_str(r#"{
+///     "name": "github_pr_workflow",
+///     "description": "Create PR and notify team",
+///     "steps": [
+///         { "step_id": "list_issues", "tool_name": "github_list_issues",
+///           "parameters": { "repo": "{{repo}}" } },
+///         { "step_id": "create_pr", "tool_name": "github_create_pr",
+///           "depends_on": ["list_issues"],
+///           "parameters": { "repo": "{{repo}}", "title": "{{pr_title}}",
+///                           "body": "Fixes {{list_issues.issues[0].number}}" } }
+///     ]
+/// }"#)?;
+/// assert_eq!(template.levels()?, vec![vec!["list_issues"], vec!["create_pr"]]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkflowTemplate {
+    /// The workflow's name.
+    pub name: String,
+    /// What it does.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
+    /// The inputs it takes, when declared; references to other names are then errors.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub inputs: Vec<WorkflowInput>,
+    /// The steps, in the order written.
+    pub steps: Vec<WorkflowStep>,
+    /// Anything else: category, usage counts, success rate…
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub metadata: Map<String, Value>,
+    /// Step ids that may run together, level by level (computed when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parallel_groups: Option<Vec<Vec<String>>>,
+}
+
+/// A declared input of a workflow.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkflowInput {
+    /// Its name, as referenced by `{{name}}`.
+    pub name: String,
+    /// Its type as written (`String`, `u64`, …), for documentation and checks.
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub ty: Option<String>,
+}
+
+/// One step: a tool call whose parameters are templates over inputs and earlier results.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkflowStep {
+    /// The step's id, unique in its workflow.
+    pub step_id: String,
+    /// The tool it calls.
+    pub tool_name: String,
+    /// The tool's arguments. Strings are templates (`"Fixes {{list.issues[0].number}}"`); a
+    /// string that is one `{{…}}` passes the typed value; other JSON is passed as it is, with the
+    /// strings inside it rendered too.
+    #[serde(default)]
+    pub parameters: Map<String, Value>,
+    /// Steps to run before this one, besides those its parameters refer to.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub depends_on: Vec<String>,
+    /// Run the step only when this expression is true (`"{{s.count}} > 3"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub condition: Option<String>,
+    /// How many times to call again after a retryable failure.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub retry_count: u32,
+    /// The delay before the first retry, in seconds (doubling each time).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backoff_seconds: Option<f64>,
+    /// The time limit of each attempt, in seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_seconds: Option<f64>,
+    /// What a failure does: stop the run (the default) or skip the dependents.
+    #[serde(default, skip_serializing_if = "OnError::is_abort")]
+    pub on_error: OnError,
+    /// Anything else.
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub metadata: Map<String, Value>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+/// What a failed step does to the run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnError {
+    /// Stop the run.
+    #[default]
+    Abort,
+    /// Record the failure, skip the steps that need this one, go on.
+    Skip,
+}
+
+impl OnError {
+    fn is_abort(&self) -> bool {
+        *self == OnError::Abort
+    }
+}
+
+impl WorkflowStep {
+    /// A step calling `tool_name` with no parameters.
+    pub fn new(step_id: impl Into<String>, tool_name: impl Into<String>) -> Self {
+        Self {
+            step_id: step_id.into(),
+            tool_name: tool_name.into(),
+            parameters: Map::new(),
+            depends_on: Vec::new(),
+            condition: None,
+            retry_count: 0,
+            backoff_seconds: None,
+            timeout_seconds: None,
+            on_error: OnError::Abort,
+            metadata: Map::new(),
+        }
+    }
+}
+
+impl WorkflowTemplate {
+    /// Reads a template from JSON.
+    pub fn from_json(text: &str) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(text)
+    }
+
+    /// Reads a template from YAML.
+    pub fn from_yaml(text: &str) -> Result<Self, serde_yaml_ng::Error> {
+        serde_yaml_ng::from_str(text)
+    }
+
+    /// The steps grouped by level: each level needs only the levels before it.
+    ///
+    /// Fails on an unknown step, a template that does not parse, or a cycle; [`validate`](crate::validate)
+    /// reports every such problem with its position.
+    pub fn levels(&self) -> Result<Vec<Vec<String>>, crate::validate::Problems> {
+        let plan = crate::validate::plan(self)?;
+        Ok(plan
+            .levels
+            .iter()
+            .map(|level| level.iter().map(|&i| self.steps[i].step_id.clone()).collect())
+            .collect())
+    }
+}
