@@ -1,0 +1,40 @@
+//! Per-step overhead of a generated workflow against hand-written `join!`s of the same DAG.
+//!
+//! Every variant runs the 100-step layered DAG of `layered.rs` (10 levels of 10 no-op steps) to
+//! completion; divide a time by 100 for the cost per step. See `BENCHMARKS.md`.
+//!
+//! The futures are driven by `futures::executor::block_on`: no step sleeps, times out or retries,
+//! so nothing needs tokio's timer, and the executor's fixed cost per run stays small next to
+//! the steps. The `tokio_current_thread` group checks that the comparison holds on the runtime
+//! users run workflows on.
+
+mod layered;
+
+use criterion::{BenchmarkId, Criterion, Throughput, black_box, criterion_group, criterion_main};
+use futures::executor::block_on;
+
+fn step_overhead(c: &mut Criterion) {
+    let mut group = c.benchmark_group("step_overhead");
+    group.throughput(Throughput::Elements(layered::STEPS as u64));
+    group.bench_function("floor", |b| b.iter(|| block_on(layered::floor(black_box(1)))));
+    group.bench_function("floor_call_tool", |b| b.iter(|| block_on(layered::floor_call_tool(black_box(1)))));
+    group.bench_function("floor_drive", |b| b.iter(|| block_on(layered::floor_drive(black_box(1)))));
+    group.bench_function("workflow", |b| b.iter(|| block_on(layered::layered(black_box(1)).run(&()))));
+    group.finish();
+}
+
+fn on_tokio(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_current_thread().build().expect("a current-thread runtime");
+    let mut group = c.benchmark_group("tokio_current_thread");
+    group.throughput(Throughput::Elements(layered::STEPS as u64));
+    group.bench_function(BenchmarkId::from_parameter("floor"), |b| {
+        b.iter(|| runtime.block_on(layered::floor(black_box(1))))
+    });
+    group.bench_function(BenchmarkId::from_parameter("workflow"), |b| {
+        b.iter(|| runtime.block_on(layered::layered(black_box(1)).run(&())))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, step_overhead, on_tokio);
+criterion_main!(benches);
