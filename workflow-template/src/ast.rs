@@ -221,3 +221,75 @@ pub enum Segment {
     /// `["key"]`.
     Key(String),
 }
+
+/// The canonical text of an expression, as a condition: paths as `{{path}}`, strings in single
+/// quotes, nested operations in parentheses. Two expressions with the same tree print the same.
+impl std::fmt::Display for Expr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        fn operand(e: &Expr, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            match e {
+                Expr::Binary(..) | Expr::Ternary(..) => write!(f, "({e})"),
+                _ => write!(f, "{e}"),
+            }
+        }
+        match self {
+            Expr::Literal(Literal::Str(s)) => {
+                write!(f, "'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"))
+            }
+            Expr::Literal(Literal::Number(n)) => f.write_str(n),
+            Expr::Literal(Literal::Bool(b)) => write!(f, "{b}"),
+            Expr::Literal(Literal::Null) => f.write_str("null"),
+            Expr::Path(p) => write!(f, "{{{{{p}}}}}"),
+            Expr::Not(e) => {
+                f.write_str("!")?;
+                operand(e, f)
+            }
+            Expr::Neg(e) => {
+                f.write_str("-")?;
+                operand(e, f)
+            }
+            Expr::Binary(a, op, b) => {
+                operand(a, f)?;
+                write!(f, " {op} ")?;
+                operand(b, f)
+            }
+            Expr::Ternary(c, yes, no) => {
+                operand(c, f)?;
+                f.write_str(" ? ")?;
+                operand(yes, f)?;
+                f.write_str(" : ")?;
+                operand(no, f)
+            }
+            Expr::Filter(e, filter) => {
+                match **e {
+                    Expr::Not(_) | Expr::Neg(_) => write!(f, "({e})")?,
+                    _ => operand(e, f)?,
+                }
+                let name = FilterKind::ALL.iter().find(|(_, k)| *k == filter.kind).map_or("?", |(n, _)| n);
+                write!(f, "|{name}")?;
+                match &filter.arg {
+                    Some(arg) => {
+                        f.write_str(":")?;
+                        operand(arg, f)
+                    }
+                    None => Ok(()),
+                }
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for BinOp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            BinOp::Or => "||",
+            BinOp::And => "&&",
+            BinOp::Eq => "==",
+            BinOp::Ne => "!=",
+            BinOp::Lt => "<",
+            BinOp::Le => "<=",
+            BinOp::Gt => ">",
+            BinOp::Ge => ">=",
+        })
+    }
+}

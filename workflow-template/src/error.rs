@@ -85,6 +85,23 @@ fn rule_name(rule: Rule) -> Option<&'static str> {
         Rule::prefix_op | Rule::not_op | Rule::neg_op => "a value",
         Rule::EOI => "the end of the expression",
         Rule::text | Rule::dsl_text => "text",
+        Rule::workflow_def => "a workflow `name(input: Type) { … }`",
+        Rule::step_def => "a step `id = tool(arg: value);`",
+        Rule::args | Rule::arg => "an argument `name: value`",
+        Rule::arg_value | Rule::rust_string | Rule::signed_number | Rule::angle_ref => {
+            "a value: `<<reference>>`, a string, a number, `true` or `false`"
+        }
+        Rule::depends_clause
+        | Rule::if_clause
+        | Rule::retry_clause
+        | Rule::timeout_clause
+        | Rule::on_error_clause => "a clause (`depends`, `if`, `retry`, `timeout`, `on_error`) or `;`",
+        Rule::duration => "a duration such as `30s`",
+        Rule::retry_count => "a retry count such as `3`",
+        Rule::on_error_action => "`skip` or `abort`",
+        Rule::inputs | Rule::input_decl => "an input `name: Type`",
+        Rule::rust_type | Rule::type_path | Rule::ident_any => "a name",
+        Rule::doc_line | Rule::visibility => "a workflow",
         _ => return None,
     })
 }

@@ -14,8 +14,7 @@ mod grammar {
     pub(crate) struct Grammar;
 }
 
-use grammar::Grammar;
-pub(crate) use grammar::Rule;
+pub(crate) use grammar::{Grammar, Rule};
 
 /// How deeply brackets, braces and prefix operators may nest.
 pub const MAX_DEPTH: usize = 64;
@@ -108,6 +107,16 @@ fn pratt() -> PrattParser<Rule> {
             | Op::infix(Rule::ge_op, Assoc::Left))
 }
 
+/// An expression pair as found by other parsers of this crate.
+pub(crate) fn expr_from(src: &str, pair: Pair<'_, Rule>) -> Result<Expr, ParseError> {
+    expr(src, pair)
+}
+
+/// A path pair as found by other parsers of this crate.
+pub(crate) fn path_from(src: &str, pair: Pair<'_, Rule>) -> Result<Path, ParseError> {
+    path(src, pair)
+}
+
 /// `expr`: an infix chain with an optional ternary.
 fn expr(src: &str, pair: Pair<'_, Rule>) -> Result<Expr, ParseError> {
     if pair.as_rule() != Rule::expr {
@@ -174,6 +183,7 @@ fn operand(src: &str, pair: Pair<'_, Rule>) -> Result<Expr, ParseError> {
         Rule::boolean => Expr::Literal(Literal::Bool(pair.as_str() == "true")),
         Rule::null => Expr::Literal(Literal::Null),
         Rule::braced => expr(src, first(pair))?,
+        Rule::angle_ref => Expr::Path(path(src, first(pair))?),
         _ => expr(src, pair)?,
     })
 }
@@ -224,7 +234,7 @@ fn path(src: &str, pair: Pair<'_, Rule>) -> Result<Path, ParseError> {
 }
 
 /// Resolves `\n`, `\t`, `\\`, `\'`, `\"`; any other escaped character stands for itself.
-fn unescape(raw: &str) -> String {
+pub(crate) fn unescape(raw: &str) -> String {
     let mut out = String::with_capacity(raw.len());
     let mut chars = raw.chars();
     while let Some(c) = chars.next() {
