@@ -10,12 +10,14 @@ pub use ::serde_json;
 pub use ::std::borrow::Cow;
 pub use ::std::{boxed::Box, string::String, vec, vec::Vec};
 
+pub use ::serde_json::Value;
 pub use workflow_runtime::access;
+pub use workflow_runtime::dsl;
 pub use workflow_runtime::exec::{self, RunRecorder, StepOutcome, StepSpec, in_run_span};
 pub use workflow_runtime::schema;
 pub use workflow_runtime::{
     CallTool, FromRef, RetryPolicy, Run, State, StepError, StepInfo, Tool, ToolError, ToolOutput, ToolResult,
-    WorkflowError,
+    WorkflowError, WorkflowTemplate,
 };
 
 /// Asserts at compile time that a field of a `#[derive(ToolOutput)]` type is a tool output.

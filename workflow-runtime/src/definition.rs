@@ -81,9 +81,18 @@ pub struct WorkflowStep {
     /// How many times to call again after a retryable failure.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub retry_count: u32,
-    /// The delay before the first retry, in seconds (doubling each time).
+    /// The delay before the first retry, in seconds (2 when absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backoff_seconds: Option<f64>,
+    /// The factor by which each retry's delay grows (2 when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backoff_multiplier: Option<f64>,
+    /// The longest delay between retries, in seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_delay_seconds: Option<f64>,
+    /// Whether to randomise retry delays.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub jitter: bool,
     /// The time limit of each attempt, in seconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout_seconds: Option<f64>,
@@ -127,6 +136,9 @@ impl WorkflowStep {
             condition: None,
             retry_count: 0,
             backoff_seconds: None,
+            backoff_multiplier: None,
+            max_delay_seconds: None,
+            jitter: false,
             timeout_seconds: None,
             on_error: OnError::Abort,
             metadata: Map::new(),
@@ -138,6 +150,28 @@ impl WorkflowTemplate {
     /// Reads a template from JSON.
     pub fn from_json(text: &str) -> Result<Self, serde_json::Error> {
         serde_json::from_str(text)
+    }
+
+    /// Reads the workflows of a `workflow!` body written as text (a `.wf` file): the syntax
+    /// of `workflow!` without Rust expressions.
+    ///
+    /// ```
+    /// use workflow::WorkflowTemplate;
+    ///
+    /// let [template] = &WorkflowTemplate::from_dsl(r#"
+    ///     /// Greet, then shout.
+    ///     greet(name: String) {
+    ///         hello = say(text: "Hello, <<name>>");
+    ///         loud  = shout(text: <<hello>>) if <<hello>> != "" retry 2 backoff 100ms;
+    ///     }
+    /// "#)?[..] else { unreachable!() };
+    /// assert_eq!(template.steps[0].parameters["text"], "Hello, {{name}}");
+    /// assert_eq!(template.steps[1].condition.as_deref(), Some("{{hello}} != ''"));
+    /// assert_eq!(template.steps[1].backoff_seconds, Some(0.1));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn from_dsl(text: &str) -> Result<Vec<Self>, crate::template::ParseError> {
+        Ok(workflow_template::dsl::workflows(text)?.into_iter().map(crate::dsl::to_template).collect())
     }
 
     /// Reads a template from YAML.

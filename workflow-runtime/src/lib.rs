@@ -9,6 +9,8 @@
 pub mod access;
 mod context;
 mod definition;
+#[doc(hidden)]
+pub mod dsl;
 mod error;
 pub mod exec;
 mod registry;

@@ -43,6 +43,7 @@ pub(crate) fn workflow(def: &WorkflowDef, plan: &Plan) -> TokenStream {
         quote!(#p::StepInfo { id: #id, tool: <#tool as #p::Tool>::NAME, needs: &[#(#needs),*] })
     });
     let step_fns = (0..steps.len()).map(|i| step_fn(def, plan, i));
+    let template = crate::dsl::data::template(def, plan);
     let body = run_body(def, plan);
     quote! {
         #(
@@ -83,6 +84,12 @@ pub(crate) fn workflow(def: &WorkflowDef, plan: &Plan) -> TokenStream {
             /// Every step with the tool it calls and the steps it needs.
             pub const STEPS: &'static [#p::StepInfo] = &[#(#infos),*];
 
+            /// The workflow as data: what `WorkflowTemplate::from_dsl` gives for the same source.
+            /// A Rust expression argument is kept as `{"$rust": "<source>"}`.
+            pub fn template() -> #p::WorkflowTemplate {
+                #template
+            }
+
             /// Runs the workflow: level by level, the steps of a level concurrently.
             ///
             /// `state` is the shared state the tools take through `State<T>` (`&()` when none
@@ -115,7 +122,7 @@ fn tool_span(tool: &syn::Path) -> Span {
 
 /// The hidden alias through which generated code names step `step`'s tool. Naming the tool once
 /// means a misspelt tool is reported once, at its name in the DSL.
-fn tool_alias(def: &WorkflowDef, step: &Step) -> Ident {
+pub(crate) fn tool_alias(def: &WorkflowDef, step: &Step) -> Ident {
     format_ident!("__wf_tool_{}_{}", def.name, step.id, span = tool_span(&step.tool))
 }
 
@@ -172,7 +179,8 @@ fn step_fn(def: &WorkflowDef, plan: &Plan, i: usize) -> TokenStream {
     };
     let out_ty = output_type(def, plan, i);
     quote! {
-        #[allow(non_snake_case, clippy::redundant_closure_call)]
+        // The step's values are written in the DSL, where clippy's suggestions cannot apply.
+        #[allow(non_snake_case, clippy::all, clippy::pedantic)]
         async fn #fn_name<__WfState: ?::core::marker::Sized + ::core::marker::Sync>(
             __wf_state: &__WfState,
             __wf_inputs: &#name,

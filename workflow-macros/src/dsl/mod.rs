@@ -1,7 +1,8 @@
 //! `workflow!`: parse → validate → plan → expand.
 
 mod ast;
-mod expand;
+mod data;
+pub(crate) mod expand;
 pub(crate) mod parse;
 mod plan;
 pub(crate) mod validate;

@@ -197,7 +197,9 @@ fn spec(step: &crate::definition::WorkflowStep) -> StepSpec {
         retry: RetryPolicy {
             retries: step.retry_count,
             backoff: step.backoff_seconds.map_or(Duration::from_secs(2), seconds),
-            ..RetryPolicy::NONE
+            multiplier: step.backoff_multiplier.unwrap_or(2.0),
+            max_delay: step.max_delay_seconds.map(seconds),
+            jitter: step.jitter,
         },
         timeout: step.timeout_seconds.map(seconds),
     }
