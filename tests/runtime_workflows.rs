@@ -189,3 +189,38 @@ async fn a_failing_step_reports_step_and_parameter() {
         "workflow `w` failed at step `pr`: parameter `body`: index 3 is out of range: `list.issues` has 1 items"
     );
 }
+
+#[test]
+fn workflow_text_is_checked_with_positions_in_the_file() {
+    let source = r##"/// A broken copy of the seed's workflow.
+github_pr(repo: String, pr_title: String) {
+    list_issues = github_list_issues(repo: <<repo>>);
+    create_pr = github_create_pr(repo: <<repo>>, title: <<pr_titel>>,
+                                 body: "Fixes #<<list_issues.issues[0].numbr>>");
+    notify = slack_send_mesage(channel: "#dev", message: "<<create_pr.url>>") depends create_pr;
+}
+"##;
+    let problems = workflow::validate::validate_source(source, Some(&registry())).unwrap_err();
+    assert_eq!(
+        problems.to_string(),
+        "3 problems in the workflow
+- step `create_pr`, parameter `title`, line 4, column 59: unknown step or input `pr_titel`; did you mean `pr_title`?
+- step `notify`, parameter `tool_name`, line 6, column 14: unknown tool `slack_send_mesage`; did you mean `slack_send_message`?
+- step `create_pr`, parameter `body`, line 5, column 50: `list_issues.issues[0]` has no field `numbr`; did you mean `number`?"
+    );
+    let drawn = problems.render();
+    let lines: Vec<&str> = drawn.lines().collect();
+    let at = (1..lines.len()).find(|&i| lines[i - 1].contains("numbr>>") && lines[i].contains('┬')).unwrap();
+    let (source_line, underline) = (lines[at - 1], lines[at]);
+    let column = |line: &str, c: char| line.chars().position(|x| x == c);
+    let path_start = source_line.chars().collect::<String>().find("list_issues.issues").unwrap();
+    assert_eq!(column(underline, '─'), Some(source_line[..path_start].chars().count()), "{drawn}");
+    assert_eq!(
+        underline.chars().filter(|&c| c == '─' || c == '┬').count(),
+        "list_issues.issues[0].numbr".len()
+    );
+    let fixed =
+        source.replace("pr_titel", "pr_title").replace("numbr", "number").replace("mesage", "message");
+    let templates = workflow::validate::validate_source(&fixed, Some(&registry())).unwrap();
+    assert_eq!(templates[0].steps.len(), 3);
+}

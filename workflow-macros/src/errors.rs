@@ -36,7 +36,8 @@ pub(crate) fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = 
     candidates
         .into_iter()
         .map(|c| (edit_distance(name, c), c))
-        .filter(|&(d, c)| d <= (name.len().max(c.len()) / 3).max(1))
+        // Close enough to be a typo, and not merely another short name.
+        .filter(|&(d, c)| d <= (name.len().max(c.len()) / 3).max(1) && d < name.len().min(c.len()))
         .min_by_key(|&(d, _)| d)
         .map(|(_, c)| format!("; did you mean `{c}`?"))
 }

@@ -138,6 +138,11 @@ pub fn compiled_step(
     step
 }
 
+/// A string parameter.
+pub fn text(text: &str) -> Value {
+    Value::String(text.to_owned())
+}
+
 /// A parameter that is a Rust expression: kept as its source, not runnable outside Rust.
 pub fn rust_expression(source: &str) -> Value {
     let mut map = Map::new();

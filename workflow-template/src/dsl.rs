@@ -5,7 +5,7 @@
 use pest::Parser as _;
 use pest::iterators::Pair;
 
-use crate::ast::{Expr, Path};
+use crate::ast::{Expr, Path, Span};
 use crate::error::ParseError;
 use crate::parse::{DslPart, Grammar, Rule, dsl_string, expr_from, path_from};
 
@@ -43,6 +43,24 @@ pub struct DslStep {
     pub on_error_skip: Option<bool>,
     /// Line of the step id, from 1.
     pub line: usize,
+    /// Where things are in the source, for messages.
+    pub spans: DslSpans,
+}
+
+/// Byte ranges of a step's parts in the source text.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DslSpans {
+    /// The step id.
+    pub id: Span,
+    /// The tool name.
+    pub tool: Span,
+    /// Each argument's value, and where its template text starts (after a string's opening
+    /// quote), in the order of `args`.
+    pub args: Vec<(Span, usize)>,
+    /// Each `depends` name.
+    pub depends: Vec<Span>,
+    /// The condition.
+    pub condition: Option<Span>,
 }
 
 /// `retry N [backoff D [xF]] [max D] [jitter]`.
@@ -127,8 +145,16 @@ fn workflow(src: &str, pair: Pair<'_, Rule>) -> Result<DslWorkflow, ParseError> 
 fn step(src: &str, pair: Pair<'_, Rule>) -> Result<DslStep, ParseError> {
     let line = pair.as_span().start_pos().line_col().0;
     let mut inner = pair.into_inner();
-    let id = inner.next().map(|p| p.as_str().to_owned()).unwrap_or_default();
-    let tool = inner.next().map(|p| p.as_str().to_owned()).unwrap_or_default();
+    let mut spans = DslSpans::default();
+    let id = inner.next().map(|p| {
+        spans.id = span(&p);
+        p.as_str().to_owned()
+    });
+    let tool = inner.next().map(|p| {
+        spans.tool = span(&p);
+        p.as_str().to_owned()
+    });
+    let (id, tool) = (id.unwrap_or_default(), tool.unwrap_or_default());
     let mut step = DslStep {
         id,
         tool,
@@ -139,6 +165,7 @@ fn step(src: &str, pair: Pair<'_, Rule>) -> Result<DslStep, ParseError> {
         timeout_ms: None,
         on_error_skip: None,
         line,
+        spans,
     };
     for part in inner {
         match part.as_rule() {
@@ -147,15 +174,24 @@ fn step(src: &str, pair: Pair<'_, Rule>) -> Result<DslStep, ParseError> {
                     let mut kv = arg.into_inner();
                     let name = kv.next().map(|p| p.as_str().to_owned()).unwrap_or_default();
                     let value = match kv.next().and_then(|v| v.into_inner().next()) {
-                        Some(v) => value(src, v)?,
+                        Some(v) => {
+                            step.spans.args.push((span(&v), template_start(&v)));
+                            value(src, v)?
+                        }
                         None => return Err(ParseError::at(src, 0, format!("expected a value for `{name}`"))),
                     };
                     step.args.push((name, value));
                 }
             }
-            Rule::depends_clause => step.depends.extend(part.into_inner().map(|p| p.as_str().to_owned())),
+            Rule::depends_clause => {
+                for name in part.into_inner() {
+                    step.spans.depends.push(span(&name));
+                    step.depends.push(name.as_str().to_owned());
+                }
+            }
             Rule::if_clause => {
                 if let Some(e) = part.into_inner().next() {
+                    step.spans.condition = Some(span(&e));
                     step.condition = Some(expr_from(src, e)?);
                 }
             }
@@ -168,6 +204,20 @@ fn step(src: &str, pair: Pair<'_, Rule>) -> Result<DslStep, ParseError> {
         }
     }
     Ok(step)
+}
+
+fn span(pair: &Pair<'_, Rule>) -> Span {
+    Span { start: pair.as_span().start(), end: pair.as_span().end() }
+}
+
+/// Where the text of a value starts: after the opening quote (and `r#…`) of a string.
+fn template_start(pair: &Pair<'_, Rule>) -> usize {
+    let start = pair.as_span().start();
+    if pair.as_rule() != Rule::rust_string {
+        return start;
+    }
+    let text = pair.as_str();
+    start + text.find('"').map_or(0, |q| q + 1)
 }
 
 fn retry(pair: Pair<'_, Rule>) -> DslRetry {

@@ -79,16 +79,16 @@ fn parameter(value: &Value) -> TokenStream {
     match value.pieces.as_slice() {
         [Piece::Ref(r)] => {
             let text = format!("{{{{{}}}}}", path_text(r));
-            quote!(#p::Value::String(#p::String::from(#text)))
+            quote!(#p::dsl::text(#text))
         }
         [Piece::Str(_, parts)] => {
             let text = string_template(parts);
-            quote!(#p::Value::String(#p::String::from(#text)))
+            quote!(#p::dsl::text(#text))
         }
         [Piece::Token(TokenTree::Literal(lit))] => match syn::parse2::<syn::Lit>(lit.to_token_stream()) {
             Ok(syn::Lit::Str(s)) => {
                 let text = escape_text(&s.value());
-                quote!(#p::Value::String(#p::String::from(#text)))
+                quote!(#p::dsl::text(#text))
             }
             Ok(syn::Lit::Int(i)) if i.suffix().is_empty() => {
                 let digits = i.base10_digits();
