@@ -50,8 +50,8 @@ pub enum Part {
 /// An expression.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Expr {
-    /// A literal value.
-    Literal(Literal),
+    /// A literal value, and where it is.
+    Literal(Literal, Span),
     /// A name such as `step.items[0].name`.
     Path(Path),
     /// `!e`.
@@ -76,7 +76,7 @@ impl Expr {
 
     fn collect_paths<'a>(&'a self, out: &mut Vec<&'a Path>) {
         match self {
-            Expr::Literal(_) => {}
+            Expr::Literal(..) => {}
             Expr::Path(p) => out.push(p),
             Expr::Not(e) | Expr::Neg(e) => e.collect_paths(out),
             Expr::Binary(a, _, b) => {
@@ -204,11 +204,28 @@ impl std::fmt::Display for Path {
             match segment {
                 Segment::Field(name) => write!(f, ".{name}")?,
                 Segment::Index(i) => write!(f, "[{i}]")?,
-                Segment::Key(k) => write!(f, "[{k:?}]")?,
+                Segment::Key(k) => write!(f, "[\"{}\"]", escape_key(k))?,
             }
         }
         Ok(())
     }
+}
+
+/// A key as written between double quotes: `\\`, `"`, newline, tab and carriage return escaped,
+/// as the grammar reads them back.
+fn escape_key(key: &str) -> String {
+    let mut out = String::with_capacity(key.len());
+    for c in key.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 /// One step of a path.
@@ -233,12 +250,12 @@ impl std::fmt::Display for Expr {
             }
         }
         match self {
-            Expr::Literal(Literal::Str(s)) => {
+            Expr::Literal(Literal::Str(s), _) => {
                 write!(f, "'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"))
             }
-            Expr::Literal(Literal::Number(n)) => f.write_str(n),
-            Expr::Literal(Literal::Bool(b)) => write!(f, "{b}"),
-            Expr::Literal(Literal::Null) => f.write_str("null"),
+            Expr::Literal(Literal::Number(n), _) => f.write_str(n),
+            Expr::Literal(Literal::Bool(b), _) => write!(f, "{b}"),
+            Expr::Literal(Literal::Null, _) => f.write_str("null"),
             Expr::Path(p) => write!(f, "{{{{{p}}}}}"),
             Expr::Not(e) => {
                 f.write_str("!")?;

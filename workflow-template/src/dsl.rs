@@ -107,9 +107,51 @@ pub fn duration_ms(text: &str) -> Option<f64> {
 
 /// Parses workflow text: one or more `name(inputs) { steps }`.
 pub fn workflows(src: &str) -> Result<Vec<DslWorkflow>, ParseError> {
+    let stripped = strip_comments(src);
+    let src = stripped.as_str();
     let mut pairs = Grammar::parse(Rule::workflow_file, src).map_err(|e| ParseError::from_pest(src, &e))?;
     let file = pairs.next().ok_or_else(|| ParseError::at(src, 0, "expected a workflow"))?;
     file.into_inner().filter(|p| p.as_rule() == Rule::workflow_def).map(|p| workflow(src, p)).collect()
+}
+
+/// `src` with its `//` comments (not `///` doc lines) blanked out, byte for byte, so that
+/// positions stay those of the original text. Strings are left alone.
+fn strip_comments(src: &str) -> String {
+    let bytes = src.as_bytes();
+    let mut out = bytes.to_vec();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => {
+                // A plain or raw string: skip to its end.
+                let raw_hashes = src[..i].bytes().rev().take_while(|&b| b == b'#').count();
+                let raw = src[..i - raw_hashes].ends_with('r');
+                i += 1;
+                while i < bytes.len() {
+                    if !raw && bytes[i] == b'\\' {
+                        i += 2;
+                        continue;
+                    }
+                    if bytes[i] == b'"' && bytes[i + 1..].iter().take(raw_hashes).all(|&b| b == b'#') {
+                        i += 1 + if raw { raw_hashes } else { 0 };
+                        break;
+                    }
+                    i += 1;
+                }
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                let doc = bytes.get(i + 2) == Some(&b'/') && bytes.get(i + 3) != Some(&b'/');
+                let end = src[i..].find('\n').map_or(bytes.len(), |n| i + n);
+                if !doc {
+                    out[i..end].iter_mut().for_each(|b| *b = b' ');
+                }
+                i = end;
+            }
+            _ => i += 1,
+        }
+    }
+    // Only ASCII bytes outside strings were replaced by spaces, so the text is still UTF-8.
+    String::from_utf8(out).unwrap_or_else(|_| src.to_owned())
 }
 
 fn workflow(src: &str, pair: Pair<'_, Rule>) -> Result<DslWorkflow, ParseError> {

@@ -176,12 +176,20 @@ fn unary(src: &str, pair: Pair<'_, Rule>) -> Result<Expr, ParseError> {
 }
 
 fn operand(src: &str, pair: Pair<'_, Rule>) -> Result<Expr, ParseError> {
+    let at = span(&pair);
     Ok(match pair.as_rule() {
         Rule::path => Expr::Path(path(src, pair)?),
-        Rule::string => Expr::Literal(Literal::Str(unescape(first(pair).as_str()))),
-        Rule::number => Expr::Literal(Literal::Number(pair.as_str().to_owned())),
-        Rule::boolean => Expr::Literal(Literal::Bool(pair.as_str() == "true")),
-        Rule::null => Expr::Literal(Literal::Null),
+        Rule::string => Expr::Literal(Literal::Str(unescape(first(pair).as_str())), at),
+        Rule::number | Rule::signed_number => {
+            let text = pair.as_str();
+            if !text.parse::<f64>().is_ok_and(f64::is_finite) {
+                return Err(ParseError::at(src, span(&pair).start, format!("number `{text}` is too large")));
+            }
+            Expr::Literal(Literal::Number(text.to_owned()), at)
+        }
+        Rule::filter_arg => operand(src, first(pair))?,
+        Rule::boolean => Expr::Literal(Literal::Bool(pair.as_str() == "true"), at),
+        Rule::null => Expr::Literal(Literal::Null, at),
         Rule::braced => expr(src, first(pair))?,
         Rule::angle_ref => Expr::Path(path(src, first(pair))?),
         _ => expr(src, pair)?,
@@ -191,6 +199,7 @@ fn operand(src: &str, pair: Pair<'_, Rule>) -> Result<Expr, ParseError> {
 fn filter(src: &str, pair: Pair<'_, Rule>) -> Result<Filter, ParseError> {
     let mut inner = pair.into_inner();
     let name = inner.next().ok_or_else(|| ParseError::at(src, 0, "expected a filter name"))?;
+
     let at = span(&name);
     let kind = FilterKind::from_name(name.as_str()).ok_or_else(|| {
         let known: Vec<String> = FilterKind::ALL.iter().map(|(n, _)| format!("`{n}`")).collect();
@@ -261,25 +270,39 @@ enum Mode {
     Expression,
 }
 
-/// Rejects sources too long or nested too deeply before the recursive parser sees them, so no
-/// input can exhaust the stack.
+/// How many operators and filters one expression may chain.
+pub const MAX_OPERATORS: usize = 256;
+
+/// Rejects sources too long, nested too deeply or chaining too many operators before the
+/// recursive parser and evaluator see them, so no input can exhaust the stack.
+///
+/// Nesting counts brackets, braces, `{{`, each `?` of a ternary (until its group closes) and runs
+/// of prefix operators.
 fn check_bounds(src: &str, mode: Mode) -> Result<(), ParseError> {
     if src.len() > MAX_LEN {
-        return Err(ParseError::at(src, MAX_LEN, format!("template longer than {MAX_LEN} bytes")));
+        let noun = if mode == Mode::Template { "template" } else { "condition" };
+        return Err(ParseError::at(src, MAX_LEN, format!("{noun} longer than {MAX_LEN} bytes")));
     }
     let bytes = src.as_bytes();
-    let mut depth = 0usize;
+    // One entry per open group: the `?`s seen in it.
+    let mut groups: Vec<usize> = Vec::new();
+    let mut ternaries = 0usize;
+    let mut operators = 0usize;
     let mut in_expr = mode == Mode::Expression;
     let mut quote: Option<u8> = None;
     let mut prefix_run = 0usize;
     let mut i = 0;
+    let too_deep =
+        |at: usize| ParseError::at(src, at, format!("expression nested deeper than {MAX_DEPTH} levels"));
     while i < bytes.len() {
         let b = bytes[i];
         let pair = bytes.get(i..i + 2);
         if !in_expr {
             if pair == Some(b"{{") {
                 in_expr = true;
-                depth = 1;
+                groups.clear();
+                groups.push(0);
+                (ternaries, operators) = (0, 0);
                 i += 2;
                 continue;
             }
@@ -299,11 +322,24 @@ fn check_bounds(src: &str, mode: Mode) -> Result<(), ParseError> {
         }
         match b {
             b'\'' | b'"' => quote = Some(b),
-            b'(' | b'[' | b'{' => depth += 1,
-            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            b'(' | b'[' | b'{' => groups.push(0),
+            b')' | b']' | b'}' => ternaries -= groups.pop().unwrap_or(0).min(ternaries),
+            b'?' => {
+                ternaries += 1;
+                if let Some(last) = groups.last_mut() {
+                    *last += 1;
+                }
+            }
+            b'|' | b'&' | b'=' | b'<' | b'>' => {
+                let doubled = matches!(pair, Some(b"||" | b"&&" | b"==" | b"<=" | b">=" | b"!="));
+                operators += 1;
+                if doubled {
+                    i += 1;
+                }
+            }
             _ => {}
         }
-        if mode == Mode::Template && depth == 0 {
+        if mode == Mode::Template && groups.is_empty() {
             in_expr = false;
         }
         prefix_run = if b == b'!' || b == b'-' {
@@ -313,8 +349,15 @@ fn check_bounds(src: &str, mode: Mode) -> Result<(), ParseError> {
         } else {
             0
         };
-        if depth > MAX_DEPTH || prefix_run > MAX_DEPTH {
-            return Err(ParseError::at(src, i, format!("expression nested deeper than {MAX_DEPTH} levels")));
+        if groups.len() + ternaries > MAX_DEPTH || prefix_run > MAX_DEPTH {
+            return Err(too_deep(i));
+        }
+        if operators > MAX_OPERATORS {
+            return Err(ParseError::at(
+                src,
+                i,
+                format!("expression chains more than {MAX_OPERATORS} operators and filters"),
+            ));
         }
         i += 1;
     }

@@ -129,17 +129,20 @@ fn rust(value: &Value) -> TokenStream {
     quote!(#p::dsl::rust_expression(#text))
 }
 
-/// `root.field[0]["key"]`, as the runtime prints a path.
+/// `root.field[0]["key"]`, printed by the grammar's own `Path`.
 fn path_text(r: &StepRef) -> String {
-    let mut text = r.root.to_string();
-    for segment in &r.path {
-        match segment {
-            Segment::Field(f) => text.push_str(&format!(".{f}")),
-            Segment::Index(i, _) => text.push_str(&format!("[{i}]")),
-            Segment::Key(k, _) => text.push_str(&format!("[{k:?}]")),
-        }
-    }
-    text
+    use workflow_template::ast::{Path, Segment as S};
+    let unraw = |i: &proc_macro2::Ident| i.to_string().trim_start_matches("r#").to_owned();
+    let segments = r
+        .path
+        .iter()
+        .map(|segment| match segment {
+            Segment::Field(f) => S::Field(unraw(f)),
+            Segment::Index(i, _) => S::Index(*i),
+            Segment::Key(k, _) => S::Key(k.clone()),
+        })
+        .collect();
+    Path { root: unraw(&r.root), segments, span: Default::default() }.to_string()
 }
 
 fn escape_text(text: &str) -> String {

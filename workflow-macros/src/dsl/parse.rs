@@ -335,79 +335,53 @@ fn bracket_segment(group: &proc_macro2::Group) -> syn::Result<Segment> {
     }
 }
 
-/// Splits a string literal into text and `<<…>>` references.
+/// Splits a string literal into text and `<<…>>` references, with the grammar the runtime uses.
 ///
 /// `<<` followed by a letter or `_` starts a reference; any other `<<` is text.
 fn string_parts(lit: &LitStr) -> syn::Result<Vec<StrPart>> {
     let text = lit.value();
-    let mut parts = Vec::new();
-    let mut rest = text.as_str();
-    let mut pending = String::new();
-    while let Some(at) = rest.find("<<") {
-        let after = &rest[at + 2..];
-        if !after.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') {
-            pending.push_str(&rest[..at + 2]);
-            rest = after;
-            continue;
+    let parts = workflow_template::parse::dsl_string(&text).map_err(|e| {
+        syn::Error::new(
+            lit.span(),
+            format_args!("invalid reference in this string, at character {}: {}", e.column, e.message),
+        )
+    })?;
+    Ok(parts
+        .into_iter()
+        .map(|part| match part {
+            workflow_template::parse::DslPart::Text(t) => StrPart::Text(t),
+            workflow_template::parse::DslPart::Ref(path) => StrPart::Ref(string_ref(&path, lit.span())),
+        })
+        .collect())
+}
+
+/// A reference read from a string literal, spanned at the literal.
+fn string_ref(path: &workflow_template::ast::Path, span: Span) -> StepRef {
+    use workflow_template::ast::Segment as S;
+    // Fields are located at the literal but marked as coming from the macro, so that rustc does
+    // not suggest edits that would replace the whole literal with a field name.
+    let field_span = Span::mixed_site().located_at(span);
+    let path_segments = path
+        .segments
+        .iter()
+        .map(|segment| match segment {
+            S::Field(name) => Segment::Field(ident(name, field_span)),
+            S::Index(i) => Segment::Index(*i, span),
+            S::Key(k) => Segment::Key(k.clone(), span),
+        })
+        .collect();
+    StepRef { open: span, close: span, root: ident(&path.root, span), path: path_segments }
+}
+
+/// An identifier (a raw one for a keyword such as `type`). `name` comes from the grammar's
+/// `[A-Za-z_][A-Za-z0-9_]*`, which every branch here accepts.
+fn ident(name: &str, span: Span) -> Ident {
+    match syn::parse_str::<Ident>(name) {
+        Ok(mut i) => {
+            i.set_span(span);
+            i
         }
-        let Some(end) = after.find(">>") else {
-            return Err(syn::Error::new(
-                lit.span(),
-                format_args!("unclosed reference `<<{after}` in string; add `>>`"),
-            ));
-        };
-        pending.push_str(&rest[..at]);
-        parts.push(StrPart::Text(std::mem::take(&mut pending)));
-        parts.push(StrPart::Ref(string_ref(&after[..end], lit.span())?));
-        rest = &after[end + 2..];
+        Err(_) if matches!(name, "_" | "self" | "super" | "crate" | "Self") => Ident::new(name, span),
+        Err(_) => Ident::new_raw(name, span),
     }
-    pending.push_str(rest);
-    parts.push(StrPart::Text(pending));
-    Ok(parts)
-}
-
-/// Parses the inside of a `<<…>>` reference written in a string literal.
-fn string_ref(src: &str, span: Span) -> syn::Result<StepRef> {
-    let bad =
-        |why: &str| syn::Error::new(span, format_args!("invalid reference `<<{src}>>` in string: {why}"));
-    let (root, mut rest) = split_ident(src).ok_or_else(|| bad("expected a step or input name"))?;
-    let mut path = Vec::new();
-    while !rest.is_empty() {
-        if let Some(after) = rest.strip_prefix('.') {
-            let (field, after) = split_ident(after).ok_or_else(|| bad("expected a field name after `.`"))?;
-            // Located at the literal, but marked as coming from the macro so that rustc does not
-            // suggest edits that would replace the whole literal with a field name.
-            let field_span = Span::mixed_site().located_at(span);
-            path.push(Segment::Field(ident(field, field_span).ok_or_else(|| bad("invalid field name"))?));
-            rest = after;
-        } else if let Some(after) = rest.strip_prefix('[') {
-            let end = after.find(']').ok_or_else(|| bad("expected `]`"))?;
-            let inner = after[..end].trim();
-            let segment = if let Some(key) = inner.strip_prefix('"').and_then(|k| k.strip_suffix('"')) {
-                Segment::Key(key.to_owned(), span)
-            } else {
-                Segment::Index(inner.parse().map_err(|_| bad("expected an index such as `[0]`"))?, span)
-            };
-            path.push(segment);
-            rest = &after[end + 1..];
-        } else {
-            return Err(bad("expected `.field`, `[index]` or `>>`"));
-        }
-    }
-    let root = ident(root, span).ok_or_else(|| bad("invalid name"))?;
-    Ok(StepRef { open: span, close: span, root, path })
-}
-
-fn split_ident(src: &str) -> Option<(&str, &str)> {
-    let end = src.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(src.len());
-    let name = &src[..end];
-    name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_').then(|| (name, &src[end..]))
-}
-
-/// An identifier from text already checked to be `[A-Za-z_][A-Za-z0-9_]*`.
-fn ident(name: &str, span: Span) -> Option<Ident> {
-    syn::parse_str::<Ident>(name).ok().map(|mut i| {
-        i.set_span(span);
-        i
-    })
 }

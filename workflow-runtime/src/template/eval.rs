@@ -144,7 +144,7 @@ pub fn truthy(value: &Value) -> bool {
 /// Evaluates an expression.
 pub fn eval<'a>(expr: &Expr, scope: &'a dyn Scope, limits: Limits) -> Result<Cow<'a, Value>, EvalError> {
     match expr {
-        Expr::Literal(lit) => Ok(Cow::Owned(literal(lit))),
+        Expr::Literal(lit, _) => Ok(Cow::Owned(literal(lit))),
         Expr::Path(path) => resolve(path, scope).map(Cow::Borrowed),
         Expr::Not(e) => Ok(Cow::Owned(Value::Bool(!truthy(&*eval(e, scope, limits)?)))),
         Expr::Neg(e) => {
@@ -205,9 +205,13 @@ fn number(text: &str) -> Value {
 
 fn negate(value: &Value) -> Option<Cow<'static, Value>> {
     let n = value.as_number()?;
-    let negated = match n.as_i64() {
-        Some(i) => Value::from(i.checked_neg()?),
-        None => Value::Number(Number::from_f64(-n.as_f64()?)?),
+    let negated = match (n.as_i64(), n.as_u64()) {
+        (Some(i), _) => match i.checked_neg() {
+            Some(neg) => Value::from(neg),
+            None => Value::from(i.unsigned_abs()),
+        },
+        (None, Some(u)) if u <= i64::MAX as u64 + 1 => Value::from(0i64.wrapping_sub_unsigned(u)),
+        _ => Value::Number(Number::from_f64(-n.as_f64()?)?),
     };
     Some(Cow::Owned(negated))
 }
@@ -298,18 +302,32 @@ fn binary<'a>(
     Ok(Cow::Owned(Value::Bool(result)))
 }
 
+/// JSON equality where numbers compare by value (`1 == 1.0`), in lists and objects too.
 fn equal(a: &Value, b: &Value) -> bool {
     match (a, b) {
-        (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
+        (Value::Number(x), Value::Number(y)) => compare_numbers(x, y) == Some(std::cmp::Ordering::Equal),
+        (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(a, b)| equal(a, b)),
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| equal(v, w)))
+        }
         _ => a == b,
     }
 }
 
 fn compare(a: &Value, b: &Value) -> Option<std::cmp::Ordering> {
     match (a, b) {
-        (Value::Number(x), Value::Number(y)) => x.as_f64()?.partial_cmp(&y.as_f64()?),
+        (Value::Number(x), Value::Number(y)) => compare_numbers(x, y),
         (Value::String(x), Value::String(y)) => Some(x.cmp(y)),
         _ => None,
+    }
+}
+
+/// Integers exactly (as i128, so `u64` and `i64` mix), anything else as `f64`.
+fn compare_numbers(x: &Number, y: &Number) -> Option<std::cmp::Ordering> {
+    let int = |n: &Number| n.as_i64().map(i128::from).or_else(|| n.as_u64().map(i128::from));
+    match (int(x), int(y)) {
+        (Some(a), Some(b)) => Some(a.cmp(&b)),
+        _ => x.as_f64()?.partial_cmp(&y.as_f64()?),
     }
 }
 
@@ -391,14 +409,19 @@ pub fn kind(value: &Value) -> &'static str {
     }
 }
 
-/// The span of an expression: its path's, or the whole source for others.
+/// The span of an expression (a literal has none of its own: it gets its neighbours').
 fn span_of(expr: &Expr) -> Span {
+    let span = raw_span(expr);
+    Span { start: span.start, end: span.end.max(span.start) }
+}
+
+fn raw_span(expr: &Expr) -> Span {
     match expr {
         Expr::Path(p) => p.span,
         Expr::Not(e) | Expr::Neg(e) => span_of(e),
         Expr::Binary(a, _, b) => Span { start: span_of(a).start, end: span_of(b).end },
         Expr::Ternary(c, _, no) => Span { start: span_of(c).start, end: span_of(no).end },
         Expr::Filter(e, f) => Span { start: span_of(e).start, end: f.span.end },
-        Expr::Literal(_) => Span::default(),
+        Expr::Literal(_, span) => *span,
     }
 }
