@@ -224,3 +224,22 @@ github_pr(repo: String, pr_title: String) {
     let templates = workflow::validate::validate_source(&fixed, Some(&registry())).unwrap();
     assert_eq!(templates[0].steps.len(), 3);
 }
+
+#[test]
+fn a_cycle_through_ten_thousand_steps_is_reported_without_exhausting_the_stack() {
+    let n = 10_000;
+    let steps: Vec<Value> = (0..n)
+        .map(|i| json!({ "step_id": format!("s{i}"), "tool_name": "delay", "depends_on": [format!("s{}", (i + 1) % n)] }))
+        .collect();
+    let workflow: WorkflowTemplate =
+        serde_json::from_value(json!({ "name": "ring", "steps": steps })).unwrap();
+    let problems = std::thread::Builder::new()
+        .stack_size(256 * 1024)
+        .spawn(move || workflow.levels().unwrap_err())
+        .unwrap()
+        .join()
+        .unwrap();
+    assert_eq!(problems.0.len(), 1);
+    assert!(problems.0[0].message.starts_with("dependency cycle: `s0` -> `s1` -> `s2` -> "));
+    assert!(problems.0[0].message.ends_with("-> `s9999` -> `s0` (each step needs the next)"));
+}

@@ -679,40 +679,43 @@ fn check_cycles(
     levels
 }
 
-/// The distinct cycles among the steps left waiting.
+/// The distinct cycles among the steps left waiting (an iterative depth-first search, so a
+/// workflow of any length cannot exhaust the stack).
 fn cycles(needs: &[Vec<usize>], waiting: &[usize]) -> Vec<Vec<usize>> {
     let mut found: BTreeMap<Vec<usize>, Vec<usize>> = BTreeMap::new();
-    let mut state = vec![0u8; needs.len()];
-    let mut stack = Vec::new();
-    fn visit(
-        node: usize,
-        needs: &[Vec<usize>],
-        state: &mut [u8],
-        stack: &mut Vec<usize>,
-        found: &mut BTreeMap<Vec<usize>, Vec<usize>>,
-    ) {
-        state[node] = 1;
-        stack.push(node);
-        for &next in &needs[node] {
-            match state[next] {
-                0 => visit(next, needs, state, stack, found),
-                1 => {
-                    if let Some(pos) = stack.iter().position(|&s| s == next) {
-                        let cycle = stack[pos..].to_vec();
-                        let mut key = cycle.clone();
-                        key.sort_unstable();
-                        found.entry(key).or_insert(cycle);
+    let mut state = vec![0u8; needs.len()]; // 0 new, 1 on the path, 2 done
+    for start in (0..needs.len()).filter(|&i| waiting[i] > 0) {
+        if state[start] != 0 {
+            continue;
+        }
+        // The path from `start`, each node with the index of the next edge to follow.
+        let mut path: Vec<(usize, usize)> = vec![(start, 0)];
+        state[start] = 1;
+        while let Some(&mut (node, ref mut edge)) = path.last_mut() {
+            match needs[node].get(*edge).copied() {
+                Some(next) => {
+                    *edge += 1;
+                    match state[next] {
+                        0 => {
+                            state[next] = 1;
+                            path.push((next, 0));
+                        }
+                        1 => {
+                            if let Some(pos) = path.iter().position(|&(n, _)| n == next) {
+                                let cycle: Vec<usize> = path[pos..].iter().map(|&(n, _)| n).collect();
+                                let mut key = cycle.clone();
+                                key.sort_unstable();
+                                found.entry(key).or_insert(cycle);
+                            }
+                        }
+                        _ => {}
                     }
                 }
-                _ => {}
+                None => {
+                    state[node] = 2;
+                    path.pop();
+                }
             }
-        }
-        stack.pop();
-        state[node] = 2;
-    }
-    for start in (0..needs.len()).filter(|&i| waiting[i] > 0) {
-        if state[start] == 0 {
-            visit(start, needs, &mut state, &mut stack, &mut found);
         }
     }
     found.into_values().collect()
