@@ -243,3 +243,61 @@ fn a_cycle_through_ten_thousand_steps_is_reported_without_exhausting_the_stack()
     assert!(problems.0[0].message.starts_with("dependency cycle: `s0` -> `s1` -> `s2` -> "));
     assert!(problems.0[0].message.ends_with("-> `s9999` -> `s0` (each step needs the next)"));
 }
+
+fn uneven() -> WorkflowTemplate {
+    WorkflowTemplate::from_yaml(
+        r#"
+name: uneven
+steps:
+  - { step_id: a, tool_name: delay, parameters: { value: 1, ms: 1 } }
+  - { step_id: fast, tool_name: delay, parameters: { value: "{{a}}", ms: 10 } }
+  - { step_id: slow, tool_name: delay, parameters: { value: "{{a}}", ms: 50 } }
+  - { step_id: after_fast, tool_name: delay, parameters: { value: "{{fast}}", ms: 5 } }
+  - { step_id: after_slow, tool_name: delay, parameters: { value: "{{slow}}", ms: 5 } }
+"#,
+    )
+    .unwrap()
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_eager_schedule_starts_each_step_when_its_own_needs_are_done() {
+    use workflow::Schedule;
+    let workflow = uneven();
+    let levels = WorkflowExecutor::new().execute(&workflow, &registry(), json!({})).await.unwrap();
+    let eager = WorkflowExecutor::new()
+        .with_schedule(Schedule::Eager)
+        .execute(&workflow, &registry(), json!({}))
+        .await
+        .unwrap();
+    let started = |run: &workflow::TemplateRun, id| run.record.step(id).unwrap().started.unwrap();
+    let finished = |run: &workflow::TemplateRun, id| run.record.step(id).unwrap().finished.unwrap();
+    // Level by level, `after_fast` waits for the whole level, `slow` included.
+    assert_eq!(started(&levels, "after_fast"), finished(&levels, "slow"));
+    // Eagerly, it starts as soon as `fast` is done.
+    assert_eq!(started(&eager, "after_fast"), finished(&eager, "fast"));
+    assert!(eager.record.duration() <= levels.record.duration());
+    assert_eq!(eager.context.step_results, levels.context.step_results);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_concurrency_limit_bounds_the_calls_in_flight() {
+    use workflow::Schedule;
+    let steps: Vec<Value> = (0..6)
+        .map(|i| json!({ "step_id": format!("s{i}"), "tool_name": "delay", "parameters": { "value": i, "ms": 10 } }))
+        .collect();
+    let workflow: WorkflowTemplate =
+        serde_json::from_value(json!({ "name": "fan", "steps": steps })).unwrap();
+    for schedule in [Schedule::Levels, Schedule::Eager] {
+        let run = WorkflowExecutor::new()
+            .with_schedule(schedule)
+            .with_max_concurrency(2)
+            .execute(&workflow, &registry(), json!({}))
+            .await
+            .unwrap();
+        let start = run.record.started;
+        let mut offsets: Vec<u128> =
+            run.record.steps.iter().map(|s| (s.started.unwrap() - start).as_millis()).collect();
+        offsets.sort_unstable();
+        assert_eq!(offsets, [0, 0, 10, 10, 20, 20], "{schedule:?}");
+    }
+}

@@ -23,7 +23,7 @@ pub use context::{SubstituteError, WorkflowContext};
 pub use definition::{OnError, WorkflowInput, WorkflowStep, WorkflowTemplate};
 pub use error::{ErrorKind, StepError, ToolError, WorkflowError};
 pub use exec::{
-    ExecuteError, RetryPolicy, Run, RunRecord, StepInfo, StepRecord, StepStatus, TemplateRun,
+    ExecuteError, RetryPolicy, Run, RunRecord, Schedule, StepInfo, StepRecord, StepStatus, TemplateRun,
     WorkflowExecutor,
 };
 pub use registry::{CallError, DuplicateTool, ToolRegistry, closest};

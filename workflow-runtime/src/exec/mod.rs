@@ -8,7 +8,7 @@ mod template;
 pub use driver::{RetryPolicy, StepOutcome, StepSpec, drive, tool_error};
 pub use record::{RunRecord, StepRecord, StepStatus};
 pub use run::{Failed, Run, RunRecorder};
-pub use template::{ExecuteError, TemplateRun, WorkflowExecutor};
+pub use template::{ExecuteError, Schedule, TemplateRun, WorkflowExecutor};
 
 use std::future::Future;
 

@@ -36,6 +36,18 @@ pub struct TemplateRun {
     pub record: RunRecord,
 }
 
+/// How a run-time workflow's steps are scheduled.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum Schedule {
+    /// Level by level: the steps of a level run together, after every step of the level before
+    /// (the seed's `parallel_groups`).
+    #[default]
+    Levels,
+    /// Each step starts as soon as the steps it needs have finished: the better schedule when
+    /// steps take uneven times.
+    Eager,
+}
+
 /// Runs run-time workflows.
 ///
 /// ```
@@ -63,10 +75,18 @@ pub struct TemplateRun {
 #[derive(Debug, Clone, Default)]
 pub struct WorkflowExecutor {
     limits: Limits,
+    schedule: Schedule,
+    max_concurrency: Option<usize>,
+}
+
+/// A step ready to start: done already (skipped, or its condition failed), or a call to make.
+enum Prepared {
+    Done(StepOutcome<Option<Value>>),
+    Call(Map<String, Value>),
 }
 
 impl WorkflowExecutor {
-    /// An executor with default limits.
+    /// An executor with default limits, level by level, with no bound on concurrency.
     pub fn new() -> Self {
         Self::default()
     }
@@ -75,6 +95,20 @@ impl WorkflowExecutor {
     #[must_use]
     pub fn with_limits(mut self, limits: Limits) -> Self {
         self.limits = limits;
+        self
+    }
+
+    /// Sets how steps are scheduled.
+    #[must_use]
+    pub fn with_schedule(mut self, schedule: Schedule) -> Self {
+        self.schedule = schedule;
+        self
+    }
+
+    /// Runs at most `n` tool calls at once (at least one).
+    #[must_use]
+    pub fn with_max_concurrency(mut self, n: usize) -> Self {
+        self.max_concurrency = Some(n.max(1));
         self
     }
 
@@ -87,86 +121,200 @@ impl WorkflowExecutor {
         inputs: Value,
     ) -> Result<TemplateRun, ExecuteError> {
         let plan = validate(workflow, registry)?;
-        let specs: Vec<StepSpec> = workflow.steps.iter().map(spec).collect();
-        let mut context = WorkflowContext::with_inputs(inputs);
-        let mut recorder = RunRecorder::new(workflow.name.clone(), workflow.steps.len());
-        let mut ran = vec![false; workflow.steps.len()];
-        let run = async {
-            for level in &plan.levels {
-                let calls = level.iter().map(|&i| self.step(i, &plan, &specs[i], &context, &ran, registry));
-                let outcomes = futures::future::join_all(calls).await;
-                let mut results = Vec::with_capacity(level.len());
-                for (&i, outcome) in level.iter().zip(outcomes) {
-                    results.push((i, recorder.record(outcome)));
+        let mut run = Running {
+            executor: self,
+            workflow,
+            plan: &plan,
+            specs: workflow.steps.iter().map(spec).collect(),
+            context: WorkflowContext::with_inputs(inputs),
+            recorder: RunRecorder::new(workflow.name.clone(), workflow.steps.len()),
+            ran: vec![false; workflow.steps.len()],
+        };
+        let body = async {
+            match self.schedule {
+                Schedule::Levels => run.levels(registry).await,
+                Schedule::Eager => run.eager(registry).await,
+            }
+        };
+        crate::exec::in_run_span_owned(&workflow.name, body).await?;
+        Ok(TemplateRun { context: run.context, record: run.recorder.finish() })
+    }
+}
+
+/// One run in progress.
+struct Running<'a> {
+    executor: &'a WorkflowExecutor,
+    workflow: &'a WorkflowTemplate,
+    plan: &'a Plan,
+    specs: Vec<StepSpec>,
+    context: WorkflowContext,
+    recorder: RunRecorder,
+    ran: Vec<bool>,
+}
+
+impl Running<'_> {
+    async fn levels<S: Send + Sync + 'static>(
+        &mut self,
+        registry: &ToolRegistry<S>,
+    ) -> Result<(), Box<WorkflowError>> {
+        use futures::StreamExt as _;
+        for level in &self.plan.levels {
+            let prepared: Vec<(usize, Prepared)> = level.iter().map(|&i| (i, self.prepare(i))).collect();
+            let specs = &self.specs;
+            let calls = prepared.into_iter().map(|(i, p)| async move {
+                match p {
+                    Prepared::Done(outcome) => (i, outcome),
+                    Prepared::Call(args) => (i, call(&specs[i], args, registry).await),
                 }
-                for (i, result) in results {
-                    let result = match (result, workflow.steps[i].on_error) {
-                        (Err(failed), OnError::Skip) => {
-                            drop(failed);
-                            continue;
-                        }
-                        (result, _) => recorder.check(result)?,
-                    };
-                    if let Some(value) = result {
-                        ran[i] = true;
-                        context.set_result(workflow.steps[i].step_id.clone(), value);
+            });
+            let outcomes: Vec<(usize, StepOutcome<Option<Value>>)> = match self.executor.max_concurrency {
+                Some(n) => futures::stream::iter(calls).buffered(n).collect().await,
+                None => futures::future::join_all(calls).await,
+            };
+            let results: Vec<_> = outcomes.into_iter().map(|(i, o)| (i, self.recorder.record(o))).collect();
+            for (i, result) in results {
+                self.settle(i, result)?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn eager<S: Send + Sync + 'static>(
+        &mut self,
+        registry: &ToolRegistry<S>,
+    ) -> Result<(), Box<WorkflowError>> {
+        use futures::StreamExt as _;
+        let n = self.workflow.steps.len();
+        let mut waiting: Vec<usize> = self.plan.needs.iter().map(Vec::len).collect();
+        let mut users = vec![Vec::new(); n];
+        for (i, needs) in self.plan.needs.iter().enumerate() {
+            for &d in needs {
+                users[d].push(i);
+            }
+        }
+        let mut ready: std::collections::VecDeque<usize> = (0..n).filter(|&i| waiting[i] == 0).collect();
+        let limit = self.executor.max_concurrency.unwrap_or(usize::MAX);
+        let specs = self.specs.clone();
+        let mut in_flight = futures::stream::FuturesUnordered::new();
+        loop {
+            while in_flight.len() < limit {
+                let Some(i) = ready.pop_front() else { break };
+                match self.prepare(i) {
+                    Prepared::Done(outcome) => {
+                        let result = self.recorder.record(outcome);
+                        self.settle(i, result)?;
+                        release(i, &users, &mut waiting, &mut ready);
+                    }
+                    Prepared::Call(args) => {
+                        let spec = &specs[i];
+                        in_flight.push(async move { (i, call(spec, args, registry).await) });
                     }
                 }
             }
-            Ok::<(), Box<WorkflowError>>(())
-        };
-        crate::exec::in_run_span_owned(&workflow.name, run).await?;
-        Ok(TemplateRun { context, record: recorder.finish() })
+            let Some((i, outcome)) = in_flight.next().await else {
+                if ready.is_empty() {
+                    return Ok(());
+                }
+                continue;
+            };
+            let result = self.recorder.record(outcome);
+            self.settle(i, result)?;
+            release(i, &users, &mut waiting, &mut ready);
+        }
     }
 
-    /// Runs step `i`: skipped when a step it needs did not run or its condition is false.
-    async fn step<S: Send + Sync + 'static>(
-        &self,
-        i: usize,
-        plan: &Plan,
-        spec: &StepSpec,
-        context: &WorkflowContext,
-        ran: &[bool],
-        registry: &ToolRegistry<S>,
-    ) -> StepOutcome<Option<Value>> {
-        if let Some(&missing) = plan.needs[i].iter().find(|&&n| !ran[n]) {
-            let _ = missing;
-            return skipped(spec, "a step it needs did not run");
+    /// Decides whether step `i` runs, and renders its arguments.
+    fn prepare(&self, i: usize) -> Prepared {
+        let spec = &self.specs[i];
+        if self.plan.needs[i].iter().any(|&n| !self.ran[n]) {
+            return Prepared::Done(skipped(spec, "a step it needs did not run"));
         }
-        if let Some(condition) = &plan.conditions[i] {
-            match eval(condition, context, self.limits) {
+        let limits = self.executor.limits;
+        if let Some(condition) = &self.plan.conditions[i] {
+            match eval(condition, &self.context, limits) {
                 Ok(v) if truthy(&v) => {}
-                Ok(_) => return skipped(spec, "its condition is false"),
-                Err(e) => return crate::exec::failed(spec, template_error("condition", &e.message)),
+                Ok(_) => return Prepared::Done(skipped(spec, "its condition is false")),
+                Err(e) => {
+                    return Prepared::Done(crate::exec::failed(spec, template_error("condition", &e.message)));
+                }
             }
         }
-        let outcome = drive(spec, || async {
-            let mut args = Map::new();
-            for (name, compiled) in &plan.parameters[i] {
-                let value = self.value(compiled, context).map_err(|reason| template_error(name, &reason))?;
-                args.insert(name.clone(), value);
+        let mut args = Map::new();
+        for (name, compiled) in &self.plan.parameters[i] {
+            match value(compiled, &self.context, limits) {
+                Ok(v) => {
+                    args.insert(name.clone(), v);
+                }
+                Err(reason) => {
+                    return Prepared::Done(crate::exec::failed(spec, template_error(name, &reason)));
+                }
             }
-            registry.call(&spec.tool, Value::Object(args)).await.map_err(|e| call_error(&spec.tool, e))
-        })
-        .await;
-        crate::exec::some(outcome)
+        }
+        Prepared::Call(args)
     }
 
-    fn value(&self, compiled: &Compiled, context: &WorkflowContext) -> Result<Value, String> {
-        Ok(match compiled {
-            Compiled::Literal(v) => v.clone(),
-            Compiled::Template(t) => render(t, context, self.limits).map_err(|e| e.message)?,
-            Compiled::List(items) => {
-                Value::Array(items.iter().map(|c| self.value(c, context)).collect::<Result<_, _>>()?)
-            }
-            Compiled::Object(fields) => Value::Object(
-                fields
-                    .iter()
-                    .map(|(k, c)| Ok((k.clone(), self.value(c, context)?)))
-                    .collect::<Result<_, String>>()?,
-            ),
-        })
+    /// Keeps a step's result, or stops the run on a failure that is not `on_error skip`.
+    fn settle(
+        &mut self,
+        i: usize,
+        result: Result<Option<Value>, crate::exec::Failed>,
+    ) -> Result<(), Box<WorkflowError>> {
+        let result = match (result, self.workflow.steps[i].on_error) {
+            (Err(_), OnError::Skip) => return Ok(()),
+            (result, _) => self.recorder.check(result)?,
+        };
+        if let Some(value) = result {
+            self.ran[i] = true;
+            self.context.set_result(self.workflow.steps[i].step_id.clone(), value);
+        }
+        Ok(())
     }
+}
+
+/// Marks step `i` finished: the steps waiting only for it become ready.
+fn release(
+    i: usize,
+    users: &[Vec<usize>],
+    waiting: &mut [usize],
+    ready: &mut std::collections::VecDeque<usize>,
+) {
+    for &u in &users[i] {
+        waiting[u] -= 1;
+        if waiting[u] == 0 {
+            ready.push_back(u);
+        }
+    }
+}
+
+/// Calls a step's tool through the step driver.
+async fn call<S: Send + Sync + 'static>(
+    spec: &StepSpec,
+    args: Map<String, Value>,
+    registry: &ToolRegistry<S>,
+) -> StepOutcome<Option<Value>> {
+    let outcome = drive(spec, || {
+        let args = Value::Object(args.clone());
+        async move { registry.call(&spec.tool, args).await.map_err(|e| call_error(&spec.tool, e)) }
+    })
+    .await;
+    crate::exec::some(outcome)
+}
+
+/// A parameter's value, its templates rendered.
+fn value(compiled: &Compiled, context: &WorkflowContext, limits: Limits) -> Result<Value, String> {
+    Ok(match compiled {
+        Compiled::Literal(v) => v.clone(),
+        Compiled::Template(t) => render(t, context, limits).map_err(|e| e.message)?,
+        Compiled::List(items) => {
+            Value::Array(items.iter().map(|c| value(c, context, limits)).collect::<Result<_, _>>()?)
+        }
+        Compiled::Object(fields) => Value::Object(
+            fields
+                .iter()
+                .map(|(k, c)| Ok((k.clone(), value(c, context, limits)?)))
+                .collect::<Result<_, String>>()?,
+        ),
+    })
 }
 
 fn skipped(spec: &StepSpec, reason: &str) -> StepOutcome<Option<Value>> {
