@@ -1,43 +1,10 @@
 // A misspelt field inside an interpolated string literal: the error must point at the literal.
 use workflow::prelude::*;
 
-#[derive(ToolOutput, Serialize, Clone)]
-pub struct Issue {
-    pub number: u64,
-    pub title: String,
-}
-
-#[derive(ToolOutput, Serialize, Clone)]
-pub struct Issues {
-    pub issues: Vec<Issue>,
-}
-
-#[derive(ToolOutput, Serialize, Clone)]
-pub struct PullRequest {
-    pub url: String,
-    pub number: u64,
-}
-
-/// List open issues.
-#[tool]
-pub async fn list_issues(repo: String) -> Result<Issues, ToolError> {
-    let _ = repo;
-    Ok(Issues { issues: Vec::new() })
-}
-
-/// Open a pull request.
-#[tool]
-pub async fn create_pr(repo: String, title: String, body: String) -> Result<PullRequest, ToolError> {
-    let _ = (repo, title, body);
-    Ok(PullRequest { url: String::new(), number: 1 })
-}
-
-/// Send a chat message.
-#[tool]
-pub async fn send_message(channel: String, message: String) -> Result<bool, ToolError> {
-    let _ = (channel, message);
-    Ok(true)
-}
+#[path = "../support/tools.rs"]
+mod tools;
+#[allow(unused_imports)]
+use tools::*;
 
 workflow! {
     w(repo: String) {
