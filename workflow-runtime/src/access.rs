@@ -61,7 +61,7 @@ impl Indexable for Value {
     fn at(&self, index: i64) -> Result<&Value, String> {
         match self {
             Value::Array(items) => items.as_slice().at(index),
-            other => Err(format!("expected a list, found {}", kind(other))),
+            other => Err(format!("expected a list, found {}", crate::template::eval::kind(other))),
         }
     }
 }
@@ -98,19 +98,8 @@ impl Keyed for Value {
     fn key(&self, key: &str) -> Result<&Value, String> {
         match self {
             Value::Object(map) => map.get(key).ok_or_else(|| format!("no key `{key}`")),
-            other => Err(format!("expected an object, found {}", kind(other))),
+            other => Err(format!("expected an object, found {}", crate::template::eval::kind(other))),
         }
-    }
-}
-
-fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "an object",
     }
 }
 

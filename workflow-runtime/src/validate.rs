@@ -307,6 +307,20 @@ fn paths_in<'a>(compiled: &'a Compiled, out: &mut Vec<(&'a Path, &'a Template)>)
     }
 }
 
+/// Every path a step reads, with the parameter (or `condition`) it is in.
+fn step_refs<'a>(parameters: &'a Parameters, condition: Option<&'a Expr>) -> Vec<(&'a str, &'a Path)> {
+    let mut refs = Vec::new();
+    for (name, compiled) in parameters {
+        let mut paths = Vec::new();
+        paths_in(compiled, &mut paths);
+        refs.extend(paths.into_iter().map(|(p, _)| (name.as_str(), p)));
+    }
+    if let Some(expr) = condition {
+        refs.extend(expr.paths().into_iter().map(|p| ("condition", p)));
+    }
+    refs
+}
+
 /// The source text of a template, rebuilt for positions in messages.
 fn source_of(step: &WorkflowStep, parameter: &str) -> String {
     match step.parameters.get(parameter) {
@@ -329,15 +343,7 @@ fn check_references(
     let mut needs = Vec::new();
     for (i, step) in workflow.steps.iter().enumerate() {
         let mut mine = BTreeSet::new();
-        let mut refs: Vec<(&str, &Path)> = Vec::new();
-        for (name, compiled) in &parameters[i] {
-            let mut paths = Vec::new();
-            paths_in(compiled, &mut paths);
-            refs.extend(paths.into_iter().map(|(p, _)| (name.as_str(), p)));
-        }
-        if let Some(expr) = &conditions[i] {
-            refs.extend(expr.paths().into_iter().map(|p| ("condition", p)));
-        }
+        let refs = step_refs(&parameters[i], conditions[i].as_ref());
         for (parameter, path) in refs {
             let at = |message: String| {
                 Problem::new(Some(&step.step_id), Some(parameter), message)
@@ -526,15 +532,7 @@ fn check_output_fields(
     problems: &mut Vec<Problem>,
 ) {
     for (i, step) in workflow.steps.iter().enumerate() {
-        let mut refs: Vec<(&str, &Path)> = Vec::new();
-        for (name, compiled) in &parameters[i] {
-            let mut paths = Vec::new();
-            paths_in(compiled, &mut paths);
-            refs.extend(paths.into_iter().map(|(p, _)| (name.as_str(), p)));
-        }
-        if let Some(expr) = &conditions[i] {
-            refs.extend(expr.paths().into_iter().map(|p| ("condition", p)));
-        }
+        let refs = step_refs(&parameters[i], conditions[i].as_ref());
         for (parameter, path) in refs {
             let Some(&j) = index.get(&path.root) else { continue };
             let Some(tool) = catalog.tool(&workflow.steps[j].tool_name) else { continue };

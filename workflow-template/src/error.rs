@@ -182,9 +182,7 @@ fn never_closed(src: &str, offset: usize) -> Option<(&'static str, &'static str,
         }
         i += 1;
     }
-    let due = offset + rest[..i].trim_end().len();
-    let due = if rest[..i].trim_end().len() < i { offset + i } else { due };
-    Some((open, close, due))
+    Some((open, close, offset + i))
 }
 
 /// The innermost `{{`, `(` or `[` open at `offset`, with its closer.

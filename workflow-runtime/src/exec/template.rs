@@ -235,7 +235,10 @@ impl Running<'_> {
                 Ok(v) if truthy(&v) => {}
                 Ok(_) => return Prepared::Done(skipped(spec, "its condition is false")),
                 Err(e) => {
-                    return Prepared::Done(crate::exec::failed(spec, template_error("condition", &e.message)));
+                    return Prepared::Done(crate::exec::failed(
+                        spec,
+                        template_error("condition", &e.message),
+                    ));
                 }
             }
         }
