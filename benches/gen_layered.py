@@ -98,7 +98,7 @@ def generate():
         "static SPEC: StepSpec = StepSpec::new(\"noop\", \"noop\");",
         "",
         "async fn driven(x: u64) -> exec::StepOutcome<u64> {",
-        "    exec::drive(&SPEC, move || async move {",
+        "    exec::drive_owned(&SPEC, move || async move {",
         "        CallTool::call(noop { x }, &()).await.map_err(exec::tool_error(\"noop\"))",
         "    })",
         "    .await",

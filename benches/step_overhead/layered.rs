@@ -415,7 +415,7 @@ pub async fn floor_call_tool(input: u64) -> Result<[u64; 10], ToolError> {
 static SPEC: StepSpec = StepSpec::new("noop", "noop");
 
 async fn driven(x: u64) -> exec::StepOutcome<u64> {
-    exec::drive(&SPEC, move || async move {
+    exec::drive_owned(&SPEC, move || async move {
         CallTool::call(noop { x }, &()).await.map_err(exec::tool_error("noop"))
     })
     .await

@@ -43,6 +43,10 @@ pub(crate) fn workflow(def: &WorkflowDef, plan: &Plan) -> TokenStream {
         quote!(#p::StepInfo { id: #id, tool: <#tool as #p::Tool>::NAME, needs: &[#(#needs),*] })
     });
     let step_fns = (0..steps.len()).map(|i| step_fn(def, plan, i));
+    let specs = steps.iter().map(|step| {
+        let (name, spec) = (spec_name(step), spec(step, &tool_alias(def, step)));
+        quote!(#[allow(non_upper_case_globals)] static #name: #p::StepSpec = #spec;)
+    });
     let template = crate::dsl::data::template(def, plan);
     let body = run_body(def, plan);
     quote! {
@@ -101,6 +105,7 @@ pub(crate) fn workflow(def: &WorkflowDef, plan: &Plan) -> TokenStream {
             ) -> #p::Result<#p::Run<#outputs>, #p::Box<#p::WorkflowError>>
             where #(#tools: #p::CallTool<__WfState>,)*
             {
+                #(#specs)*
                 #(#step_fns)*
                 #p::in_run_span(#workflow_name, async move { #body }).await
             }
@@ -152,7 +157,7 @@ fn step_fn(def: &WorkflowDef, plan: &Plan, i: usize) -> TokenStream {
         quote! {
             let #var = match #var {
                 #p::Some(v) => v,
-                #p::None => return #p::exec::skipped(&__WF_SPEC, #reason),
+                #p::None => return #p::exec::skip(__wf_record, #reason),
             };
         }
     });
@@ -162,8 +167,8 @@ fn step_fn(def: &WorkflowDef, plan: &Plan, i: usize) -> TokenStream {
         quote! {
             match (|| -> #p::Result<bool, #p::StepError> { #typed #p::Ok(__wf_c) })() {
                 #p::Ok(true) => {}
-                #p::Ok(false) => return #p::exec::skipped(&__WF_SPEC, "its condition is false"),
-                #p::Err(e) => return #p::exec::failed(&__WF_SPEC, e),
+                #p::Ok(false) => return #p::exec::skip(__wf_record, "its condition is false"),
+                #p::Err(e) => return #p::exec::fail(__wf_record, e),
             }
         }
     });
@@ -171,7 +176,7 @@ fn step_fn(def: &WorkflowDef, plan: &Plan, i: usize) -> TokenStream {
         let (arg_name, value) = (&arg.name, arg_value(def, &arg.value));
         quote!(#arg_name: #value)
     });
-    let spec = spec(step, &tool);
+    let spec_name = spec_name(step);
     let finish = match (plan.skippable[i], &step.on_error) {
         (true, Some(OnError::Skip)) => quote!(#p::exec::failure_skips(__wf_outcome)),
         (true, _) => quote!(#p::exec::some(__wf_outcome)),
@@ -184,16 +189,16 @@ fn step_fn(def: &WorkflowDef, plan: &Plan, i: usize) -> TokenStream {
         async fn #fn_name<__WfState: ?::core::marker::Sized + ::core::marker::Sync>(
             __wf_state: &__WfState,
             __wf_inputs: &#name,
+            __wf_record: &mut #p::StepRecord,
             #(#params),*
-        ) -> #p::StepOutcome<#out_ty>
+        ) -> #p::Result<#out_ty, #p::StepError>
         where #tool: #p::CallTool<__WfState>
         {
             #[allow(unused_imports)]
             use #p::access::{DisplayText as _, JsonText as _, Own as _};
-            static __WF_SPEC: #p::StepSpec = #spec;
             #(#unwrap_skipped)*
             #condition
-            let __wf_outcome = #p::exec::drive(&__WF_SPEC, move || async move {
+            let __wf_outcome = #p::exec::drive(&#spec_name, __wf_record, move || async move {
                 let __wf_args = #tool { #(#args),* };
                 #p::CallTool::call(__wf_args, __wf_state).await.map_err(#p::exec::tool_error(<#tool as #p::Tool>::NAME))
             })
@@ -201,6 +206,11 @@ fn step_fn(def: &WorkflowDef, plan: &Plan, i: usize) -> TokenStream {
             #finish
         }
     }
+}
+
+/// The name of the `static` holding a step's `StepSpec`.
+fn spec_name(step: &Step) -> Ident {
+    format_ident!("__wf_spec_{}", step.id)
 }
 
 /// The `StepSpec` literal of a step: ids, retry policy, timeout.
@@ -348,31 +358,41 @@ fn place(def: &WorkflowDef, r: &StepRef) -> TokenStream {
     place
 }
 
-/// The level-by-level body of `run`.
+/// The level-by-level body of `run`: the steps' specs, one pending record per step in level
+/// order, then each level's steps joined, each filling its own record in place.
 fn run_body(def: &WorkflowDef, plan: &Plan) -> TokenStream {
     let p = private();
     let workflow_name = def.name.to_string();
-    let count = def.steps.len();
+    let order: Vec<usize> = plan.levels.iter().flatten().copied().collect();
+    let planned = order.iter().map(|&i| spec_name(&def.steps[i]));
+    let mut position = 0usize;
     let levels = plan.levels.iter().map(|level| {
+        let start = position;
+        position += level.len();
+        let slots: Vec<Ident> = level.iter().map(|&i| format_ident!("__wf_rs_{}", def.steps[i].id)).collect();
         let calls: Vec<TokenStream> = level
             .iter()
-            .map(|&i| {
+            .zip(&slots)
+            .map(|(&i, slot)| {
                 let fn_name = format_ident!("__wf_step_{}", def.steps[i].id);
                 let args = passed(plan, i).into_iter().map(|n| out_var(&def.steps[n]));
-                quote!(#fn_name(__wf_state, __wf_inputs, #(&#args),*))
+                quote!(#fn_name(__wf_state, __wf_inputs, #slot, #(&#args),*))
             })
             .collect();
         let results: Vec<Ident> =
             level.iter().map(|&i| format_ident!("__wf_r_{}", def.steps[i].id)).collect();
         let vars: Vec<Ident> = level.iter().map(|&i| out_var(&def.steps[i])).collect();
+        let positions = start..start + level.len();
+        let width = level.len();
         let run_level = match calls.as_slice() {
             [call] => quote!(let #(#results)* = #call.await;),
             _ => quote!(let (#(#results),*) = #p::join!(#(#calls),*);),
         };
         quote! {
+            let [#(#slots),*] = __wf_rec.level::<#width>(#start);
             #run_level
-            #(let #vars = __wf_rec.record(#results);)*
-            #(let #vars = __wf_rec.check(#vars)?;)*
+            #p::exec::tick();
+            #(let #vars = __wf_rec.settle(#positions, #results)?;)*
         }
     });
     let fields = def.steps.iter().map(|s| {
@@ -382,7 +402,7 @@ fn run_body(def: &WorkflowDef, plan: &Plan) -> TokenStream {
     let outputs = format_ident!("{}Outputs", camel_case(&workflow_name), span = def.name.span());
     quote! {
         let __wf_inputs = &self;
-        let mut __wf_rec = #p::RunRecorder::new(#workflow_name, #count);
+        let mut __wf_rec = #p::RunRecorder::planned(#workflow_name, &[#(&#planned),*]);
         #(#levels)*
         #p::Ok(#p::Run { outputs: #outputs { #(#fields),* }, record: __wf_rec.finish() })
     }

@@ -88,29 +88,35 @@ impl StepSpec {
     }
 }
 
-/// What [`drive`] returns: the step's record and its result.
+/// A step's record and its result, for callers that keep records by value.
 pub type StepOutcome<T> = (StepRecord, Result<T, StepError>);
 
-/// Runs one step: calls `attempt` until it succeeds or the retry policy gives up.
+/// Runs one step: calls `attempt` until it succeeds or the retry policy gives up, and writes
+/// what happened into `record` (kept in place, so that a run's records are never moved around).
 ///
 /// `attempt` builds the tool's arguments and calls it; a panic inside it fails the step with
 /// [`StepError::Panicked`] and never unwinds further.
-pub async fn drive<T, F, Fut>(spec: &StepSpec, mut attempt: F) -> StepOutcome<T>
+pub async fn drive<T, F, Fut>(
+    spec: &StepSpec,
+    record: &mut StepRecord,
+    mut attempt: F,
+) -> Result<T, StepError>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, StepError>>,
 {
     let span = tracing::info_span!("workflow.step", step = %spec.id, tool = %spec.tool);
-    let mut record = StepRecord::pending(spec.id.clone(), spec.tool.clone());
-    let started = Instant::now();
-    record.started = Some(started);
+    record.started = Some(super::clock::now());
+    let attempts = &mut record.attempts;
     let result = async {
         loop {
-            record.attempts += 1;
+            *attempts += 1;
             let call = AssertUnwindSafe(async { attempt().await }).catch_unwind();
+            // The timer lives on the heap: a timeout is the rare case, and keeping its state out of
+            // the future keeps every step's future small (they are moved as a level is joined).
             let result = match spec.timeout {
                 None => call.await,
-                Some(limit) => match tokio::time::timeout(limit, call).await {
+                Some(limit) => match Box::pin(tokio::time::timeout(limit, call)).await {
                     Ok(result) => result,
                     Err(_) => Ok(Err(StepError::TimedOut(limit))),
                 },
@@ -119,9 +125,9 @@ where
                 Err(StepError::Panicked { tool: spec.tool.clone(), message: panic_message(&*panic) })
             });
             match result {
-                Err(err) if err.is_retryable() && record.attempts <= spec.retry.retries => {
-                    tracing::warn!(attempt = record.attempts, error = %err, "step failed; retrying");
-                    tokio::time::sleep(spec.retry.delay(record.attempts)).await;
+                Err(err) if err.is_retryable() && *attempts <= spec.retry.retries => {
+                    tracing::warn!(attempt = *attempts, error = %err, "step failed; retrying");
+                    Box::pin(tokio::time::sleep(spec.retry.delay(*attempts))).await;
                 }
                 other => break other,
             }
@@ -129,7 +135,7 @@ where
     }
     .instrument(span)
     .await;
-    record.finished = Some(Instant::now());
+    record.finished = Some(super::clock::now());
     match &result {
         Ok(_) => record.status = StepStatus::Succeeded,
         Err(err) => {
@@ -137,6 +143,17 @@ where
             record.error = Some(err.to_string());
         }
     }
+    result
+}
+
+/// [`drive`] with a record of its own, returned with the result.
+pub async fn drive_owned<T, F, Fut>(spec: &StepSpec, attempt: F) -> StepOutcome<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, StepError>>,
+{
+    let mut record = StepRecord::pending(spec.id.clone(), spec.tool.clone());
+    let result = drive(spec, &mut record, attempt).await;
     (record, result)
 }
 

@@ -1,11 +1,13 @@
 //! Execution: the step driver, run records, and the pieces that `workflow!` futures are made of.
 
+mod clock;
 mod driver;
 mod record;
 mod run;
 mod template;
 
-pub use driver::{RetryPolicy, StepOutcome, StepSpec, drive, tool_error};
+pub use clock::{Timed, now, tick, timed};
+pub use driver::{RetryPolicy, StepOutcome, StepSpec, drive, drive_owned, tool_error};
 pub use record::{RunRecord, StepRecord, StepStatus};
 pub use run::{Failed, Run, RunRecorder};
 pub use template::{ExecuteError, Schedule, TemplateRun, WorkflowExecutor};
@@ -35,19 +37,32 @@ pub fn skipped<T>(spec: &StepSpec, reason: &str) -> StepOutcome<Option<T>> {
 /// The outcome of a step that failed before its tool was called (its condition failed).
 pub fn failed<T>(spec: &StepSpec, error: StepError) -> StepOutcome<T> {
     let mut record = StepRecord::pending(spec.id.clone(), spec.tool.clone());
+    let result = fail(&mut record, error);
+    (record, result)
+}
+
+/// Records that a step did not run, and why.
+pub fn skip<T>(record: &mut StepRecord, reason: &str) -> Result<Option<T>, StepError> {
+    record.status = StepStatus::Skipped;
+    record.error = Some(reason.to_owned());
+    Ok(None)
+}
+
+/// Records that a step failed before its tool was called (its condition failed).
+pub fn fail<T>(record: &mut StepRecord, error: StepError) -> Result<T, StepError> {
     record.status = StepStatus::Failed;
     record.error = Some(error.to_string());
-    (record, Err(error))
+    Err(error)
 }
 
-/// The outcome of a step that may not run, once it has run.
-pub fn some<T>((record, result): StepOutcome<T>) -> StepOutcome<Option<T>> {
-    (record, result.map(Some))
+/// The result of a step that may not run, once it has run.
+pub fn some<T>(result: Result<T, StepError>) -> Result<Option<T>, StepError> {
+    result.map(Some)
 }
 
-/// `on_error skip`: a failure is recorded, and the run goes on without the step's output.
-pub fn failure_skips<T>((record, result): StepOutcome<T>) -> StepOutcome<Option<T>> {
-    (record, Ok(result.ok()))
+/// `on_error skip`: the failure is in the record, and the run goes on without the output.
+pub fn failure_skips<T>(result: Result<T, StepError>) -> Result<Option<T>, StepError> {
+    Ok(result.ok())
 }
 
 /// Runs a run-time workflow's body inside its `tracing` span.
@@ -55,7 +70,11 @@ pub fn in_run_span_owned<F: Future>(workflow: &str, body: F) -> tracing::instrum
     body.instrument(tracing::info_span!("workflow.run", workflow))
 }
 
-/// Runs a workflow's body inside its `tracing` span.
-pub fn in_run_span<F: Future>(workflow: &'static str, body: F) -> tracing::instrument::Instrumented<F> {
-    body.instrument(tracing::info_span!("workflow.run", workflow))
+/// Runs a workflow's body inside its `tracing` span, with the step driver's clock read once
+/// per poll.
+pub fn in_run_span<F: Future>(
+    workflow: &'static str,
+    body: F,
+) -> tracing::instrument::Instrumented<Timed<F>> {
+    timed(body).instrument(tracing::info_span!("workflow.run", workflow))
 }

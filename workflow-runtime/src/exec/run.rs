@@ -6,7 +6,7 @@ use std::time::SystemTime;
 
 use tokio::time::Instant;
 
-use super::driver::StepOutcome;
+use super::driver::{StepOutcome, StepSpec};
 use super::record::{RunRecord, StepRecord};
 use crate::error::{StepError, WorkflowError};
 
@@ -60,6 +60,36 @@ impl RunRecorder {
                 steps: Vec::with_capacity(steps),
             },
         }
+    }
+
+    /// Starts recording a run of a compiled workflow: one pending record per step, in the
+    /// order of `steps` (level by level), for the steps to fill in place.
+    pub fn planned(workflow: &'static str, steps: &[&StepSpec]) -> Self {
+        let mut recorder = Self::new(workflow, steps.len());
+        recorder.record.steps.extend(steps.iter().map(|s| StepRecord::pending(s.id.clone(), s.tool.clone())));
+        recorder
+    }
+
+    /// The records of the `N` steps of a level, from position `start`, for its steps to fill.
+    pub fn level<const N: usize>(&mut self, start: usize) -> &mut [StepRecord; N] {
+        let slots = self
+            .record
+            .steps
+            .get_mut(start..start + N)
+            .and_then(|s| <&mut [StepRecord; N]>::try_from(s).ok());
+        // `planned` made one record per step, and the macro asks for each level's own range.
+        #[allow(clippy::expect_used)]
+        slots.expect("a level's records lie within the planned records")
+    }
+
+    /// Passes on the output of the step at `position`, or ends the run with its error.
+    pub fn settle<T>(
+        &mut self,
+        position: usize,
+        result: Result<T, StepError>,
+    ) -> Result<T, Box<WorkflowError>> {
+        let step = self.record.steps.get(position).map_or(Cow::Borrowed("?"), |r| r.step.clone());
+        self.check(result.map_err(|error| Failed { step, error }))
     }
 
     /// Keeps a step's record and hands back its result, to be [`check`](Self::check)ed once

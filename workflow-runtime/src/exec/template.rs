@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
-use super::driver::{RetryPolicy, StepOutcome, StepSpec, drive};
+use super::driver::{RetryPolicy, StepOutcome, StepSpec, drive_owned};
 use super::record::{RunRecord, StepRecord};
 use super::run::RunRecorder;
 use crate::context::WorkflowContext;
@@ -168,8 +168,8 @@ impl Running<'_> {
                 }
             });
             let outcomes: Vec<(usize, StepOutcome<Option<Value>>)> = match self.executor.max_concurrency {
-                Some(n) => futures::stream::iter(calls).buffered(n).collect().await,
-                None => futures::future::join_all(calls).await,
+                Some(n) => super::timed(futures::stream::iter(calls).buffered(n).collect()).await,
+                None => super::timed(futures::future::join_all(calls)).await,
             };
             let results: Vec<_> = outcomes.into_iter().map(|(i, o)| (i, self.recorder.record(o))).collect();
             for (i, result) in results {
@@ -211,7 +211,7 @@ impl Running<'_> {
                     }
                 }
             }
-            let Some((i, outcome)) = in_flight.next().await else {
+            let Some((i, outcome)) = super::timed(in_flight.next()).await else {
                 if ready.is_empty() {
                     return Ok(());
                 }
@@ -295,12 +295,12 @@ async fn call<S: Send + Sync + 'static>(
     args: Map<String, Value>,
     registry: &ToolRegistry<S>,
 ) -> StepOutcome<Option<Value>> {
-    let outcome = drive(spec, || {
+    let (record, result) = drive_owned(spec, || {
         let args = Value::Object(args.clone());
         async move { registry.call(&spec.tool, args).await.map_err(|e| call_error(&spec.tool, e)) }
     })
     .await;
-    crate::exec::some(outcome)
+    (record, crate::exec::some(result))
 }
 
 /// A parameter's value, its templates rendered.
