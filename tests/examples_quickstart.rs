@@ -72,7 +72,9 @@ async fn the_three_searches_run_together_before_the_report() {
     let searches = [step("names"), step("lines"), step("stats")];
     for a in searches {
         for b in searches {
-            assert!(a.started < b.finished, "`{}` started after `{}` finished", a.step, b.step);
+            // Records are read once per poll, so a step done within its first poll starts and
+            // finishes at the same instant; what matters is that none starts after another ends.
+            assert!(a.started <= b.finished, "`{}` started after `{}` finished", a.step, b.step);
         }
         assert!(a.finished <= step("report").started);
     }
