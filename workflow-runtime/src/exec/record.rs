@@ -31,8 +31,11 @@ pub struct StepRecord {
     /// How many times the tool was called (0 for a skipped step).
     pub attempts: u32,
     /// When the first attempt started (tokio's clock, so paused time in tests is exact).
+    ///
+    /// The clock is read once per poll of the run and once per level, so steps that start or end
+    /// in the same poll share a reading, and a step done within one poll lasts zero.
     pub started: Option<Instant>,
-    /// When the last attempt ended.
+    /// When the last attempt ended (read as `started` is).
     pub finished: Option<Instant>,
     /// The last attempt's error, for a failed step; why it was skipped, for a skipped one.
     pub error: Option<String>,
@@ -78,7 +81,8 @@ pub struct RunRecord {
     pub started: Instant,
     /// When the run ended.
     pub finished: Instant,
-    /// One record per step that was reached, in the order the steps finished level by level.
+    /// One record per step: level by level for a compiled workflow (a step the run did not reach
+    /// is [`Pending`](StepStatus::Pending)), in the order the steps ended for a run-time one.
     pub steps: Vec<StepRecord>,
 }
 
