@@ -115,15 +115,21 @@ def generate():
 
 
 def hand_written_driven():
-    """The floor through the runtime's step driver (span, record, catch_unwind), records kept."""
+    """The floor through the runtime's step driver (span, record, catch_unwind), records kept,
+    with the clock read as a generated run reads it: once per poll and once between levels."""
     lines = [
         "/// The floor, each step going through the runtime's step driver; records kept in a `Vec`.",
         f"pub async fn floor_drive(input: u64) -> Result<[u64; {WIDTH}], StepError> {{",
-        f"    let mut records = Vec::with_capacity(STEPS);",
+        "    exec::timed(floor_drive_levels(input)).await",
+        "}",
+        "",
+        f"async fn floor_drive_levels(input: u64) -> Result<[u64; {WIDTH}], StepError> {{",
+        "    let mut records = Vec::with_capacity(STEPS);",
     ]
     for level in range(LEVELS):
         calls = ", ".join(f"driven({source(level, j)})" for j in range(WIDTH))
         lines.append(f"    let ({names(level)}) = join!({calls});")
+        lines.append("    exec::tick();")
         checks = ", ".join(f"keep(&mut records, {step(level, j)})?" for j in range(WIDTH))
         lines.append(f"    let ({names(level)}) = ({checks});")
     last = ", ".join(step(LEVELS - 1, j) for j in range(WIDTH))

@@ -428,6 +428,10 @@ fn keep(records: &mut Vec<StepRecord>, (record, result): exec::StepOutcome<u64>)
 
 /// The floor, each step going through the runtime's step driver; records kept in a `Vec`.
 pub async fn floor_drive(input: u64) -> Result<[u64; 10], StepError> {
+    exec::timed(floor_drive_levels(input)).await
+}
+
+async fn floor_drive_levels(input: u64) -> Result<[u64; 10], StepError> {
     let mut records = Vec::with_capacity(STEPS);
     let (s0_0, s0_1, s0_2, s0_3, s0_4, s0_5, s0_6, s0_7, s0_8, s0_9) = join!(
         driven(input),
@@ -441,6 +445,7 @@ pub async fn floor_drive(input: u64) -> Result<[u64; 10], StepError> {
         driven(input),
         driven(input)
     );
+    exec::tick();
     let (s0_0, s0_1, s0_2, s0_3, s0_4, s0_5, s0_6, s0_7, s0_8, s0_9) = (
         keep(&mut records, s0_0)?,
         keep(&mut records, s0_1)?,
@@ -465,6 +470,7 @@ pub async fn floor_drive(input: u64) -> Result<[u64; 10], StepError> {
         driven(s0_8),
         driven(s0_9)
     );
+    exec::tick();
     let (s1_0, s1_1, s1_2, s1_3, s1_4, s1_5, s1_6, s1_7, s1_8, s1_9) = (
         keep(&mut records, s1_0)?,
         keep(&mut records, s1_1)?,
@@ -489,6 +495,7 @@ pub async fn floor_drive(input: u64) -> Result<[u64; 10], StepError> {
         driven(s1_8),
         driven(s1_9)
     );
+    exec::tick();
     let (s2_0, s2_1, s2_2, s2_3, s2_4, s2_5, s2_6, s2_7, s2_8, s2_9) = (
         keep(&mut records, s2_0)?,
         keep(&mut records, s2_1)?,
@@ -513,6 +520,7 @@ pub async fn floor_drive(input: u64) -> Result<[u64; 10], StepError> {
         driven(s2_8),
         driven(s2_9)
     );
+    exec::tick();
     let (s3_0, s3_1, s3_2, s3_3, s3_4, s3_5, s3_6, s3_7, s3_8, s3_9) = (
         keep(&mut records, s3_0)?,
         keep(&mut records, s3_1)?,
@@ -537,6 +545,7 @@ pub async fn floor_drive(input: u64) -> Result<[u64; 10], StepError> {
         driven(s3_8),
         driven(s3_9)
     );
+    exec::tick();
     let (s4_0, s4_1, s4_2, s4_3, s4_4, s4_5, s4_6, s4_7, s4_8, s4_9) = (
         keep(&mut records, s4_0)?,
         keep(&mut records, s4_1)?,
@@ -561,6 +570,7 @@ pub async fn floor_drive(input: u64) -> Result<[u64; 10], StepError> {
         driven(s4_8),
         driven(s4_9)
     );
+    exec::tick();
     let (s5_0, s5_1, s5_2, s5_3, s5_4, s5_5, s5_6, s5_7, s5_8, s5_9) = (
         keep(&mut records, s5_0)?,
         keep(&mut records, s5_1)?,
@@ -585,6 +595,7 @@ pub async fn floor_drive(input: u64) -> Result<[u64; 10], StepError> {
         driven(s5_8),
         driven(s5_9)
     );
+    exec::tick();
     let (s6_0, s6_1, s6_2, s6_3, s6_4, s6_5, s6_6, s6_7, s6_8, s6_9) = (
         keep(&mut records, s6_0)?,
         keep(&mut records, s6_1)?,
@@ -609,6 +620,7 @@ pub async fn floor_drive(input: u64) -> Result<[u64; 10], StepError> {
         driven(s6_8),
         driven(s6_9)
     );
+    exec::tick();
     let (s7_0, s7_1, s7_2, s7_3, s7_4, s7_5, s7_6, s7_7, s7_8, s7_9) = (
         keep(&mut records, s7_0)?,
         keep(&mut records, s7_1)?,
@@ -633,6 +645,7 @@ pub async fn floor_drive(input: u64) -> Result<[u64; 10], StepError> {
         driven(s7_8),
         driven(s7_9)
     );
+    exec::tick();
     let (s8_0, s8_1, s8_2, s8_3, s8_4, s8_5, s8_6, s8_7, s8_8, s8_9) = (
         keep(&mut records, s8_0)?,
         keep(&mut records, s8_1)?,
@@ -657,6 +670,7 @@ pub async fn floor_drive(input: u64) -> Result<[u64; 10], StepError> {
         driven(s8_8),
         driven(s8_9)
     );
+    exec::tick();
     let (s9_0, s9_1, s9_2, s9_3, s9_4, s9_5, s9_6, s9_7, s9_8, s9_9) = (
         keep(&mut records, s9_0)?,
         keep(&mut records, s9_1)?,

@@ -6,12 +6,15 @@
 //! The futures are driven by `futures::executor::block_on`: no step sleeps, times out or retries,
 //! so nothing needs tokio's timer, and the executor's fixed cost per run stays small next to
 //! the steps. The `tokio_current_thread` group checks that the comparison holds on the runtime
-//! users run workflows on.
+//! users run workflows on. No `tracing` subscriber is installed, so spans are created disabled,
+//! except in the `with_subscriber` group, which installs the cheapest real one (a bare
+//! `tracing_subscriber::registry()`) to show what enabled spans add.
 
 mod layered;
 
-use criterion::{BenchmarkId, Criterion, Throughput, black_box, criterion_group, criterion_main};
+use criterion::{Criterion, Throughput, black_box, criterion_group, criterion_main};
 use futures::executor::block_on;
+use tracing_subscriber::util::SubscriberInitExt as _;
 
 fn step_overhead(c: &mut Criterion) {
     let mut group = c.benchmark_group("step_overhead");
@@ -27,14 +30,20 @@ fn on_tokio(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_current_thread().build().expect("a current-thread runtime");
     let mut group = c.benchmark_group("tokio_current_thread");
     group.throughput(Throughput::Elements(layered::STEPS as u64));
-    group.bench_function(BenchmarkId::from_parameter("floor"), |b| {
-        b.iter(|| runtime.block_on(layered::floor(black_box(1))))
-    });
-    group.bench_function(BenchmarkId::from_parameter("workflow"), |b| {
-        b.iter(|| runtime.block_on(layered::layered(black_box(1)).run(&())))
-    });
+    group.bench_function("floor", |b| b.iter(|| runtime.block_on(layered::floor(black_box(1)))));
+    group
+        .bench_function("workflow", |b| b.iter(|| runtime.block_on(layered::layered(black_box(1)).run(&()))));
     group.finish();
 }
 
-criterion_group!(benches, step_overhead, on_tokio);
+fn with_subscriber(c: &mut Criterion) {
+    let _subscriber = tracing_subscriber::registry().set_default();
+    let mut group = c.benchmark_group("with_subscriber");
+    group.throughput(Throughput::Elements(layered::STEPS as u64));
+    group.bench_function("floor", |b| b.iter(|| block_on(layered::floor(black_box(1)))));
+    group.bench_function("workflow", |b| b.iter(|| block_on(layered::layered(black_box(1)).run(&()))));
+    group.finish();
+}
+
+criterion_group!(benches, step_overhead, on_tokio, with_subscriber);
 criterion_main!(benches);
