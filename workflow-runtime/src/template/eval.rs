@@ -78,20 +78,32 @@ pub fn render(template: &Template, scope: &dyn Scope, limits: Limits) -> Result<
     if let Some(expr) = template.single() {
         return eval(expr, scope, limits).map(Cow::into_owned);
     }
-    let mut out = String::new();
+    let guess: usize = template.parts.iter().map(|p| if let Part::Text(t) = p { t.len() } else { 16 }).sum();
+    let mut out = String::with_capacity(guess.min(limits.max_output));
     for part in &template.parts {
         match part {
             Part::Text(text) => out.push_str(text),
-            Part::Expr(expr) => {
-                let value = eval(expr, scope, limits)?;
-                write_text(&mut out, &value);
-            }
+            Part::Expr(expr) => write_expr(&mut out, expr, scope, limits)?,
         }
         if out.len() > limits.max_output {
             return Err(EvalError::new(Span::default(), too_long(limits)));
         }
     }
     Ok(Value::String(out))
+}
+
+/// Writes an expression's text, without building intermediate values for string literals and
+/// the branches of a ternary.
+fn write_expr(out: &mut String, expr: &Expr, scope: &dyn Scope, limits: Limits) -> Result<(), EvalError> {
+    match expr {
+        Expr::Literal(Literal::Str(s), _) => out.push_str(s),
+        Expr::Ternary(c, yes, no) => {
+            let branch = if truthy(&*eval(c, scope, limits)?) { yes } else { no };
+            write_expr(out, branch, scope, limits)?;
+        }
+        _ => write_text(out, &*eval(expr, scope, limits)?),
+    }
+    Ok(())
 }
 
 /// Renders a template to text (a lone `{{ … }}` of a string gives that string).
@@ -162,6 +174,15 @@ pub fn eval<'a>(expr: &Expr, scope: &'a dyn Scope, limits: Limits) -> Result<Cow
         }
         Expr::Filter(e, filter) => {
             if filter.kind == FilterKind::Default {
+                if let Expr::Path(path) = &**e {
+                    // A miss that `default` replaces builds no message.
+                    return match lookup(path, scope) {
+                        Ok(v) if !v.is_null() => Ok(Cow::Borrowed(v)),
+                        Ok(_) => default_arg(filter, scope, limits),
+                        Err(stop) if is_missing(path, scope, stop) => default_arg(filter, scope, limits),
+                        Err(stop) => Err(explain(path, scope, stop)),
+                    };
+                }
                 return match eval(e, scope, limits) {
                     Ok(v) if !v.is_null() => Ok(v),
                     Ok(_) => default_arg(filter, scope, limits),
@@ -218,52 +239,70 @@ fn negate(value: &Value) -> Option<Cow<'static, Value>> {
 
 /// Follows a path through the scope.
 pub fn resolve<'a>(path: &Path, scope: &'a dyn Scope) -> Result<&'a Value, EvalError> {
-    let mut value = scope.lookup(&path.root).ok_or_else(|| {
+    lookup(path, scope).map_err(|stop| explain(path, scope, stop))
+}
+
+/// Where a lookup stopped: the segment it could not take (`None`: the root name).
+#[derive(Debug, Clone, Copy)]
+struct Stop {
+    segment: Option<usize>,
+}
+
+/// Follows a path without building any message: the fast path of every reference.
+fn lookup<'a>(path: &Path, scope: &'a dyn Scope) -> Result<&'a Value, Stop> {
+    let mut value = scope.lookup(&path.root).ok_or(Stop { segment: None })?;
+    for (k, segment) in path.segments.iter().enumerate() {
+        let next = match (segment, value) {
+            (Segment::Field(name) | Segment::Key(name), Value::Object(map)) => map.get(name),
+            (Segment::Index(i), Value::Array(items)) => {
+                let at = if *i < 0 { (items.len() as i64).checked_add(*i) } else { Some(*i) };
+                at.and_then(|at| usize::try_from(at).ok()).and_then(|at| items.get(at))
+            }
+            _ => None,
+        };
+        value = next.ok_or(Stop { segment: Some(k) })?;
+    }
+    Ok(value)
+}
+
+/// Whether a lookup stopped on a missing entry (what `|default` replaces) rather than on a
+/// value of the wrong kind.
+fn is_missing(path: &Path, scope: &dyn Scope, stop: Stop) -> bool {
+    let Some(k) = stop.segment else { return true };
+    let parent = lookup(&Path { segments: path.segments[..k].to_vec(), ..path.clone() }, scope);
+    matches!(
+        (&path.segments[k], parent),
+        (Segment::Field(_) | Segment::Key(_), Ok(Value::Object(_)))
+            | (Segment::Index(_), Ok(Value::Array(_)))
+    )
+}
+
+/// The message for a lookup that stopped; built only when one fails.
+#[cold]
+fn explain(path: &Path, scope: &dyn Scope, stop: Stop) -> EvalError {
+    let Some(k) = stop.segment else {
         let hint = crate::registry::closest(&path.root, scope.names())
             .map(|n| format!("; did you mean `{n}`?"))
             .unwrap_or_default();
-        EvalError::missing(path.span, format!("unknown name `{}`{hint}", path.root))
-    })?;
-    let mut walked = path.root.clone();
-    for segment in &path.segments {
-        value = match (segment, value) {
-            (Segment::Field(name) | Segment::Key(name), Value::Object(map)) => map
-                .get(name)
-                .ok_or_else(|| EvalError::missing(path.span, format!("`{walked}` has no field `{name}`")))?,
-            (Segment::Index(i), Value::Array(items)) => {
-                let len = items.len() as i64;
-                let at = if *i < 0 { len + i } else { *i };
-                usize::try_from(at).ok().and_then(|at| items.get(at)).ok_or_else(|| {
-                    EvalError::missing(
-                        path.span,
-                        format!("index {i} is out of range: `{walked}` has {len} items"),
-                    )
-                })?
-            }
-            (Segment::Index(_), other) => {
-                return Err(EvalError::new(path.span, format!("`{walked}` is {}, not a list", kind(other))));
-            }
-            (_, other) => {
-                return Err(EvalError::new(
-                    path.span,
-                    format!("`{walked}` is {}, not an object", kind(other)),
-                ));
-            }
-        };
-        match segment {
-            Segment::Field(name) => {
-                walked.push('.');
-                walked.push_str(name);
-            }
-            Segment::Index(i) => {
-                let _ = write!(walked, "[{i}]");
-            }
-            Segment::Key(k) => {
-                let _ = write!(walked, "[{k:?}]");
-            }
+        return EvalError::missing(path.span, format!("unknown name `{}`{hint}", path.root));
+    };
+    let walked = Path { segments: path.segments[..k].to_vec(), ..path.clone() };
+    let text = walked.to_string();
+    let parent = lookup(&walked, scope);
+    match (&path.segments[k], parent) {
+        (Segment::Field(name) | Segment::Key(name), Ok(Value::Object(_))) => {
+            EvalError::missing(path.span, format!("`{text}` has no field `{name}`"))
         }
+        (Segment::Index(i), Ok(Value::Array(items))) => EvalError::missing(
+            path.span,
+            format!("index {i} is out of range: `{text}` has {} items", items.len()),
+        ),
+        (Segment::Index(_), Ok(other)) => {
+            EvalError::new(path.span, format!("`{text}` is {}, not a list", kind(other)))
+        }
+        (_, Ok(other)) => EvalError::new(path.span, format!("`{text}` is {}, not an object", kind(other))),
+        (_, Err(_)) => EvalError::missing(path.span, format!("`{text}` is missing")),
     }
-    Ok(value)
 }
 
 fn binary<'a>(
