@@ -8,7 +8,8 @@
 //!   run by `WorkflowExecutor::execute` against a `ToolRegistry`. Timed: validation, planning,
 //!   every step through the registry, records and context; `workflow` uses the default
 //!   level-by-level schedule, `workflow_eager` the eager one. `workflow_validate_only` times the
-//!   validation and planning part alone, to split the cost.
+//!   validation and planning part alone, to split the cost; `workflow_prepared` validates once
+//!   (`WorkflowExecutor::prepare`, untimed, as dagrs's graph building is) and times the run.
 //! - `dagrs`: a `Graph` of `DefaultNode`s whose action waits for a message from every parent,
 //!   then sends one to every child (dagrs orders nodes only through these channels). Timed:
 //!   `Graph::async_start`; building the graph and dropping it are not.
@@ -206,6 +207,11 @@ fn bench_dag(group: &mut BenchmarkGroup<'_, criterion::measurement::WallTime>, r
     assert_eq!(run.record.steps.len(), dag.len());
     group.bench_function("workflow_eager", |b| {
         b.iter(|| rt.block_on(eager.execute(black_box(&template), &registry, serde_json::json!({}))))
+    });
+    // Validated once (as dagrs's graph is built once, untimed), run every iteration.
+    let prepared = executor.prepare(&template, &registry).expect("valid");
+    group.bench_function("workflow_prepared", |b| {
+        b.iter(|| rt.block_on(prepared.run(&registry, serde_json::json!({}))))
     });
     // Diagnostic: the share of `workflow` spent checking and planning the template.
     group.bench_function("workflow_validate_only", |b| {

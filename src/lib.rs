@@ -186,10 +186,10 @@ pub mod __private;
 pub use workflow_derive::ToolOutput;
 pub use workflow_macros::{tool, workflow};
 pub use workflow_runtime::{
-    CallError, CallTool, DuplicateTool, ErrorKind, ExecuteError, FromRef, OnError, RetryPolicy, Run,
-    RunRecord, Schedule, State, StepError, StepInfo, StepRecord, StepStatus, SubstituteError, TemplateRun,
-    Tool, ToolDefinition, ToolError, ToolOutput, ToolRegistry, ToolResult, WorkflowContext, WorkflowError,
-    WorkflowExecutor, WorkflowInput, WorkflowStep, WorkflowTemplate,
+    CallError, CallTool, DuplicateTool, ErrorKind, ExecuteError, FromRef, OnError, PreparedWorkflow,
+    RetryPolicy, Run, RunRecord, Schedule, State, StepError, StepInfo, StepRecord, StepStatus,
+    SubstituteError, TemplateRun, Tool, ToolDefinition, ToolError, ToolOutput, ToolRegistry, ToolResult,
+    WorkflowContext, WorkflowError, WorkflowExecutor, WorkflowInput, WorkflowStep, WorkflowTemplate,
 };
 pub use workflow_runtime::{template, validate};
 

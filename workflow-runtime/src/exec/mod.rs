@@ -10,7 +10,7 @@ pub use clock::{Timed, now, tick, timed};
 pub use driver::{RetryPolicy, StepOutcome, StepSpec, drive, drive_owned, tool_error};
 pub use record::{RunRecord, StepRecord, StepStatus};
 pub use run::{Failed, Run, RunRecorder};
-pub use template::{ExecuteError, Schedule, TemplateRun, WorkflowExecutor};
+pub use template::{ExecuteError, PreparedWorkflow, Schedule, TemplateRun, WorkflowExecutor};
 
 use std::future::Future;
 

@@ -2,6 +2,7 @@
 //! each step through the same step driver as compiled workflows.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::time::Duration;
 
 use serde_json::{Map, Value};
@@ -13,7 +14,7 @@ use crate::context::WorkflowContext;
 use crate::definition::{OnError, WorkflowTemplate};
 use crate::error::{StepError, ToolError, WorkflowError};
 use crate::registry::{CallError, ToolRegistry};
-use crate::template::{Limits, eval, render, truthy};
+use crate::template::{Limits, Scope, eval, render, truthy};
 use crate::validate::{Compiled, Plan, Problems, validate};
 
 /// Why a run-time workflow did not run to the end.
@@ -120,24 +121,96 @@ impl WorkflowExecutor {
         registry: &ToolRegistry<S>,
         inputs: Value,
     ) -> Result<TemplateRun, ExecuteError> {
+        Ok(self.prepare(workflow, registry)?.run(registry, inputs).await?)
+    }
+
+    /// Validates `workflow` against the registry's tools once, for runs that need not check it
+    /// again ([`PreparedWorkflow::run`]).
+    pub fn prepare<S: Send + Sync + 'static>(
+        &self,
+        workflow: &WorkflowTemplate,
+        registry: &ToolRegistry<S>,
+    ) -> Result<PreparedWorkflow, Problems> {
         let plan = validate(workflow, registry)?;
-        let mut run = Running {
-            executor: self,
-            workflow,
-            plan: &plan,
+        Ok(PreparedWorkflow {
+            executor: self.clone(),
             specs: workflow.steps.iter().map(spec).collect(),
-            context: WorkflowContext::with_inputs(inputs),
-            recorder: RunRecorder::new(workflow.name.clone(), workflow.steps.len()),
-            ran: vec![false; workflow.steps.len()],
+            index: workflow.steps.iter().enumerate().map(|(i, s)| (s.step_id.clone(), i)).collect(),
+            workflow: workflow.clone(),
+            plan,
+        })
+    }
+}
+
+/// A validated run-time workflow, ready to run any number of times.
+#[derive(Debug, Clone)]
+pub struct PreparedWorkflow {
+    executor: WorkflowExecutor,
+    workflow: WorkflowTemplate,
+    plan: Plan,
+    specs: Vec<StepSpec>,
+    index: HashMap<String, usize>,
+}
+
+impl PreparedWorkflow {
+    /// The workflow.
+    pub fn workflow(&self) -> &WorkflowTemplate {
+        &self.workflow
+    }
+
+    /// Runs the workflow with `inputs` (a JSON object of its inputs) against `registry`, which
+    /// must hold the tools it was prepared with.
+    pub async fn run<S: Send + Sync + 'static>(
+        &self,
+        registry: &ToolRegistry<S>,
+        inputs: Value,
+    ) -> Result<TemplateRun, Box<WorkflowError>> {
+        let n = self.workflow.steps.len();
+        let inputs = match inputs {
+            Value::Object(map) => map,
+            _ => Map::new(),
+        };
+        let mut run = Running {
+            executor: &self.executor,
+            workflow: &self.workflow,
+            plan: &self.plan,
+            specs: &self.specs,
+            scope: RunScope { inputs, index: &self.index, results: vec![None; n] },
+            recorder: RunRecorder::new(self.workflow.name.clone(), n),
         };
         let body = async {
-            match self.schedule {
+            match self.executor.schedule {
                 Schedule::Levels => run.levels(registry).await,
                 Schedule::Eager => run.eager(registry).await,
             }
         };
-        crate::exec::in_run_span_owned(&workflow.name, body).await?;
-        Ok(TemplateRun { context: run.context, record: run.recorder.finish() })
+        crate::exec::in_run_span_owned(&self.workflow.name, body).await?;
+        let RunScope { inputs, results, .. } = run.scope;
+        let mut context = WorkflowContext { variables: inputs, ..WorkflowContext::default() };
+        for (step, result) in self.workflow.steps.iter().zip(results) {
+            if let Some(value) = result {
+                context.set_result(step.step_id.clone(), value);
+            }
+        }
+        Ok(TemplateRun { context, record: run.recorder.finish() })
+    }
+}
+
+/// What a run's templates read: its inputs, then the results of its steps by position.
+struct RunScope<'a> {
+    inputs: Map<String, Value>,
+    index: &'a HashMap<String, usize>,
+    results: Vec<Option<Value>>,
+}
+
+impl Scope for RunScope<'_> {
+    fn lookup(&self, name: &str) -> Option<&Value> {
+        self.inputs.get(name).or_else(|| self.results.get(*self.index.get(name)?)?.as_ref())
+    }
+
+    fn names(&self) -> Vec<&str> {
+        let ran = self.index.iter().filter(|&(_, &i)| self.results.get(i).is_some_and(Option::is_some));
+        self.inputs.keys().map(String::as_str).chain(ran.map(|(name, _)| name.as_str())).collect()
     }
 }
 
@@ -146,10 +219,9 @@ struct Running<'a> {
     executor: &'a WorkflowExecutor,
     workflow: &'a WorkflowTemplate,
     plan: &'a Plan,
-    specs: Vec<StepSpec>,
-    context: WorkflowContext,
+    specs: &'a [StepSpec],
+    scope: RunScope<'a>,
     recorder: RunRecorder,
-    ran: Vec<bool>,
 }
 
 impl Running<'_> {
@@ -160,7 +232,7 @@ impl Running<'_> {
         use futures::StreamExt as _;
         for level in &self.plan.levels {
             let prepared: Vec<(usize, Prepared)> = level.iter().map(|&i| (i, self.prepare(i))).collect();
-            let specs = &self.specs;
+            let specs = self.specs;
             let calls = prepared.into_iter().map(|(i, p)| async move {
                 match p {
                     Prepared::Done(outcome) => (i, outcome),
@@ -194,7 +266,7 @@ impl Running<'_> {
         }
         let mut ready: std::collections::VecDeque<usize> = (0..n).filter(|&i| waiting[i] == 0).collect();
         let limit = self.executor.max_concurrency.unwrap_or(usize::MAX);
-        let specs = self.specs.clone();
+        let specs = self.specs;
         let mut in_flight = futures::stream::FuturesUnordered::new();
         loop {
             while in_flight.len() < limit {
@@ -226,12 +298,12 @@ impl Running<'_> {
     /// Decides whether step `i` runs, and renders its arguments.
     fn prepare(&self, i: usize) -> Prepared {
         let spec = &self.specs[i];
-        if self.plan.needs[i].iter().any(|&n| !self.ran[n]) {
+        if self.plan.needs[i].iter().any(|&n| self.scope.results[n].is_none()) {
             return Prepared::Done(skipped(spec, "a step it needs did not run"));
         }
         let limits = self.executor.limits;
         if let Some(condition) = &self.plan.conditions[i] {
-            match eval(condition, &self.context, limits) {
+            match eval(condition, &self.scope, limits) {
                 Ok(v) if truthy(&v) => {}
                 Ok(_) => return Prepared::Done(skipped(spec, "its condition is false")),
                 Err(e) => {
@@ -244,7 +316,7 @@ impl Running<'_> {
         }
         let mut args = Map::new();
         for (name, compiled) in &self.plan.parameters[i] {
-            match value(compiled, &self.context, limits) {
+            match value(compiled, &self.scope, limits) {
                 Ok(v) => {
                     args.insert(name.clone(), v);
                 }
@@ -266,10 +338,7 @@ impl Running<'_> {
             (Err(_), OnError::Skip) => return Ok(()),
             (result, _) => self.recorder.check(result)?,
         };
-        if let Some(value) = result {
-            self.ran[i] = true;
-            self.context.set_result(self.workflow.steps[i].step_id.clone(), value);
-        }
+        self.scope.results[i] = result;
         Ok(())
     }
 }
@@ -304,7 +373,7 @@ async fn call<S: Send + Sync + 'static>(
 }
 
 /// A parameter's value, its templates rendered.
-fn value(compiled: &Compiled, context: &WorkflowContext, limits: Limits) -> Result<Value, String> {
+fn value(compiled: &Compiled, context: &dyn Scope, limits: Limits) -> Result<Value, String> {
     Ok(match compiled {
         Compiled::Literal(v) => v.clone(),
         Compiled::Template(t) => render(t, context, limits).map_err(|e| e.message)?,
