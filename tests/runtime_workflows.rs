@@ -159,11 +159,11 @@ async fn an_invalid_workflow_is_rejected_with_every_problem_listed() {
         problems.to_string(),
         "8 problems in the workflow
 - step `notify`, parameter `message`, line 1, column 7: expected a name such as `step.field`, found `}}`
-- step `pr`, parameter `body`, line 1, column 9: unknown step or input `lst`; did you mean `list`?
 - step `pr`, parameter `repo`, line 1, column 3: unknown step or input `rpo`; did you mean `repo`?
+- step `pr`, parameter `body`, line 1, column 9: unknown step or input `lst`; did you mean `list`?
 - step `list`, parameter `tool_name`: unknown tool `github_list_issue`; did you mean `github_list_issues`?
-- step `pr`, parameter `draft`: tool `github_create_pr` has no parameter `draft`; it takes `body`, `repo`, `title`
 - step `pr`, parameter `title`: expected a string, found a number
+- step `pr`, parameter `draft`: tool `github_create_pr` has no parameter `draft`; it takes `repo`, `title`, `body`
 - step `notify`, parameter `channel`, line 1, column 3: `pr` has no field `ur`; did you mean `url`?
 - step `notify`: dependency cycle: `notify` -> `later` -> `notify` (each step needs the next)"
     );
