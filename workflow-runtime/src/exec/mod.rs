@@ -65,9 +65,10 @@ pub fn failure_skips<T>(result: Result<T, StepError>) -> Result<Option<T>, StepE
     Ok(result.ok())
 }
 
-/// Runs a run-time workflow's body inside its `tracing` span.
-pub fn in_run_span_owned<F: Future>(workflow: &str, body: F) -> tracing::instrument::Instrumented<F> {
-    body.instrument(tracing::info_span!("workflow.run", workflow))
+/// Runs a run-time workflow's body inside its `tracing` span, with the step driver's clock
+/// read once per poll.
+pub fn in_run_span_owned<F: Future>(workflow: &str, body: F) -> tracing::instrument::Instrumented<Timed<F>> {
+    timed(body).instrument(tracing::info_span!("workflow.run", workflow))
 }
 
 /// Runs a workflow's body inside its `tracing` span, with the step driver's clock read once

@@ -230,9 +230,20 @@ impl Running<'_> {
         registry: &ToolRegistry<S>,
     ) -> Result<(), Box<WorkflowError>> {
         use futures::StreamExt as _;
+        let specs = self.specs;
         for level in &self.plan.levels {
+            // A level of one step (a chain) needs no joining.
+            if let [i] = level[..] {
+                let outcome = match self.prepare(i) {
+                    Prepared::Done(outcome) => outcome,
+                    Prepared::Call(args) => call(&specs[i], args, registry).await,
+                };
+                let result = self.recorder.record(outcome);
+                self.settle(i, result)?;
+                super::tick();
+                continue;
+            }
             let prepared: Vec<(usize, Prepared)> = level.iter().map(|&i| (i, self.prepare(i))).collect();
-            let specs = self.specs;
             let calls = prepared.into_iter().map(|(i, p)| async move {
                 match p {
                     Prepared::Done(outcome) => (i, outcome),
@@ -240,13 +251,14 @@ impl Running<'_> {
                 }
             });
             let outcomes: Vec<(usize, StepOutcome<Option<Value>>)> = match self.executor.max_concurrency {
-                Some(n) => super::timed(futures::stream::iter(calls).buffered(n).collect()).await,
-                None => super::timed(futures::future::join_all(calls)).await,
+                Some(n) => futures::stream::iter(calls).buffered(n).collect().await,
+                None => futures::future::join_all(calls).await,
             };
             let results: Vec<_> = outcomes.into_iter().map(|(i, o)| (i, self.recorder.record(o))).collect();
             for (i, result) in results {
                 self.settle(i, result)?;
             }
+            super::tick();
         }
         Ok(())
     }
@@ -283,7 +295,7 @@ impl Running<'_> {
                     }
                 }
             }
-            let Some((i, outcome)) = super::timed(in_flight.next()).await else {
+            let Some((i, outcome)) = in_flight.next().await else {
                 if ready.is_empty() {
                     return Ok(());
                 }
