@@ -388,11 +388,15 @@ fn run_body(def: &WorkflowDef, plan: &Plan) -> TokenStream {
             [call] => quote!(let #(#results)* = #call.await;),
             _ => quote!(let (#(#results),*) = #p::join!(#(#calls),*);),
         };
+        // The level's results are settled in one closure: a plain body of its own, which keeps
+        // the async body (whose layout rustc computes over every local) small.
         quote! {
             let [#(#slots),*] = __wf_rec.level::<#width>(#start);
             #run_level
             #p::exec::tick();
-            #(let #vars = __wf_rec.settle(#positions, #results)?;)*
+            let (#(#vars,)*) = (|| -> #p::Result<_, #p::Box<#p::WorkflowError>> {
+                #p::Ok((#(__wf_rec.settle(#positions, #results)?,)*))
+            })()?;
         }
     });
     let fields = def.steps.iter().map(|s| {
