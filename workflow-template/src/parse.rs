@@ -66,24 +66,9 @@ pub enum DslPart {
     Ref(Path),
 }
 
-fn children<'a>(pairs: &mut Pairs<'a, Rule>) -> Pairs<'a, Rule> {
-    pairs.next().map(Pair::into_inner).unwrap_or_else(|| Pairs::single(dummy()))
-}
-
-// `Pairs` cannot be empty-constructed; an empty source parses to a pair with no children, so
-// this is never reached. It returns an EOI-only parse of "" to stay panic-free.
-fn dummy() -> Pair<'static, Rule> {
-    Grammar::parse(Rule::template, "")
-        .ok()
-        .and_then(|mut p| p.next())
-        .and_then(|p| p.into_inner().next())
-        .unwrap_or_else(|| unreachable_pair())
-}
-
-#[allow(clippy::panic)]
-fn unreachable_pair() -> Pair<'static, Rule> {
-    // `template` always matches the empty string (a parse of "" yields `template > EOI`).
-    panic!("the template grammar rejected the empty string")
+/// The children of the top rule (a successful parse has exactly one top pair).
+fn children<'a>(pairs: &mut Pairs<'a, Rule>) -> impl Iterator<Item = Pair<'a, Rule>> {
+    pairs.next().into_iter().flat_map(Pair::into_inner)
 }
 
 /// The first inner pair: rules that wrap exactly one child.
