@@ -9,16 +9,20 @@
 //! output schema has.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::fmt;
 
-use miette::{Diagnostic, LabeledSpan, SourceCode};
 use serde_json::Value;
 
 use crate::definition::{WorkflowStep, WorkflowTemplate};
 use crate::registry::closest;
 use crate::template::ast::{Expr, Path, Segment, Template};
 use crate::template::{ParseError, condition, template};
+
+mod problem;
+mod source;
+
 use crate::tool::ToolDefinition;
+pub use problem::{Problem, Problems};
+pub use source::validate_source;
 
 /// Where tool definitions come from (a [`ToolRegistry`](crate::ToolRegistry), an MCP server…).
 pub trait Catalog {
@@ -34,136 +38,6 @@ impl<S: Send + Sync + 'static> Catalog for crate::ToolRegistry<S> {
     }
     fn tool_names(&self) -> Vec<&str> {
         self.definitions().map(|d| d.name.as_str()).collect()
-    }
-}
-
-/// One thing wrong with a workflow.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Problem {
-    /// The step it is in, if any.
-    pub step: Option<String>,
-    /// The parameter (`body`, `condition`, `depends_on`, `tool_name`…), if any.
-    pub parameter: Option<String>,
-    /// What is wrong and what would be right.
-    pub message: String,
-    /// The text the problem is in (a parameter's template, or the workflow's source).
-    pub text: String,
-    /// The offending bytes of `text`.
-    pub span: Option<(usize, usize)>,
-}
-
-impl Problem {
-    fn new(step: Option<&str>, parameter: Option<&str>, message: impl Into<String>) -> Self {
-        Self {
-            step: step.map(str::to_owned),
-            parameter: parameter.map(str::to_owned),
-            message: message.into(),
-            text: String::new(),
-            span: None,
-        }
-    }
-
-    fn in_text(mut self, text: &str, span: (usize, usize)) -> Self {
-        self.text = text.to_owned();
-        self.span = Some(span);
-        self
-    }
-
-    /// Line and column (from 1) of the start of the offending text.
-    pub fn line_column(&self) -> Option<(usize, usize)> {
-        let (start, _) = self.span?;
-        let e = ParseError::at(&self.text, start, "");
-        Some((e.line, e.column))
-    }
-}
-
-impl fmt::Display for Problem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut place = Vec::new();
-        if let Some(step) = &self.step {
-            place.push(format!("step `{step}`"));
-        }
-        if let Some(parameter) = &self.parameter {
-            place.push(format!("parameter `{parameter}`"));
-        }
-        if let Some((line, column)) = self.line_column() {
-            place.push(format!("line {line}, column {column}"));
-        }
-        if place.is_empty() {
-            f.write_str(&self.message)
-        } else {
-            write!(f, "{}: {}", place.join(", "), self.message)
-        }
-    }
-}
-
-impl std::error::Error for Problem {}
-
-impl Diagnostic for Problem {
-    fn source_code(&self) -> Option<&dyn SourceCode> {
-        self.span.map(|_| &self.text as &dyn SourceCode)
-    }
-
-    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        let (start, end) = self.span?;
-        let label = LabeledSpan::new_with_span(Some("here".to_owned()), start..end.max(start));
-        Some(Box::new(std::iter::once(label)))
-    }
-}
-
-/// Every problem found in a workflow.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Problems(pub Vec<Problem>);
-
-impl fmt::Display for Problems {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let n = self.0.len();
-        write!(f, "{n} problem{} in the workflow", if n == 1 { "" } else { "s" })?;
-        for problem in &self.0 {
-            write!(f, "\n- {problem}")?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for Problems {}
-
-impl Problems {
-    /// The problems drawn as miette diagnostics, the offending text underlined.
-    pub fn render(&self) -> String {
-        let handler = miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor());
-        let mut out = String::new();
-        for problem in &self.0 {
-            let wrapped = Located(problem);
-            let _ = handler.render_report(&mut out, &wrapped);
-        }
-        out
-    }
-}
-
-/// A problem whose message carries its step and parameter, for drawing.
-#[derive(Debug)]
-struct Located<'a>(&'a Problem);
-
-impl fmt::Display for Located<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let p = self.0;
-        match (&p.step, &p.parameter) {
-            (Some(s), Some(param)) => write!(f, "step `{s}`, parameter `{param}`: {}", p.message),
-            (Some(s), None) => write!(f, "step `{s}`: {}", p.message),
-            _ => f.write_str(&p.message),
-        }
-    }
-}
-
-impl std::error::Error for Located<'_> {}
-
-impl Diagnostic for Located<'_> {
-    fn source_code(&self) -> Option<&dyn SourceCode> {
-        self.0.source_code()
-    }
-    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        self.0.labels()
     }
 }
 
@@ -717,76 +591,4 @@ fn cycles(needs: &[Vec<usize>], waiting: &[usize]) -> Vec<Vec<usize>> {
         }
     }
     found.into_values().collect()
-}
-
-/// Reads and checks workflow text (a `.wf` file): every problem of every workflow in it, with
-/// its line and column in the file and the offending text underlined.
-///
-/// ```
-/// use workflow::validate::validate_source;
-///
-/// let problems = validate_source("w(repo: String) {\n  a = t(x: \"<<rpo>>\");\n  b = t(x: <<a>>) depends c;\n}", None)
-///     .unwrap_err();
-/// assert_eq!(
-///     problems.to_string(),
-///     "2 problems in the workflow\n\
-///      - step `a`, parameter `x`, line 2, column 15: unknown step or input `rpo`; did you mean `repo`?\n\
-///      - step `b`, parameter `depends_on`, line 3, column 27: `depends_on` names unknown step `c`; the steps are `a`, `b`"
-/// );
-/// ```
-pub fn validate_source(text: &str, catalog: Option<&dyn Catalog>) -> Result<Vec<WorkflowTemplate>, Problems> {
-    let defs = workflow_template::dsl::workflows(text).map_err(|e| {
-        let problem = Problem::new(None, None, e.message.clone()).in_text(text, (e.offset, e.offset + 1));
-        Problems(vec![problem])
-    })?;
-    let mut templates = Vec::new();
-    let mut problems = Vec::new();
-    for def in defs {
-        let spans: Vec<(String, workflow_template::dsl::DslSpans, Vec<String>)> = def
-            .steps
-            .iter()
-            .map(|s| (s.id.clone(), s.spans.clone(), s.args.iter().map(|(n, _)| n.clone()).collect()))
-            .collect();
-        let template = crate::dsl::to_template(def);
-        if let Err(Problems(found)) = check(&template, catalog) {
-            problems.extend(found.into_iter().map(|p| locate(p, text, &spans)));
-        }
-        templates.push(template);
-    }
-    if problems.is_empty() { Ok(templates) } else { Err(Problems(problems)) }
-}
-
-/// Moves a problem from its template's text to the source file.
-fn locate(
-    mut problem: Problem,
-    text: &str,
-    steps: &[(String, workflow_template::dsl::DslSpans, Vec<String>)],
-) -> Problem {
-    let Some((_, spans, args)) = steps.iter().find(|(id, _, _)| Some(id) == problem.step.as_ref()) else {
-        return problem;
-    };
-    let whole = |s: workflow_template::ast::Span| (s.start, s.end);
-    let span = match problem.parameter.as_deref() {
-        Some("condition") => spans.condition.map(whole),
-        Some("depends_on") => spans.depends.first().copied().map(whole).map(|first| {
-            // The name the message is about, when it can be found among the `depends` names.
-            spans
-                .depends
-                .iter()
-                .find(|s| problem.message.contains(&format!("`{}`", &text[s.start..s.end])))
-                .map_or(first, |s| (s.start, s.end))
-        }),
-        Some("tool_name") => Some(whole(spans.tool)),
-        Some(name) => match args.iter().position(|a| a == name) {
-            Some(i) => spans.args.get(i).map(|&(value, start)| match problem.span {
-                Some((a, b)) if start + b <= value.end => (start + a, start + b),
-                _ => (value.start, value.end),
-            }),
-            None => Some(whole(spans.tool)),
-        },
-        None => Some(whole(spans.id)),
-    };
-    problem.text = text.to_owned();
-    problem.span = span;
-    problem
 }

@@ -1,0 +1,137 @@
+//! [`Problem`] and [`Problems`]: what validation reports, as text and as miette diagnostics.
+
+use std::fmt;
+
+use miette::{Diagnostic, LabeledSpan, SourceCode};
+
+use crate::template::ParseError;
+
+/// One thing wrong with a workflow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// The step it is in, if any.
+    pub step: Option<String>,
+    /// The parameter (`body`, `condition`, `depends_on`, `tool_name`…), if any.
+    pub parameter: Option<String>,
+    /// What is wrong and what would be right.
+    pub message: String,
+    /// The text the problem is in (a parameter's template, or the workflow's source).
+    pub text: String,
+    /// The offending bytes of `text`.
+    pub span: Option<(usize, usize)>,
+}
+
+impl Problem {
+    pub(super) fn new(step: Option<&str>, parameter: Option<&str>, message: impl Into<String>) -> Self {
+        Self {
+            step: step.map(str::to_owned),
+            parameter: parameter.map(str::to_owned),
+            message: message.into(),
+            text: String::new(),
+            span: None,
+        }
+    }
+
+    pub(super) fn in_text(mut self, text: &str, span: (usize, usize)) -> Self {
+        self.text = text.to_owned();
+        self.span = Some(span);
+        self
+    }
+
+    /// Line and column (from 1) of the start of the offending text.
+    pub fn line_column(&self) -> Option<(usize, usize)> {
+        let (start, _) = self.span?;
+        let e = ParseError::at(&self.text, start, "");
+        Some((e.line, e.column))
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut place = Vec::new();
+        if let Some(step) = &self.step {
+            place.push(format!("step `{step}`"));
+        }
+        if let Some(parameter) = &self.parameter {
+            place.push(format!("parameter `{parameter}`"));
+        }
+        if let Some((line, column)) = self.line_column() {
+            place.push(format!("line {line}, column {column}"));
+        }
+        if place.is_empty() {
+            f.write_str(&self.message)
+        } else {
+            write!(f, "{}: {}", place.join(", "), self.message)
+        }
+    }
+}
+
+impl std::error::Error for Problem {}
+
+impl Diagnostic for Problem {
+    fn source_code(&self) -> Option<&dyn SourceCode> {
+        self.span.map(|_| &self.text as &dyn SourceCode)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        let (start, end) = self.span?;
+        let label = LabeledSpan::new_with_span(Some("here".to_owned()), start..end.max(start));
+        Some(Box::new(std::iter::once(label)))
+    }
+}
+
+/// Every problem found in a workflow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problems(pub Vec<Problem>);
+
+impl fmt::Display for Problems {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.0.len();
+        write!(f, "{n} problem{} in the workflow", if n == 1 { "" } else { "s" })?;
+        for problem in &self.0 {
+            write!(f, "\n- {problem}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Problems {}
+
+impl Problems {
+    /// The problems drawn as miette diagnostics, the offending text underlined.
+    pub fn render(&self) -> String {
+        let handler = miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor());
+        let mut out = String::new();
+        for problem in &self.0 {
+            let wrapped = Located(problem);
+            let _ = handler.render_report(&mut out, &wrapped);
+        }
+        out
+    }
+}
+
+/// A problem whose message carries its step and parameter, for drawing.
+#[derive(Debug)]
+struct Located<'a>(&'a Problem);
+
+impl fmt::Display for Located<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let p = self.0;
+        match (&p.step, &p.parameter) {
+            (Some(s), Some(param)) => write!(f, "step `{s}`, parameter `{param}`: {}", p.message),
+            (Some(s), None) => write!(f, "step `{s}`: {}", p.message),
+            _ => f.write_str(&p.message),
+        }
+    }
+}
+
+impl std::error::Error for Located<'_> {}
+
+impl Diagnostic for Located<'_> {
+    fn source_code(&self) -> Option<&dyn SourceCode> {
+        self.0.source_code()
+    }
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        self.0.labels()
+    }
+}
