@@ -266,11 +266,13 @@ fn known(def: &WorkflowDef) -> String {
     }
 }
 
-/// `` `a`, `b`, `c` ``, shortened past eight names.
+/// `` `a`, `b`, `c` ``, each name once, shortened past eight names.
 fn list(names: &[String]) -> String {
-    let mut shown: Vec<String> = names.iter().take(8).map(|n| format!("`{n}`")).collect();
-    if names.len() > 8 {
-        shown.push(format!("and {} more", names.len() - 8));
+    let mut seen = HashSet::new();
+    let unique: Vec<&String> = names.iter().filter(|n| seen.insert(n.as_str())).collect();
+    let mut shown: Vec<String> = unique.iter().take(8).map(|n| format!("`{n}`")).collect();
+    if unique.len() > 8 {
+        shown.push(format!("and {} more", unique.len() - 8));
     }
     shown.join(", ")
 }

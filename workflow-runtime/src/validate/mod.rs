@@ -358,11 +358,13 @@ fn check_tools(
     }
 }
 
+/// `` `a`, `b` ``, each name once.
 fn list(names: &[&str]) -> String {
     if names.is_empty() {
         return "no parameters".to_owned();
     }
-    names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+    let mut seen = std::collections::HashSet::new();
+    names.iter().filter(|n| seen.insert(**n)).map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
 }
 
 /// The JSON type a schema asks for, when `value` is not of it.
