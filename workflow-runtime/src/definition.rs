@@ -171,7 +171,7 @@ impl WorkflowTemplate {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn from_dsl(text: &str) -> Result<Vec<Self>, crate::template::ParseError> {
-        Ok(workflow_template::dsl::workflows(text)?.into_iter().map(crate::dsl::to_template).collect())
+        Ok(workflow_core::dsl::workflows(text)?.into_iter().map(crate::dsl::to_template).collect())
     }
 
     /// Reads a template from YAML.

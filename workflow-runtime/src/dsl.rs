@@ -3,9 +3,9 @@
 //! give the same template for the same source.
 
 use serde_json::{Map, Value};
-use workflow_template::ast::Path;
-use workflow_template::dsl::{DslStep, DslValue, DslWorkflow};
-use workflow_template::parse::{DslPart, condition};
+use workflow_core::ast::Path;
+use workflow_core::dsl::{DslStep, DslValue, DslWorkflow};
+use workflow_core::parse::{DslPart, condition};
 
 use crate::definition::{OnError, WorkflowInput, WorkflowStep, WorkflowTemplate};
 

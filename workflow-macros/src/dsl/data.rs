@@ -131,7 +131,7 @@ fn rust(value: &Value) -> TokenStream {
 
 /// `root.field[0]["key"]`, printed by the grammar's own `Path`.
 fn path_text(r: &StepRef) -> String {
-    use workflow_template::ast::{Path, Segment as S};
+    use workflow_core::ast::{Path, Segment as S};
     let unraw = |i: &proc_macro2::Ident| i.to_string().trim_start_matches("r#").to_owned();
     let segments = r
         .path

@@ -340,7 +340,7 @@ fn bracket_segment(group: &proc_macro2::Group) -> syn::Result<Segment> {
 /// `<<` followed by a letter or `_` starts a reference; any other `<<` is text.
 fn string_parts(lit: &LitStr) -> syn::Result<Vec<StrPart>> {
     let text = lit.value();
-    let parts = workflow_template::parse::dsl_string(&text).map_err(|e| {
+    let parts = workflow_core::parse::dsl_string(&text).map_err(|e| {
         syn::Error::new(
             lit.span(),
             format_args!("invalid reference in this string, at character {}: {}", e.column, e.message),
@@ -349,15 +349,15 @@ fn string_parts(lit: &LitStr) -> syn::Result<Vec<StrPart>> {
     Ok(parts
         .into_iter()
         .map(|part| match part {
-            workflow_template::parse::DslPart::Text(t) => StrPart::Text(t),
-            workflow_template::parse::DslPart::Ref(path) => StrPart::Ref(string_ref(&path, lit.span())),
+            workflow_core::parse::DslPart::Text(t) => StrPart::Text(t),
+            workflow_core::parse::DslPart::Ref(path) => StrPart::Ref(string_ref(&path, lit.span())),
         })
         .collect())
 }
 
 /// A reference read from a string literal, spanned at the literal.
-fn string_ref(path: &workflow_template::ast::Path, span: Span) -> StepRef {
-    use workflow_template::ast::Segment as S;
+fn string_ref(path: &workflow_core::ast::Path, span: Span) -> StepRef {
+    use workflow_core::ast::Segment as S;
     // Fields are located at the literal but marked as coming from the macro, so that rustc does
     // not suggest edits that would replace the whole literal with a field name.
     let field_span = Span::mixed_site().located_at(span);

@@ -8,7 +8,7 @@ use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use serde_json::{Number, Value};
-use workflow_template::ast::{BinOp, Expr, FilterKind, Literal, Part, Path, Segment, Span, Template};
+use workflow_core::ast::{BinOp, Expr, FilterKind, Literal, Part, Path, Segment, Span, Template};
 
 /// Where names are looked up: workflow inputs, variables, step results.
 pub trait Scope {
@@ -198,7 +198,7 @@ pub fn eval<'a>(expr: &Expr, scope: &'a dyn Scope, limits: Limits) -> Result<Cow
 }
 
 fn default_arg<'a>(
-    filter: &workflow_template::ast::Filter,
+    filter: &workflow_core::ast::Filter,
     scope: &'a dyn Scope,
     limits: Limits,
 ) -> Result<Cow<'a, Value>, EvalError> {

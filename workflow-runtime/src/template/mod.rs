@@ -6,9 +6,9 @@
 pub mod eval;
 
 pub use eval::{EvalError, Limits, Scope, eval, render, render_text, resolve, truthy};
-pub use workflow_template::ParseError;
-pub use workflow_template::ast;
-pub use workflow_template::parse::{condition, template};
+pub use workflow_core::ParseError;
+pub use workflow_core::ast;
+pub use workflow_core::parse::{condition, template};
 
 #[cfg(test)]
 mod tests;

@@ -19,14 +19,14 @@ use crate::definition::WorkflowTemplate;
 /// );
 /// ```
 pub fn validate_source(text: &str, catalog: Option<&dyn Catalog>) -> Result<Vec<WorkflowTemplate>, Problems> {
-    let defs = workflow_template::dsl::workflows(text).map_err(|e| {
+    let defs = workflow_core::dsl::workflows(text).map_err(|e| {
         let problem = Problem::new(None, None, e.message.clone()).in_text(text, (e.offset, e.offset + 1));
         Problems(vec![problem])
     })?;
     let mut templates = Vec::new();
     let mut problems = Vec::new();
     for def in defs {
-        let spans: Vec<(String, workflow_template::dsl::DslSpans, Vec<String>)> = def
+        let spans: Vec<(String, workflow_core::dsl::DslSpans, Vec<String>)> = def
             .steps
             .iter()
             .map(|s| (s.id.clone(), s.spans.clone(), s.args.iter().map(|(n, _)| n.clone()).collect()))
@@ -44,12 +44,12 @@ pub fn validate_source(text: &str, catalog: Option<&dyn Catalog>) -> Result<Vec<
 fn locate(
     mut problem: Problem,
     text: &str,
-    steps: &[(String, workflow_template::dsl::DslSpans, Vec<String>)],
+    steps: &[(String, workflow_core::dsl::DslSpans, Vec<String>)],
 ) -> Problem {
     let Some((_, spans, args)) = steps.iter().find(|(id, _, _)| Some(id) == problem.step.as_ref()) else {
         return problem;
     };
-    let whole = |s: workflow_template::ast::Span| (s.start, s.end);
+    let whole = |s: workflow_core::ast::Span| (s.start, s.end);
     let span = match problem.parameter.as_deref() {
         Some("condition") => spans.condition.map(whole),
         Some("depends_on") => spans.depends.first().copied().map(whole).map(|first| {

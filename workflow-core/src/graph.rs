@@ -1,0 +1,236 @@
+//! The graph of a workflow's steps: what each step needs, the order and levels they run in,
+//! the cycles that forbid running, and which steps may not run.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::model::{Workflow, Step};
+
+/// For each step, the other steps it needs (by reference or `depends`), each with the span of
+/// the first token that names it. Names that are not steps, and a step's own name, are left out.
+pub fn edges<S>(workflow: &Workflow<S>) -> Vec<BTreeMap<usize, &S>> {
+    let index: BTreeMap<&str, usize> =
+        workflow.steps.iter().enumerate().map(|(i, s)| (s.id.value.as_str(), i)).collect();
+    workflow
+        .steps
+        .iter()
+        .enumerate()
+        .map(|(me, step)| {
+            let mut edges = BTreeMap::new();
+            let named = step.refs().map(|(_, r)| (r.path.root.as_str(), &r.span));
+            for (name, span) in named.chain(step.depends.iter().map(|d| (d.value.as_str(), &d.span))) {
+                if let Some(&i) = index.get(name).filter(|&&i| i != me) {
+                    edges.entry(i).or_insert(span);
+                }
+            }
+            edges
+        })
+        .collect()
+}
+
+/// The schedule of a workflow whose steps form a DAG.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Graph {
+    /// For each step, the steps it needs, ascending.
+    pub needs: Vec<Vec<usize>>,
+    /// For each step, the steps whose outputs it reads, ascending.
+    pub reads: Vec<Vec<usize>>,
+    /// Step indices by level: a step's level is one more than the highest level it needs.
+    pub levels: Vec<Vec<usize>>,
+    /// For each step, whether it may not run (a condition, `on_error skip`, or a step it needs
+    /// may not run): its output is then optional.
+    pub skippable: Vec<bool>,
+}
+
+impl Graph {
+    /// The graph of `workflow`, or the cycles among its steps (each once, as a path of step
+    /// indices that returns to its first).
+    pub fn of<S>(workflow: &Workflow<S>) -> Result<Graph, Vec<Vec<usize>>> {
+        let needs: Vec<Vec<usize>> = edges(workflow).iter().map(|e| e.keys().copied().collect()).collect();
+        let (order, waiting) = topological_order(&needs);
+        if order.len() < needs.len() {
+            return Err(cycles(&needs, &waiting));
+        }
+        Ok(Self::from_order(workflow, needs, &order))
+    }
+
+    /// A graph even when there are cycles, for the code that still type-checks a workflow with
+    /// mistakes: the steps of a cycle are put after everything else, in written order.
+    pub fn lenient<S>(workflow: &Workflow<S>) -> Graph {
+        let needs: Vec<Vec<usize>> = edges(workflow).iter().map(|e| e.keys().copied().collect()).collect();
+        let (mut order, _) = topological_order(&needs);
+        let placed: BTreeSet<usize> = order.iter().copied().collect();
+        order.extend((0..needs.len()).filter(|i| !placed.contains(i)));
+        let position: Vec<usize> = {
+            let mut p = vec![0; needs.len()];
+            order.iter().enumerate().for_each(|(at, &i)| p[i] = at);
+            p
+        };
+        // Drop the edges that go back in this order, so that what remains is a DAG.
+        let needs = needs
+            .iter()
+            .enumerate()
+            .map(|(i, ns)| ns.iter().copied().filter(|&n| position[n] < position[i]).collect())
+            .collect();
+        Self::from_order(workflow, needs, &order)
+    }
+
+    fn from_order<S>(workflow: &Workflow<S>, needs: Vec<Vec<usize>>, order: &[usize]) -> Graph {
+        let reads = workflow.steps.iter().map(|step| reads(workflow, step)).collect();
+        let mut level = vec![0usize; needs.len()];
+        let mut skippable = vec![false; needs.len()];
+        for &i in order {
+            level[i] = needs[i].iter().map(|&n| level[n] + 1).max().unwrap_or(0);
+            skippable[i] = may_skip(&workflow.steps[i]) || needs[i].iter().any(|&n| skippable[n]);
+        }
+        let depth = level.iter().copied().max().map_or(0, |m| m + 1);
+        let mut levels = vec![Vec::new(); depth];
+        for (i, &l) in level.iter().enumerate() {
+            levels[l].push(i);
+        }
+        Graph { needs, reads, levels, skippable }
+    }
+
+    /// The first step that step `i` needs and that did not run, by `ran`: a step whose needed
+    /// step was skipped or failed is skipped too.
+    pub fn blocked_by(&self, i: usize, ran: impl Fn(usize) -> bool) -> Option<usize> {
+        self.needs.get(i)?.iter().copied().find(|&n| !ran(n))
+    }
+
+    /// For each step, the steps that need it.
+    pub fn users(&self) -> Vec<Vec<usize>> {
+        let mut users = vec![Vec::new(); self.needs.len()];
+        for (i, ns) in self.needs.iter().enumerate() {
+            for &n in ns {
+                users[n].push(i);
+            }
+        }
+        users
+    }
+}
+
+/// Whether a step may not run by its own clauses: a condition or `on_error skip`.
+fn may_skip<S>(step: &Step<S>) -> bool {
+    step.condition.is_some()
+        || step.on_error.as_ref().is_some_and(|o| o.value == crate::model::OnError::Skip)
+}
+
+/// The steps whose outputs `step` reads, ascending.
+fn reads<S>(workflow: &Workflow<S>, step: &Step<S>) -> Vec<usize> {
+    let roots: BTreeSet<&str> = step.refs().map(|(_, r)| r.path.root.as_str()).collect();
+    let mut out: Vec<usize> = roots
+        .into_iter()
+        .filter_map(|root| workflow.step_index(root))
+        .filter(|&i| workflow.steps[i].id.value != step.id.value)
+        .collect();
+    out.sort_unstable();
+    out
+}
+
+/// Kahn's algorithm: steps with no order between them keep their written order. Returns the
+/// order and, for each step, how many of its needs were never met (non-zero only on cycles).
+pub fn topological_order(needs: &[Vec<usize>]) -> (Vec<usize>, Vec<usize>) {
+    let mut waiting: Vec<usize> = needs.iter().map(Vec::len).collect();
+    let mut users = vec![Vec::new(); needs.len()];
+    for (i, ns) in needs.iter().enumerate() {
+        for &n in ns {
+            users[n].push(i);
+        }
+    }
+    let mut ready: BTreeSet<usize> = (0..needs.len()).filter(|&i| waiting[i] == 0).collect();
+    let mut order = Vec::with_capacity(needs.len());
+    while let Some(i) = ready.pop_first() {
+        order.push(i);
+        for &u in &users[i] {
+            waiting[u] -= 1;
+            if waiting[u] == 0 {
+                ready.insert(u);
+            }
+        }
+    }
+    (order, waiting)
+}
+
+/// The distinct cycles among the steps left waiting, found by an iterative depth-first search
+/// (a workflow of any length cannot exhaust the stack).
+fn cycles(needs: &[Vec<usize>], waiting: &[usize]) -> Vec<Vec<usize>> {
+    let mut found: BTreeMap<Vec<usize>, Vec<usize>> = BTreeMap::new();
+    let mut state = vec![0u8; needs.len()]; // 0 new, 1 on the path, 2 done
+    for start in (0..needs.len()).filter(|&i| waiting[i] > 0) {
+        if state[start] != 0 {
+            continue;
+        }
+        // The path from `start`, each node with the index of the next edge to follow.
+        let mut path: Vec<(usize, usize)> = vec![(start, 0)];
+        state[start] = 1;
+        while let Some(&mut (node, ref mut edge)) = path.last_mut() {
+            match needs[node].get(*edge).copied() {
+                Some(next) => {
+                    *edge += 1;
+                    match state[next] {
+                        0 => {
+                            state[next] = 1;
+                            path.push((next, 0));
+                        }
+                        1 => {
+                            if let Some(pos) = path.iter().position(|&(n, _)| n == next) {
+                                let cycle: Vec<usize> = path[pos..].iter().map(|&(n, _)| n).collect();
+                                let mut key = cycle.clone();
+                                key.sort_unstable();
+                                found.entry(key).or_insert(cycle);
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                None => {
+                    state[node] = 2;
+                    path.pop();
+                }
+            }
+        }
+    }
+    found.into_values().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::workflow;
+
+    #[test]
+    fn diamond_has_four_levels() {
+        let wf = workflow("a = t(v: <<x>>); b = t(v: <<a>>); c = t(v: <<a.n>>); d = t(v: <<b>>, w: <<c>>); e = t(v: 1) depends d;");
+        let g = Graph::of(&wf).unwrap();
+        assert_eq!(g.levels, vec![vec![0], vec![1, 2], vec![3], vec![4]]);
+        assert_eq!(g.needs[3], vec![1, 2]);
+        assert_eq!(g.reads[4], Vec::<usize>::new());
+        assert_eq!(g.skippable, vec![false; 5]);
+    }
+
+    #[test]
+    fn skipping_propagates_to_dependents_only() {
+        let wf = workflow("a = t(v: 1); b = t(v: 2) if <<a.ok>>; c = t(v: <<b.n>>); d = t(v: <<a.n>>); e = t(v: 3) depends c;");
+        let g = Graph::of(&wf).unwrap();
+        assert_eq!(g.skippable, vec![false, true, true, false, true]);
+        assert_eq!(g.blocked_by(2, |n| n != 1), Some(1));
+        assert_eq!(g.blocked_by(3, |n| n != 1), None);
+    }
+
+    #[test]
+    fn cycles_are_found_once_each_and_a_long_ring_does_not_overflow() {
+        let wf = workflow("a = t(v: <<b>>); b = t(v: <<a>>); c = t(v: <<d>>); d = t(v: 1) depends c;");
+        assert_eq!(Graph::of(&wf).unwrap_err(), vec![vec![0, 1], vec![2, 3]]);
+        let n = 10_000;
+        let needs: Vec<Vec<usize>> = (0..n).map(|i| vec![(i + 1) % n]).collect();
+        let (order, waiting) = topological_order(&needs);
+        assert!(order.is_empty());
+        assert_eq!(cycles(&needs, &waiting)[0].len(), n);
+    }
+
+    #[test]
+    fn a_lenient_graph_orders_every_step() {
+        let wf = workflow("a = t(v: <<b>>); b = t(v: <<a>>); c = t(v: <<a>>);");
+        let g = Graph::lenient(&wf);
+        assert_eq!(g.levels.iter().map(Vec::len).sum::<usize>(), 3);
+    }
+}

@@ -1,0 +1,273 @@
+//! The workflow model: one shape for a workflow, whether `workflow!` read it from tokens or the
+//! runtime read it from JSON, YAML or DSL text.
+//!
+//! Every part keeps where it was written as a span of the caller's type `S`: a
+//! `proc_macro2::Span` in the macro, a place in a document at run time. The rules in
+//! [`validate`](crate::validate) report problems with those spans, so each rule is written once.
+
+use crate::ast::{Expr, Literal, Path, Template};
+
+/// A value and where it was written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Spanned<T, S> {
+    /// The value.
+    pub value: T,
+    /// Where it was written.
+    pub span: S,
+}
+
+impl<T, S> Spanned<T, S> {
+    /// `value` written at `span`.
+    pub fn new(value: T, span: S) -> Self {
+        Self { value, span }
+    }
+}
+
+/// A name as written (a step id, a tool, an input), and where.
+pub type Name<S> = Spanned<String, S>;
+
+/// A workflow: named inputs and steps that call tools.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Workflow<S> {
+    /// Its name.
+    pub name: Name<S>,
+    /// What it does (its `///` lines or `description`).
+    pub doc: String,
+    /// Its inputs, when declared. A run-time template may leave them out: every name that is not
+    /// a step is then an input, to be supplied when it runs.
+    pub inputs: Option<Vec<Input<S>>>,
+    /// The steps, in the order written.
+    pub steps: Vec<Step<S>>,
+}
+
+/// A declared input.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Input<S> {
+    /// Its name, as referenced by `<<name>>` / `{{name}}`.
+    pub name: Name<S>,
+    /// Its type as written (`String`, `Vec<u64>`), when given.
+    pub ty: Option<String>,
+}
+
+/// One step: a tool call and its clauses.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step<S> {
+    /// Its id, unique among the steps.
+    pub id: Name<S>,
+    /// The tool as written (`github_create_pr`, `tools::search`).
+    pub tool: Name<S>,
+    /// The arguments, in the order written.
+    pub args: Vec<Arg<S>>,
+    /// `depends a, b`: steps to run first besides those the step refers to.
+    pub depends: Vec<Name<S>>,
+    /// `if …`: run only when true.
+    pub condition: Option<Condition<S>>,
+    /// `retry N …`.
+    pub retry: Option<Retry<S>>,
+    /// `timeout D`: the limit of one attempt, in milliseconds.
+    pub timeout: Option<Spanned<f64, S>>,
+    /// `on_error …`.
+    pub on_error: Option<Spanned<OnError, S>>,
+}
+
+/// `name: value` in a step's call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Arg<S> {
+    /// The parameter's name.
+    pub name: Name<S>,
+    /// Its value.
+    pub value: Value<S>,
+}
+
+/// An argument's value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value<S> {
+    /// A whole reference, `<<step.field>>` or `"{{step.field}}"`: the typed value.
+    Ref(Ref<S>),
+    /// Text with interpolations (`"Fixes #<<list.issues[0].number>>"`).
+    Template(TemplateValue<S>),
+    /// A literal with nothing to evaluate.
+    Literal(Literal),
+    /// A list with references inside (run-time workflows).
+    List(Vec<Value<S>>),
+    /// An object with references inside (run-time workflows).
+    Object(Vec<(String, Value<S>)>),
+    /// A Rust expression (`<<search.hits>>.len() as u32`): only `workflow!` can evaluate it.
+    Rust(RustExpr<S>),
+}
+
+/// A reference to an input or a step's output, and where it was written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ref<S> {
+    /// `root.field[0]["key"]`.
+    pub path: Path,
+    /// Where the reference (its root, in the macro) was written.
+    pub span: S,
+}
+
+/// Text with interpolations.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TemplateValue<S> {
+    /// The parsed text.
+    pub template: Template,
+    /// Every path it reads, in order, with where each was written.
+    pub refs: Vec<Ref<S>>,
+}
+
+/// A Rust expression with references spliced in.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RustExpr<S> {
+    /// The source, references written `<<path>>`.
+    pub source: String,
+    /// Its references.
+    pub refs: Vec<Ref<S>>,
+    /// Where the expression was written.
+    pub span: S,
+}
+
+/// An `if` condition.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Condition<S> {
+    /// The condition in the expression language, when it is one (run-time conditions always
+    /// are; a `workflow!` condition may be any Rust expression).
+    pub expr: Option<Expr>,
+    /// The source as written, references as `<<path>>`.
+    pub source: String,
+    /// Every path it reads.
+    pub refs: Vec<Ref<S>>,
+    /// Where the condition was written.
+    pub span: S,
+}
+
+/// `retry N [backoff D [xF]] [max D] [jitter]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Retry<S> {
+    /// How many more calls after a failure.
+    pub count: Spanned<u64, S>,
+    /// The delay before the first retry, in milliseconds.
+    pub backoff: Option<Spanned<f64, S>>,
+    /// The factor by which each delay grows.
+    pub multiplier: Option<Spanned<f64, S>>,
+    /// The longest delay, in milliseconds.
+    pub max: Option<Spanned<f64, S>>,
+    /// Whether delays are randomised.
+    pub jitter: bool,
+}
+
+/// What a failed step does to the run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum OnError {
+    /// Stop the run (the default).
+    #[default]
+    Abort,
+    /// Record the failure, skip the steps that need this one, go on.
+    Skip,
+}
+
+impl<S> Value<S> {
+    /// Every reference in this value, in order.
+    pub fn refs(&self) -> Box<dyn Iterator<Item = &Ref<S>> + '_> {
+        match self {
+            Value::Ref(r) => Box::new(std::iter::once(r)),
+            Value::Template(t) => Box::new(t.refs.iter()),
+            Value::Rust(r) => Box::new(r.refs.iter()),
+            Value::Literal(_) => Box::new(std::iter::empty()),
+            Value::List(items) => Box::new(items.iter().flat_map(Value::refs)),
+            Value::Object(fields) => Box::new(fields.iter().flat_map(|(_, v)| v.refs())),
+        }
+    }
+}
+
+/// Where in a step a reference was written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefSite<'a> {
+    /// In the argument with this name.
+    Arg(&'a str),
+    /// In the condition.
+    Condition,
+}
+
+impl<S> Step<S> {
+    /// Every reference of the step, with where it is: its arguments', then its condition's.
+    pub fn refs(&self) -> impl Iterator<Item = (RefSite<'_>, &Ref<S>)> {
+        let args = self.args.iter().flat_map(|a| a.value.refs().map(move |r| (RefSite::Arg(&a.name.value), r)));
+        let condition = self.condition.iter().flat_map(|c| c.refs.iter().map(|r| (RefSite::Condition, r)));
+        args.chain(condition)
+    }
+}
+
+impl<S> Workflow<S> {
+    /// The index of the step with id `id`.
+    pub fn step_index(&self, id: &str) -> Option<usize> {
+        self.steps.iter().position(|s| s.id.value == id)
+    }
+
+    /// Whether `name` is a declared input.
+    pub fn declares_input(&self, name: &str) -> bool {
+        self.inputs.iter().flatten().any(|i| i.name.value == name)
+    }
+}
+
+impl<S> Workflow<S> {
+    /// The same workflow with every span mapped by `f` (a byte range to a position in a
+    /// document, say).
+    pub fn map_spans<T>(self, f: &mut impl FnMut(S) -> T) -> Workflow<T> {
+        Workflow {
+            name: map_spanned(self.name, f),
+            doc: self.doc,
+            inputs: self.inputs.map(|inputs| {
+                inputs.into_iter().map(|i| Input { name: map_spanned(i.name, f), ty: i.ty }).collect()
+            }),
+            steps: self.steps.into_iter().map(|s| s.map_spans(f)).collect(),
+        }
+    }
+}
+
+impl<S> Step<S> {
+    /// The same step with every span mapped by `f`.
+    pub fn map_spans<T>(self, f: &mut impl FnMut(S) -> T) -> Step<T> {
+        Step {
+            id: map_spanned(self.id, f),
+            tool: map_spanned(self.tool, f),
+            args: self.args.into_iter().map(|a| Arg { name: map_spanned(a.name, f), value: a.value.map_spans(f) }).collect(),
+            depends: self.depends.into_iter().map(|d| map_spanned(d, f)).collect(),
+            condition: self.condition.map(|c| Condition {
+                expr: c.expr,
+                source: c.source,
+                refs: map_refs(c.refs, f),
+                span: f(c.span),
+            }),
+            retry: self.retry.map(|r| Retry {
+                count: map_spanned(r.count, f),
+                backoff: r.backoff.map(|b| map_spanned(b, f)),
+                multiplier: r.multiplier.map(|m| map_spanned(m, f)),
+                max: r.max.map(|m| map_spanned(m, f)),
+                jitter: r.jitter,
+            }),
+            timeout: self.timeout.map(|t| map_spanned(t, f)),
+            on_error: self.on_error.map(|o| map_spanned(o, f)),
+        }
+    }
+}
+
+impl<S> Value<S> {
+    /// The same value with every span mapped by `f`.
+    pub fn map_spans<T>(self, f: &mut impl FnMut(S) -> T) -> Value<T> {
+        match self {
+            Value::Ref(r) => Value::Ref(Ref { path: r.path, span: f(r.span) }),
+            Value::Template(t) => Value::Template(TemplateValue { template: t.template, refs: map_refs(t.refs, f) }),
+            Value::Literal(l) => Value::Literal(l),
+            Value::List(items) => Value::List(items.into_iter().map(|v| v.map_spans(f)).collect()),
+            Value::Object(fields) => Value::Object(fields.into_iter().map(|(k, v)| (k, v.map_spans(f))).collect()),
+            Value::Rust(r) => Value::Rust(RustExpr { source: r.source, refs: map_refs(r.refs, f), span: f(r.span) }),
+        }
+    }
+}
+
+fn map_spanned<V, S, T>(s: Spanned<V, S>, f: &mut impl FnMut(S) -> T) -> Spanned<V, T> {
+    Spanned { value: s.value, span: f(s.span) }
+}
+
+fn map_refs<S, T>(refs: Vec<Ref<S>>, f: &mut impl FnMut(S) -> T) -> Vec<Ref<T>> {
+    refs.into_iter().map(|r| Ref { path: r.path, span: f(r.span) }).collect()
+}

@@ -1,0 +1,162 @@
+//! What the step driver runs: a step's retry policy and time limit, with the one set of defaults
+//! both kinds of workflow use.
+
+use std::time::Duration;
+
+use crate::model::{OnError, Retry, Step};
+
+/// The delay before the first retry when `retry N` gives no `backoff` (the seed's
+/// `backoff_seconds = 2`).
+pub const DEFAULT_BACKOFF: Duration = Duration::from_secs(2);
+
+/// The factor by which each retry's delay grows when the clause gives none (the seed's
+/// `backoff_multiplier = 2.0`).
+pub const DEFAULT_MULTIPLIER: f64 = 2.0;
+
+/// The most retries a step may ask for.
+pub const MAX_RETRIES: u64 = 100;
+
+/// The longest duration a clause may give, in milliseconds (about 31 years): anything longer is
+/// a mistake, and keeping below it means every duration converts without overflow.
+pub const MAX_DURATION_MS: f64 = 1e12;
+
+/// The longest any delay between retries becomes, when no `max` caps it sooner.
+pub const MAX_DELAY: Duration = Duration::from_secs(24 * 3600);
+
+/// How a step retries a failed call.
+///
+/// The delay before retry `n` (from 1) is `backoff × multiplier^(n-1)`, capped at `max_delay`;
+/// with `jitter`, the driver takes a random fraction of it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RetryPolicy {
+    /// How many times to call again after the first failure.
+    pub retries: u32,
+    /// The delay before the first retry.
+    pub backoff: Duration,
+    /// The factor by which each delay grows (at least 1).
+    pub multiplier: f64,
+    /// The longest delay.
+    pub max_delay: Option<Duration>,
+    /// Whether to randomise delays ("full jitter").
+    pub jitter: bool,
+}
+
+impl RetryPolicy {
+    /// No retries.
+    pub const NONE: RetryPolicy = RetryPolicy {
+        retries: 0,
+        backoff: DEFAULT_BACKOFF,
+        multiplier: DEFAULT_MULTIPLIER,
+        max_delay: None,
+        jitter: false,
+    };
+
+    /// The delay before retry number `retry` (from 1), before jitter. A delay that would overflow
+    /// is the cap (`max_delay`, or [`MAX_DELAY`]), never a panic.
+    pub fn delay(&self, retry: u32) -> Duration {
+        let cap = self.max_delay.unwrap_or(MAX_DELAY).min(MAX_DELAY);
+        let exp = i32::try_from(retry.saturating_sub(1)).unwrap_or(i32::MAX);
+        let secs = self.backoff.as_secs_f64() * self.multiplier.max(1.0).powi(exp);
+        Duration::try_from_secs_f64(secs).map_or(cap, |d| d.min(cap))
+    }
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self::NONE
+    }
+}
+
+/// What the driver needs of one step.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct StepPolicy {
+    /// Its retries.
+    pub retry: RetryPolicy,
+    /// The limit of one attempt.
+    pub timeout: Option<Duration>,
+    /// What its failure does.
+    pub on_error: OnError,
+}
+
+impl StepPolicy {
+    /// The policy a checked step asks for, defaults filled in. Durations and counts out of range
+    /// were rejected by validation; here they are clamped, so this never fails.
+    pub fn of<S>(step: &Step<S>) -> Self {
+        Self {
+            retry: step.retry.as_ref().map_or(RetryPolicy::NONE, retry_policy),
+            timeout: step.timeout.as_ref().map(|t| millis(t.value)),
+            on_error: step.on_error.as_ref().map_or(OnError::Abort, |o| o.value),
+        }
+    }
+}
+
+fn retry_policy<S>(retry: &Retry<S>) -> RetryPolicy {
+    RetryPolicy {
+        retries: u32::try_from(retry.count.value.min(MAX_RETRIES)).unwrap_or(0),
+        backoff: retry.backoff.as_ref().map_or(DEFAULT_BACKOFF, |b| millis(b.value)),
+        multiplier: retry.multiplier.as_ref().map_or(DEFAULT_MULTIPLIER, |m| m.value),
+        max_delay: retry.max.as_ref().map(|m| millis(m.value)),
+        jitter: retry.jitter,
+    }
+}
+
+/// Milliseconds as a `Duration`, clamped to `0..=MAX_DURATION_MS` (`NaN` is zero).
+pub fn millis(ms: f64) -> Duration {
+    let ms = if ms.is_nan() { 0.0 } else { ms.clamp(0.0, MAX_DURATION_MS) };
+    Duration::from_micros((ms * 1000.0).round() as u64)
+}
+
+/// Milliseconds in a duration written `30s`, `500ms`, `1.5s`, `2m` or `1h`; `None` without one
+/// of those units.
+pub fn duration_ms(text: &str) -> Option<f64> {
+    let (digits, unit) = if let Some(d) = text.strip_suffix("ms") {
+        (d, 1.0)
+    } else if let Some(d) = text.strip_suffix('s') {
+        (d, 1_000.0)
+    } else if let Some(d) = text.strip_suffix('m') {
+        (d, 60_000.0)
+    } else {
+        (text.strip_suffix('h')?, 3_600_000.0)
+    };
+    digits.parse::<f64>().ok().filter(|v| v.is_finite()).map(|v| v * unit)
+}
+
+/// A duration in milliseconds written the shortest way the DSL reads back exactly
+/// (`2s`, `1500ms`, `1m`, `0.5ms`).
+pub fn duration_text(ms: f64) -> String {
+    for (unit, factor) in [("h", 3_600_000.0), ("m", 60_000.0), ("s", 1_000.0)] {
+        let v = ms / factor;
+        if v >= 1.0 && v.fract() == 0.0 {
+            return format!("{v}{unit}");
+        }
+    }
+    format!("{ms}ms")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delays_grow_and_are_capped_without_overflow() {
+        let p = RetryPolicy { retries: 5, backoff: Duration::from_secs(1), ..RetryPolicy::NONE };
+        assert_eq!(p.delay(1), Duration::from_secs(1));
+        assert_eq!(p.delay(3), Duration::from_secs(4));
+        assert_eq!(p.delay(u32::MAX), MAX_DELAY);
+        let capped = RetryPolicy { max_delay: Some(Duration::from_secs(3)), ..p };
+        assert_eq!(capped.delay(3), Duration::from_secs(3));
+        let huge = RetryPolicy { multiplier: f64::MAX, ..p };
+        assert_eq!(huge.delay(2), MAX_DELAY);
+    }
+
+    #[test]
+    fn durations_read_and_print_back() {
+        for (text, ms) in [("30s", 30_000.0), ("500ms", 500.0), ("1.5s", 1_500.0), ("2m", 120_000.0), ("1h", 3.6e6)] {
+            assert_eq!(duration_ms(text), Some(ms), "{text}");
+            assert_eq!(duration_ms(&duration_text(ms)), Some(ms), "{text}");
+        }
+        assert_eq!(duration_ms("30"), None);
+        assert_eq!(millis(-1.0), Duration::ZERO);
+        assert_eq!(millis(f64::INFINITY), millis(MAX_DURATION_MS));
+    }
+}

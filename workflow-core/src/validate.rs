@@ -1,0 +1,293 @@
+//! The rule book: what makes a workflow well formed, for `workflow!` and run-time workflows
+//! alike. Each rule is one `check_*`, headed by the rule it enforces; [`check`] runs them in
+//! order and reports every problem with its caller's span type.
+//!
+//! Rules that need types or a tool catalogue (unknown tool or argument, argument types, output
+//! fields) are checked by rustc for `workflow!` and by the runtime's validator for run-time
+//! workflows.
+
+use std::collections::HashSet;
+
+use crate::ast::{Expr, FilterKind, Literal};
+use crate::graph::{Graph, edges};
+use crate::model::{Condition, Spanned, Workflow};
+use crate::policy::{MAX_DURATION_MS, MAX_RETRIES, StepPolicy, duration_text};
+use crate::suggest::{did_you_mean, list};
+
+/// Something wrong with a workflow, where it was written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Problem<S> {
+    /// Where to point.
+    pub span: S,
+    /// What is wrong and what would be right.
+    pub message: String,
+}
+
+/// A workflow that passed every rule, with what running it needs: its graph and each step's
+/// policy. Code generation and execution consume it and cannot fail.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Checked<S> {
+    /// The workflow.
+    pub workflow: Workflow<S>,
+    /// Its graph.
+    pub graph: Graph,
+    /// Each step's retry policy, timeout and `on_error`, defaults filled in.
+    pub policies: Vec<StepPolicy>,
+    /// The names the workflow reads that are neither steps nor declared inputs (only when it
+    /// declares no inputs): they must be supplied when it runs.
+    pub implicit_inputs: Vec<String>,
+}
+
+/// Checks `workflow` against every rule, reporting all problems at once.
+pub fn check<S: Clone>(workflow: Workflow<S>) -> Result<Checked<S>, Vec<Problem<S>>> {
+    let mut problems = Problems(Vec::new());
+    check_has_steps(&workflow, &mut problems);
+    check_names(&workflow, &mut problems);
+    check_references(&workflow, &mut problems);
+    check_depends(&workflow, &mut problems);
+    check_conditions(&workflow, &mut problems);
+    check_retries(&workflow, &mut problems);
+    check_timeouts(&workflow, &mut problems);
+    let graph = check_cycles(&workflow, &mut problems);
+    match graph {
+        Some(graph) if problems.0.is_empty() => Ok(Checked {
+            policies: workflow.steps.iter().map(StepPolicy::of).collect(),
+            implicit_inputs: implicit_inputs(&workflow),
+            graph,
+            workflow,
+        }),
+        _ => Err(problems.0),
+    }
+}
+
+struct Problems<S>(Vec<Problem<S>>);
+
+impl<S: Clone> Problems<S> {
+    fn at(&mut self, span: &S, message: impl Into<String>) {
+        self.0.push(Problem { span: span.clone(), message: message.into() });
+    }
+}
+
+// A workflow has at least one step.
+fn check_has_steps<S: Clone>(workflow: &Workflow<S>, problems: &mut Problems<S>) {
+    if workflow.steps.is_empty() {
+        let name = &workflow.name;
+        problems.at(&name.span, format!("workflow `{}` has no steps; add `id = tool(arg: value);`", name.value));
+    }
+}
+
+// Inputs and step ids are unique, and no step has an input's name: steps and inputs are separate
+// namespaces, and a reference must name exactly one thing.
+fn check_names<S: Clone>(workflow: &Workflow<S>, problems: &mut Problems<S>) {
+    let mut inputs = HashSet::new();
+    for input in workflow.inputs.iter().flatten() {
+        if !inputs.insert(input.name.value.as_str()) {
+            problems.at(&input.name.span, format!("duplicate input `{}`", input.name.value));
+        }
+    }
+    let mut steps = HashSet::new();
+    for step in &workflow.steps {
+        let id = step.id.value.as_str();
+        if inputs.contains(id) {
+            let message =
+                format!("step `{id}` has the name of an input of `{}`; rename the step", workflow.name.value);
+            problems.at(&step.id.span, message);
+        } else if !steps.insert(id) {
+            problems.at(&step.id.span, format!("duplicate step id `{id}`; rename one of the steps"));
+        }
+    }
+}
+
+// Every reference names a declared input or another step (when the workflow declares no inputs,
+// any name that is not a step is an input).
+fn check_references<S: Clone>(workflow: &Workflow<S>, problems: &mut Problems<S>) {
+    let names = || {
+        let inputs = workflow.inputs.iter().flatten().map(|i| i.name.value.as_str());
+        inputs.chain(workflow.steps.iter().map(|s| s.id.value.as_str()))
+    };
+    for step in &workflow.steps {
+        for (_, r) in step.refs() {
+            let root = r.path.root.as_str();
+            if root == step.id.value {
+                problems.at(
+                    &r.span,
+                    format!("step `{root}` refers to its own output; a step can use inputs and other steps only"),
+                );
+            } else if workflow.step_index(root).is_none()
+                && workflow.inputs.is_some()
+                && !workflow.declares_input(root)
+            {
+                let hint = did_you_mean(root, names()).unwrap_or_else(|| known(workflow));
+                problems.at(&r.span, format!("unknown step or input `{root}`{hint}"));
+            }
+        }
+    }
+}
+
+// `depends` names other steps of the workflow.
+fn check_depends<S: Clone>(workflow: &Workflow<S>, problems: &mut Problems<S>) {
+    let steps = || workflow.steps.iter().map(|s| s.id.value.as_str());
+    for step in &workflow.steps {
+        for dep in &step.depends {
+            let name = dep.value.as_str();
+            if name == step.id.value {
+                problems.at(&dep.span, format!("step `{name}` depends on itself; remove it from `depends`"));
+            } else if workflow.declares_input(name) {
+                problems.at(&dep.span, format!("`{name}` is an input, not a step; `depends` takes step ids"));
+            } else if workflow.step_index(name).is_none() {
+                let hint = did_you_mean(name, steps()).unwrap_or_else(|| format!("; the steps are {}", list(steps())));
+                problems.at(&dep.span, format!("`depends` names unknown step `{name}`{hint}"));
+            }
+        }
+    }
+}
+
+// A condition in the expression language is a boolean: a comparison, `!`, `&&`, `||`, `true`,
+// `false` or a value read from a step or input (checked when it is read). A literal or a filter
+// that gives text, a number or a list is never a condition; there is no truthiness.
+fn check_conditions<S: Clone>(workflow: &Workflow<S>, problems: &mut Problems<S>) {
+    for step in &workflow.steps {
+        let Some(Condition { expr: Some(expr), span, .. }) = &step.condition else { continue };
+        if let Some(kind) = non_boolean(expr) {
+            problems.at(
+                span,
+                format!("a condition must be a boolean, found {kind}; compare it, e.g. `{} > 0`", shown(expr)),
+            );
+        }
+    }
+}
+
+/// What an expression gives when that is known not to be a boolean.
+fn non_boolean(expr: &Expr) -> Option<&'static str> {
+    match expr {
+        Expr::Literal(Literal::Str(_), _) => Some("a string"),
+        Expr::Literal(Literal::Number(_), _) | Expr::Neg(_) => Some("a number"),
+        Expr::Literal(Literal::Null, _) => Some("`null`"),
+        Expr::Filter(_, f) => match f.kind {
+            FilterKind::Length => Some("a number (`length`)"),
+            FilterKind::Upper | FilterKind::Lower | FilterKind::Json | FilterKind::Join => Some("a string"),
+            FilterKind::Default => None,
+        },
+        Expr::Ternary(_, a, b) => non_boolean(a).and(non_boolean(b)),
+        Expr::Binary(..)
+        | Expr::Not(_)
+        | Expr::Literal(Literal::Bool(_), _)
+        | Expr::Path(_) => None,
+    }
+}
+
+fn shown(expr: &Expr) -> String {
+    expr.to_string()
+}
+
+// Retry counts are small whole numbers; backoffs are durations from zero, factors at least 1,
+// and a cap is a positive duration no shorter than the backoff it caps.
+fn check_retries<S: Clone>(workflow: &Workflow<S>, problems: &mut Problems<S>) {
+    for retry in workflow.steps.iter().filter_map(|s| s.retry.as_ref()) {
+        let count = &retry.count;
+        if count.value > MAX_RETRIES {
+            problems.at(
+                &count.span,
+                format!(
+                    "expected a whole retry count from 0 to {MAX_RETRIES} such as `retry 3`, found `{}`",
+                    count.value
+                ),
+            );
+        }
+        if let Some(backoff) = &retry.backoff {
+            check_duration(backoff, "a backoff", true, problems);
+        }
+        if let Some(m) = retry.multiplier.as_ref().filter(|m| !(m.value >= 1.0 && m.value.is_finite())) {
+            problems.at(
+                &m.span,
+                format!("a backoff factor below 1 shrinks delays; write `x1` or more, found `x{}`", m.value),
+            );
+        }
+        if let Some(max) = &retry.max {
+            if check_duration(max, "a `max` delay", false, problems) {
+                if let Some(b) = retry.backoff.as_ref().filter(|b| b.value > max.value) {
+                    problems.at(
+                        &max.span,
+                        format!(
+                            "`max {}` is shorter than `backoff {}`, so every delay would be the cap; raise `max` or lower `backoff`",
+                            duration_text(max.value),
+                            duration_text(b.value)
+                        ),
+                    );
+                }
+            }
+        }
+    }
+}
+
+// A timeout is a positive duration.
+fn check_timeouts<S: Clone>(workflow: &Workflow<S>, problems: &mut Problems<S>) {
+    for timeout in workflow.steps.iter().filter_map(|s| s.timeout.as_ref()) {
+        if timeout.value == 0.0 {
+            problems.at(&timeout.span, "a timeout of zero would fail every call; give a positive duration");
+        } else {
+            check_duration(timeout, "a timeout", false, problems);
+        }
+    }
+}
+
+/// Whether a duration (in milliseconds) is finite, in range and positive (or zero, if allowed).
+fn check_duration<S: Clone>(d: &Spanned<f64, S>, what: &str, zero_ok: bool, problems: &mut Problems<S>) -> bool {
+    let ok = d.value.is_finite() && d.value <= MAX_DURATION_MS && (d.value > 0.0 || (zero_ok && d.value == 0.0));
+    if !ok {
+        let least = if zero_ok { "zero or more" } else { "positive" };
+        problems.at(
+            &d.span,
+            format!("{what} must be a {least} duration of at most {MAX_DURATION_MS} ms, found {} ms", d.value),
+        );
+    }
+    ok
+}
+
+// The steps form a DAG: no step needs (by reference or `depends`) a step that needs it.
+fn check_cycles<S: Clone>(workflow: &Workflow<S>, problems: &mut Problems<S>) -> Option<Graph> {
+    match Graph::of(workflow) {
+        Ok(graph) => Some(graph),
+        Err(cycles) => {
+            let edges = edges(workflow);
+            for cycle in cycles {
+                let names: Vec<String> = cycle.iter().map(|&i| format!("`{}`", workflow.steps[i].id.value)).collect();
+                let (first, next) = (cycle[0], cycle.get(1).copied().unwrap_or(cycle[0]));
+                let at = edges[first].get(&next).copied().unwrap_or(&workflow.steps[first].id.span);
+                problems.at(
+                    at,
+                    format!(
+                        "dependency cycle: {} -> {} (each step uses the next); remove one of these references",
+                        names.join(" -> "),
+                        names[0]
+                    ),
+                );
+            }
+            None
+        }
+    }
+}
+
+/// `; the inputs are …; the steps are …`, to follow an unknown name with no close match.
+fn known<S>(workflow: &Workflow<S>) -> String {
+    let inputs: Vec<&str> = workflow.inputs.iter().flatten().map(|i| i.name.value.as_str()).collect();
+    let steps = list(workflow.steps.iter().map(|s| s.id.value.as_str()));
+    match (inputs.is_empty(), workflow.steps.is_empty()) {
+        (true, _) => format!("; the steps are {steps}"),
+        (false, true) => format!("; the inputs are {}", list(inputs)),
+        (false, false) => format!("; the inputs are {} and the steps are {steps}", list(inputs)),
+    }
+}
+
+/// The roots that are neither steps nor declared inputs, when the workflow declares none.
+pub(crate) fn implicit_inputs<S>(workflow: &Workflow<S>) -> Vec<String> {
+    if workflow.inputs.is_some() {
+        return Vec::new();
+    }
+    let mut seen = HashSet::new();
+    let refs = workflow.steps.iter().flat_map(|s| s.refs().map(|(_, r)| r.path.root.as_str()));
+    refs.filter(|root| workflow.step_index(root).is_none() && seen.insert(*root)).map(str::to_owned).collect()
+}
+
+#[cfg(test)]
+mod tests;
