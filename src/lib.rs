@@ -187,7 +187,7 @@ pub use workflow_derive::ToolOutput;
 pub use workflow_macros::{tool, workflow};
 pub use workflow_runtime::{
     CallError, CallTool, DuplicateTool, ErrorKind, ExecuteError, FromRef, OnError, PreparedWorkflow,
-    RetryPolicy, Run, RunRecord, Schedule, State, StepError, StepInfo, StepRecord, StepStatus,
+    RetryPolicy, Run, RunRecord, Schedule, State, StepError, StepInfo, StepRecord, StepSpec, StepStatus,
     SubstituteError, TemplateRun, Tool, ToolDefinition, ToolError, ToolOutput, ToolRegistry, ToolResult,
     WorkflowContext, WorkflowError, WorkflowExecutor, WorkflowInput, WorkflowStep, WorkflowTemplate,
 };

@@ -4,6 +4,8 @@
 //! Each `workflow!` below holds, character for character, the text of a file in
 //! `tests/conformance/`; `the_sources_are_the_files` checks that they have not drifted apart.
 
+use std::time::Duration;
+
 use workflow::WorkflowTemplate;
 use workflow::prelude::*;
 
@@ -90,18 +92,68 @@ workflow! {
     }
 }
 
-/// A `.wf` source and the template of the same source compiled.
-type Case = (&'static str, fn() -> WorkflowTemplate);
+workflow! {
+    /// Every shape of retry and timeout, with and without each optional part.
+    policies(n: i64) {
+        plain     = add(x: <<n>>, y: 0);
+        retried   = add(x: <<n>>, y: 1) retry 3;
+        immediate = add(x: <<n>>, y: 2) retry 2 backoff 0s;
+        grown     = add(x: <<n>>, y: 3) retry 1 backoff 1s x3;
+        capped    = add(x: <<n>>, y: 4) retry 2 max 5s;
+        jittered  = add(x: <<n>>, y: 5) retry 4 backoff 100ms x1.5 max 1s jitter timeout 250ms;
+        limited   = add(x: <<retried>>, y: 6) timeout 1.5s on_error skip;
+        gated     = add(x: <<limited>>, y: 7) if <<n>> > 0 && <<capped>> != 3 timeout 2m retry 1 backoff 2s;
+    }
+}
+
+/// A `.wf` source, the template of the same source compiled, and what the compiled step driver
+/// runs for each step.
+type Case = (&'static str, fn() -> WorkflowTemplate, &'static [workflow::StepSpec]);
 
 const CORPUS: &[Case] = &[
-    (include_str!("conformance/github_pr.wf"), github_pr::template),
-    (include_str!("conformance/diamond.wf"), diamond::template),
+    (include_str!("conformance/github_pr.wf"), github_pr::template, github_pr::SPECS),
+    (include_str!("conformance/diamond.wf"), diamond::template, diamond::SPECS),
+    (include_str!("conformance/policies.wf"), policies::template, policies::SPECS),
 ];
+
+fn registry() -> ToolRegistry {
+    let mut tools = ToolRegistry::new(());
+    tools.register::<add>().unwrap().register::<scale>().unwrap().register::<label>().unwrap();
+    tools
+        .register::<github_list_issues>()
+        .unwrap()
+        .register::<github_create_pr>()
+        .unwrap()
+        .register::<slack_send_message>()
+        .unwrap();
+    tools
+}
+
+#[test]
+fn the_step_driver_runs_the_same_policies_compiled_and_at_run_time() {
+    let tools = registry();
+    for (source, _, compiled) in CORPUS {
+        // The text read at run time, and the same text as JSON (flat fields in seconds).
+        let parsed = WorkflowTemplate::from_dsl(source).unwrap().remove(0);
+        let json = WorkflowTemplate::from_json(&serde_json::to_string(&parsed).unwrap()).unwrap();
+        for template in [parsed, json] {
+            let prepared = workflow::WorkflowExecutor::new().prepare(&template, &tools).unwrap();
+            assert_eq!(prepared.specs(), *compiled, "{source}");
+        }
+    }
+    let retried = &policies::SPECS[1].retry;
+    assert_eq!((retried.retries, retried.backoff, retried.multiplier), (3, Duration::from_secs(2), 2.0));
+    let capped = &policies::SPECS[4].retry;
+    assert_eq!((capped.backoff, capped.max_delay), (Duration::from_secs(2), Some(Duration::from_secs(5))));
+    assert_eq!(policies::SPECS[2].retry.backoff, Duration::ZERO);
+    assert_eq!(policies::SPECS[5].timeout, Some(Duration::from_millis(250)));
+    assert_eq!(policies::SPECS[6].timeout, Some(Duration::from_millis(1500)));
+}
 
 #[test]
 fn the_sources_are_the_files() {
     let this = include_str!("conformance.rs");
-    for (source, _) in CORPUS {
+    for (source, _, _) in CORPUS {
         assert!(
             this.contains(&format!("workflow! {{\n{source}}}")),
             "a workflow! here differs from:\n{source}"
@@ -111,7 +163,7 @@ fn the_sources_are_the_files() {
 
 #[test]
 fn compiled_and_parsed_templates_are_equal() {
-    for (source, compiled) in CORPUS {
+    for (source, compiled, _) in CORPUS {
         let parsed = WorkflowTemplate::from_dsl(source).unwrap();
         assert_eq!(parsed.len(), 1);
         let compiled = compiled();
@@ -143,8 +195,7 @@ fn the_template_holds_what_the_source_says() {
 
 #[tokio::test]
 async fn compiled_and_parsed_workflows_compute_the_same_results() {
-    let mut tools = ToolRegistry::new(());
-    tools.register::<add>().unwrap().register::<scale>().unwrap().register::<label>().unwrap();
+    let tools = registry();
     let parsed = WorkflowTemplate::from_dsl(include_str!("conformance/diamond.wf")).unwrap().remove(0);
     for start in [0, 1, 5] {
         let compiled = diamond(start).run(&()).await.unwrap();
@@ -155,5 +206,21 @@ async fn compiled_and_parsed_workflows_compute_the_same_results() {
         let mut expected = serde_json::to_value(&compiled.outputs).unwrap();
         expected.as_object_mut().unwrap().retain(|_, v| !v.is_null());
         assert_eq!(serde_json::Value::Object(dynamic.context.step_results), expected, "start = {start}");
+    }
+}
+
+#[tokio::test]
+async fn every_policy_shape_computes_the_same_results_compiled_and_at_run_time() {
+    let tools = registry();
+    let parsed = WorkflowTemplate::from_dsl(include_str!("conformance/policies.wf")).unwrap().remove(0);
+    for n in [-1, 0, 3] {
+        let compiled = policies(n).run(&()).await.unwrap();
+        let dynamic = workflow::WorkflowExecutor::new()
+            .execute(&parsed, &tools, serde_json::json!({ "n": n }))
+            .await
+            .unwrap();
+        let mut expected = serde_json::to_value(&compiled.outputs).unwrap();
+        expected.as_object_mut().unwrap().retain(|_, v| !v.is_null());
+        assert_eq!(serde_json::Value::Object(dynamic.context.step_results), expected, "n = {n}");
     }
 }

@@ -161,11 +161,11 @@ async fn an_invalid_workflow_is_rejected_with_every_problem_listed() {
 - step `notify`, parameter `message`, line 1, column 7: expected a name such as `step.field`, found `}}`
 - step `pr`, parameter `repo`, line 1, column 3: unknown step or input `rpo`; did you mean `repo`?
 - step `pr`, parameter `body`, line 1, column 9: unknown step or input `lst`; did you mean `list`?
+- step `notify`, parameter `depends_on`: dependency cycle: `notify` -> `later` -> `notify` (each step uses the next); remove one of these references
 - step `list`, parameter `tool_name`: unknown tool `github_list_issue`; did you mean `github_list_issues`?
 - step `pr`, parameter `title`: expected a string, found a number
 - step `pr`, parameter `draft`: tool `github_create_pr` has no parameter `draft`; it takes `repo`, `title`, `body`
-- step `notify`, parameter `channel`, line 1, column 3: `pr` has no field `ur`; did you mean `url`?
-- step `notify`: dependency cycle: `notify` -> `later` -> `notify` (each step needs the next)"
+- step `notify`, parameter `channel`, line 1, column 3: `pr` has no field `ur`; did you mean `url`?"
     );
     let drawn = problems.render();
     assert!(
@@ -183,7 +183,7 @@ async fn a_failing_step_reports_step_and_parameter() {
               "parameters": { "repo": "r", "title": "t", "body": "{{list.issues[3].number}}" } } ] }"#,
     )
     .unwrap();
-    let err = WorkflowExecutor::new().execute(&workflow, &registry(), Value::Null).await.unwrap_err();
+    let err = WorkflowExecutor::new().execute(&workflow, &registry(), json!({})).await.unwrap_err();
     assert_eq!(
         err.to_string(),
         "workflow `w` failed at step `pr`: parameter `body`: index 3 is out of range: `list.issues` has 1 items"
@@ -241,7 +241,11 @@ fn a_cycle_through_ten_thousand_steps_is_reported_without_exhausting_the_stack()
         .unwrap();
     assert_eq!(problems.0.len(), 1);
     assert!(problems.0[0].message.starts_with("dependency cycle: `s0` -> `s1` -> `s2` -> "));
-    assert!(problems.0[0].message.ends_with("-> `s9999` -> `s0` (each step needs the next)"));
+    assert!(
+        problems.0[0]
+            .message
+            .ends_with("-> `s9999` -> `s0` (each step uses the next); remove one of these references")
+    );
 }
 
 fn uneven() -> WorkflowTemplate {
@@ -300,4 +304,155 @@ async fn a_concurrency_limit_bounds_the_calls_in_flight() {
         offsets.sort_unstable();
         assert_eq!(offsets, [0, 0, 10, 10, 20, 20], "{schedule:?}");
     }
+}
+
+// ---------------------------------------------------------------- names and inputs
+
+/// Count the calls made, through the registry's state.
+#[tool]
+async fn counted(
+    State(calls): State<std::sync::Arc<std::sync::atomic::AtomicUsize>>,
+    text: String,
+) -> Result<String, ToolError> {
+    calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    Ok(text)
+}
+
+/// A registry whose `counted` tool counts its calls, and the counter.
+fn counting() -> (
+    ToolRegistry<std::sync::Arc<std::sync::atomic::AtomicUsize>>,
+    std::sync::Arc<std::sync::atomic::AtomicUsize>,
+) {
+    let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut tools = ToolRegistry::new(calls.clone());
+    tools.register::<counted>().unwrap().register::<github_list_issues>().unwrap();
+    (tools, calls)
+}
+
+fn problems_of(err: ExecuteError) -> String {
+    match err {
+        ExecuteError::Invalid(problems) => problems.to_string(),
+        other => panic!("expected problems, got {other}"),
+    }
+}
+
+#[tokio::test]
+async fn an_input_named_like_a_step_cannot_change_what_the_next_step_receives() {
+    let (tools, calls) = counting();
+    let undeclared = WorkflowTemplate::from_yaml(
+        r##"
+name: forge
+steps:
+  - { step_id: list, tool_name: github_list_issues, parameters: { repo: "{{repo}}" } }
+  - { step_id: echo, tool_name: counted, parameters: { text: "#{{list.issues[0].number}}" } }
+"##,
+    )
+    .unwrap();
+    let forged = json!({ "repo": "r", "list": { "issues": [{ "number": 999, "title": "forged" }] } });
+    let err = WorkflowExecutor::new().execute(&undeclared, &tools, forged.clone()).await.unwrap_err();
+    assert_eq!(
+        problems_of(err),
+        "1 problem in the workflow\n- parameter `inputs`: input `list` has the name of a step; an input cannot stand in for a step's output"
+    );
+    let mut declared = undeclared.clone();
+    declared.inputs = vec![workflow::WorkflowInput { name: "repo".into(), ty: Some("String".into()) }];
+    let err = WorkflowExecutor::new().execute(&declared, &tools, forged).await.unwrap_err();
+    assert!(problems_of(err).contains("input `list` has the name of a step"));
+    assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 0, "no tool ran");
+    let run = WorkflowExecutor::new().execute(&declared, &tools, json!({ "repo": "r" })).await.unwrap();
+    assert_eq!(
+        run.context.get_result("echo"),
+        Some(&json!("#42")),
+        "the step's own output reaches the next step"
+    );
+}
+
+#[tokio::test]
+async fn a_missing_or_mistyped_declared_input_fails_before_any_tool_is_called() {
+    let (tools, calls) = counting();
+    let workflow = WorkflowTemplate::from_dsl(
+        "w(text: String, times: u32, note: Option<String>) {\n  first = counted(text: <<text>>);\n  second = counted(text: \"<<times>> <<first>>\");\n}",
+    )
+    .unwrap()
+    .remove(0);
+    let cases = [
+        (json!({ "times": 2 }), "missing input `text` (a string)"),
+        (json!({ "text": "a", "times": "two" }), "input `times` must be an integer from 0, found a string"),
+        (json!({ "text": "a", "times": -1 }), "input `times` must be an integer from 0, found a number"),
+        (json!({ "text": "a", "times": 1, "tims": 2 }), "unknown input `tims`; did you mean `times`?"),
+        (json!(["a", 1]), "the inputs must be a JSON object of named values, found a list"),
+    ];
+    for (inputs, expected) in cases {
+        let err = WorkflowExecutor::new().execute(&workflow, &tools, inputs.clone()).await.unwrap_err();
+        let text = problems_of(err);
+        assert!(text.contains(expected), "{inputs}: {text}");
+    }
+    assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 0, "no tool ran");
+    let run =
+        WorkflowExecutor::new().execute(&workflow, &tools, json!({ "text": "a", "times": 2 })).await.unwrap();
+    assert_eq!(run.context.get_result("second"), Some(&json!("2 a")));
+}
+
+#[tokio::test]
+async fn a_misspelt_step_fails_validation_with_a_suggestion_even_without_declared_inputs() {
+    let (tools, calls) = counting();
+    let workflow = WorkflowTemplate::from_yaml(
+        r#"
+name: typo
+steps:
+  - { step_id: list_issues, tool_name: github_list_issues, parameters: { repo: "{{repo}}" } }
+  - { step_id: echo, tool_name: counted, parameters: { text: "{{list_isues.issues[0].title}}" } }
+"#,
+    )
+    .unwrap();
+    let err = WorkflowExecutor::new().prepare(&workflow, &tools).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "1 problem in the workflow\n- step `echo`, parameter `text`, line 1, column 3: unknown step `list_isues`; did you mean `list_issues`? (if it is an input, declare the workflow's inputs)"
+    );
+    // An input the workflow reads and the run does not give is found before any call too.
+    let mut fixed = workflow.clone();
+    fixed.steps[1].parameters.insert("text".into(), json!("{{list_issues.issues[0].title}} {{suffix}}"));
+    let err = WorkflowExecutor::new()
+        .execute(&fixed, &tools, json!({ "repo": "r", "sufix": "!" }))
+        .await
+        .unwrap_err();
+    assert!(problems_of(err).contains("unknown step or input `suffix`; did you mean `sufix`?"));
+    assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 0);
+}
+
+#[tokio::test]
+async fn a_condition_that_is_not_a_boolean_is_an_error_never_truthiness() {
+    let (tools, calls) = counting();
+    let with = |condition: &str| {
+        let mut w = WorkflowTemplate::from_yaml(
+            r#"
+name: cond
+steps:
+  - { step_id: list, tool_name: github_list_issues, parameters: { repo: "{{repo}}" } }
+  - { step_id: echo, tool_name: counted, parameters: { text: "x" } }
+"#,
+        )
+        .unwrap();
+        w.steps[1].condition = Some(condition.to_owned());
+        w
+    };
+    // Known not to be a boolean before the run: a string literal, a filter giving text, a field
+    // whose output schema says string.
+    for (condition, expected) in [
+        ("'yes'", "a condition must be a boolean, found a string"),
+        ("{{list.issues|length}}", "a condition must be a boolean, found a number (`length`)"),
+        ("{{list.issues[0].title}}", "a condition must be a boolean, but `list.issues[0].title` is a string"),
+    ] {
+        let err = WorkflowExecutor::new().prepare(&with(condition), &tools).unwrap_err();
+        assert!(err.to_string().contains(expected), "{condition}: {err}");
+    }
+    // Known only when it runs: an input.
+    let err =
+        WorkflowExecutor::new().execute(&with("{{repo}}"), &tools, json!({ "repo": "r" })).await.unwrap_err();
+    assert!(
+        err.to_string().contains("parameter `condition`: a condition must be a boolean, found a string"),
+        "{err}"
+    );
+    assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 0);
 }

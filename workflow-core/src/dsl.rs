@@ -110,7 +110,11 @@ fn step(src: &str, pair: Pair<'_, Rule>) -> Result<Step<Span>, ParseError> {
         if let Some(keyword) = clause_keyword(rule) {
             if seen.contains(&keyword) {
                 let at = part.as_span().start();
-                return Err(ParseError::at(src, at, format!("duplicate `{keyword}` clause; a step takes one")));
+                return Err(ParseError::at(
+                    src,
+                    at,
+                    format!("duplicate `{keyword}` clause; a step takes one"),
+                ));
             }
             seen.push(keyword);
         }
@@ -122,7 +126,11 @@ fn step(src: &str, pair: Pair<'_, Rule>) -> Result<Step<Span>, ParseError> {
                     let name = name_of(&arg_name);
                     let Some(v) = kv.next().and_then(|v| v.into_inner().next()) else {
                         let at = arg_name.as_span().end();
-                        return Err(ParseError::at(src, at, format!("expected a value for `{}`", name.value)));
+                        return Err(ParseError::at(
+                            src,
+                            at,
+                            format!("expected a value for `{}`", name.value),
+                        ));
                     };
                     step.args.push(Arg { name, value: value(src, v)? });
                 }
@@ -136,7 +144,8 @@ fn step(src: &str, pair: Pair<'_, Rule>) -> Result<Step<Span>, ParseError> {
             Rule::retry_clause => step.retry = Some(retry(part)),
             Rule::timeout_clause => step.timeout = part.into_inner().next().and_then(|d| duration(&d)),
             Rule::on_error_clause => {
-                let action = if part.as_str().trim_end().ends_with("skip") { OnError::Skip } else { OnError::Abort };
+                let action =
+                    if part.as_str().trim_end().ends_with("skip") { OnError::Skip } else { OnError::Abort };
                 step.on_error = Some(Spanned::new(action, span(&part)));
             }
             _ => {}
@@ -175,12 +184,16 @@ fn retry(pair: Pair<'_, Rule>) -> Retry<Span> {
         Retry { count: Spanned::new(0, whole), backoff: None, multiplier: None, max: None, jitter: false };
     for part in pair.into_inner() {
         match part.as_rule() {
-            Rule::retry_count => retry.count = Spanned::new(part.as_str().parse().unwrap_or(u64::MAX), span(&part)),
+            Rule::retry_count => {
+                retry.count = Spanned::new(part.as_str().parse().unwrap_or(u64::MAX), span(&part))
+            }
             Rule::retry_backoff => {
                 for p in part.into_inner() {
                     match p.as_rule() {
                         Rule::duration => retry.backoff = duration(&p),
-                        _ => retry.multiplier = p.as_str()[1..].parse().ok().map(|m| Spanned::new(m, span(&p))),
+                        _ => {
+                            retry.multiplier = p.as_str()[1..].parse().ok().map(|m| Spanned::new(m, span(&p)))
+                        }
                     }
                 }
             }

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::model::{Workflow, Step};
+use crate::model::{Step, Workflow};
 
 /// For each step, the other steps it needs (by reference or `depends`), each with the span of
 /// the first token that names it. Names that are not steps, and a step's own name, are left out.
@@ -110,8 +110,7 @@ impl Graph {
 
 /// Whether a step may not run by its own clauses: a condition or `on_error skip`.
 fn may_skip<S>(step: &Step<S>) -> bool {
-    step.condition.is_some()
-        || step.on_error.as_ref().is_some_and(|o| o.value == crate::model::OnError::Skip)
+    step.condition.is_some() || step.on_error.as_ref().is_some_and(|o| o.value == crate::model::OnError::Skip)
 }
 
 /// The steps whose outputs `step` reads, ascending.
@@ -199,7 +198,9 @@ mod tests {
 
     #[test]
     fn diamond_has_four_levels() {
-        let wf = workflow("a = t(v: <<x>>); b = t(v: <<a>>); c = t(v: <<a.n>>); d = t(v: <<b>>, w: <<c>>); e = t(v: 1) depends d;");
+        let wf = workflow(
+            "a = t(v: <<x>>); b = t(v: <<a>>); c = t(v: <<a.n>>); d = t(v: <<b>>, w: <<c>>); e = t(v: 1) depends d;",
+        );
         let g = Graph::of(&wf).unwrap();
         assert_eq!(g.levels, vec![vec![0], vec![1, 2], vec![3], vec![4]]);
         assert_eq!(g.needs[3], vec![1, 2]);
@@ -209,7 +210,9 @@ mod tests {
 
     #[test]
     fn skipping_propagates_to_dependents_only() {
-        let wf = workflow("a = t(v: 1); b = t(v: 2) if <<a.ok>>; c = t(v: <<b.n>>); d = t(v: <<a.n>>); e = t(v: 3) depends c;");
+        let wf = workflow(
+            "a = t(v: 1); b = t(v: 2) if <<a.ok>>; c = t(v: <<b.n>>); d = t(v: <<a.n>>); e = t(v: 3) depends c;",
+        );
         let g = Graph::of(&wf).unwrap();
         assert_eq!(g.skippable, vec![false, true, true, false, true]);
         assert_eq!(g.blocked_by(2, |n| n != 1), Some(1));

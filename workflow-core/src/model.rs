@@ -190,7 +190,8 @@ pub enum RefSite<'a> {
 impl<S> Step<S> {
     /// Every reference of the step, with where it is: its arguments', then its condition's.
     pub fn refs(&self) -> impl Iterator<Item = (RefSite<'_>, &Ref<S>)> {
-        let args = self.args.iter().flat_map(|a| a.value.refs().map(move |r| (RefSite::Arg(&a.name.value), r)));
+        let args =
+            self.args.iter().flat_map(|a| a.value.refs().map(move |r| (RefSite::Arg(&a.name.value), r)));
         let condition = self.condition.iter().flat_map(|c| c.refs.iter().map(|r| (RefSite::Condition, r)));
         args.chain(condition)
     }
@@ -208,44 +209,102 @@ impl<S> Workflow<S> {
     }
 }
 
+/// Where in a workflow a span is, for span mappings that need to know ([`Workflow::map_spans`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Place<'a> {
+    /// The step, by index, if the span is in one.
+    pub step: Option<usize>,
+    /// What the span is of.
+    pub field: Field<'a>,
+}
+
+/// What a span is of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field<'a> {
+    /// The workflow's name.
+    Name,
+    /// A declared input.
+    Input,
+    /// A step id.
+    Id,
+    /// A step's tool.
+    Tool,
+    /// An argument's name.
+    ArgName(&'a str),
+    /// Inside an argument's value.
+    Arg(&'a str),
+    /// A `depends` name.
+    Depends,
+    /// The condition.
+    Condition,
+    /// The retry count.
+    RetryCount,
+    /// The backoff.
+    Backoff,
+    /// The backoff factor.
+    Multiplier,
+    /// The longest delay.
+    MaxDelay,
+    /// The timeout.
+    Timeout,
+    /// `on_error`.
+    OnError,
+}
+
 impl<S> Workflow<S> {
-    /// The same workflow with every span mapped by `f` (a byte range to a position in a
-    /// document, say).
-    pub fn map_spans<T>(self, f: &mut impl FnMut(S) -> T) -> Workflow<T> {
+    /// The same workflow with every span mapped by `f`, which is told where each span is (to turn
+    /// a byte range into a place in a document, say).
+    pub fn map_spans<T>(self, f: &mut impl FnMut(S, Place<'_>) -> T) -> Workflow<T> {
+        let at = |field| Place { step: None, field };
         Workflow {
-            name: map_spanned(self.name, f),
+            name: map_spanned(self.name, &mut |s| f(s, at(Field::Name))),
             doc: self.doc,
             inputs: self.inputs.map(|inputs| {
-                inputs.into_iter().map(|i| Input { name: map_spanned(i.name, f), ty: i.ty }).collect()
+                let mut g = |s| f(s, at(Field::Input));
+                inputs.into_iter().map(|i| Input { name: map_spanned(i.name, &mut g), ty: i.ty }).collect()
             }),
-            steps: self.steps.into_iter().map(|s| s.map_spans(f)).collect(),
+            steps: self.steps.into_iter().enumerate().map(|(i, s)| s.map_spans(i, f)).collect(),
         }
     }
 }
 
 impl<S> Step<S> {
-    /// The same step with every span mapped by `f`.
-    pub fn map_spans<T>(self, f: &mut impl FnMut(S) -> T) -> Step<T> {
+    /// The same step (at index `index`) with every span mapped by `f`.
+    pub fn map_spans<T>(self, index: usize, f: &mut impl FnMut(S, Place<'_>) -> T) -> Step<T> {
+        fn at(index: usize, field: Field<'_>) -> Place<'_> {
+            Place { step: Some(index), field }
+        }
+        let args = self
+            .args
+            .into_iter()
+            .map(|a| {
+                let arg = a.name.value.clone();
+                let name = map_spanned(a.name, &mut |s| f(s, at(index, Field::ArgName(&arg))));
+                Arg { name, value: a.value.map_spans(&mut |s| f(s, at(index, Field::Arg(&arg)))) }
+            })
+            .collect();
         Step {
-            id: map_spanned(self.id, f),
-            tool: map_spanned(self.tool, f),
-            args: self.args.into_iter().map(|a| Arg { name: map_spanned(a.name, f), value: a.value.map_spans(f) }).collect(),
-            depends: self.depends.into_iter().map(|d| map_spanned(d, f)).collect(),
-            condition: self.condition.map(|c| Condition {
-                expr: c.expr,
-                source: c.source,
-                refs: map_refs(c.refs, f),
-                span: f(c.span),
+            id: map_spanned(self.id, &mut |s| f(s, at(index, Field::Id))),
+            tool: map_spanned(self.tool, &mut |s| f(s, at(index, Field::Tool))),
+            args,
+            depends: self
+                .depends
+                .into_iter()
+                .map(|d| map_spanned(d, &mut |s| f(s, at(index, Field::Depends))))
+                .collect(),
+            condition: self.condition.map(|c| {
+                let mut g = |s| f(s, at(index, Field::Condition));
+                Condition { expr: c.expr, source: c.source, refs: map_refs(c.refs, &mut g), span: g(c.span) }
             }),
             retry: self.retry.map(|r| Retry {
-                count: map_spanned(r.count, f),
-                backoff: r.backoff.map(|b| map_spanned(b, f)),
-                multiplier: r.multiplier.map(|m| map_spanned(m, f)),
-                max: r.max.map(|m| map_spanned(m, f)),
+                count: map_spanned(r.count, &mut |s| f(s, at(index, Field::RetryCount))),
+                backoff: r.backoff.map(|b| map_spanned(b, &mut |s| f(s, at(index, Field::Backoff)))),
+                multiplier: r.multiplier.map(|m| map_spanned(m, &mut |s| f(s, at(index, Field::Multiplier)))),
+                max: r.max.map(|m| map_spanned(m, &mut |s| f(s, at(index, Field::MaxDelay)))),
                 jitter: r.jitter,
             }),
-            timeout: self.timeout.map(|t| map_spanned(t, f)),
-            on_error: self.on_error.map(|o| map_spanned(o, f)),
+            timeout: self.timeout.map(|t| map_spanned(t, &mut |s| f(s, at(index, Field::Timeout)))),
+            on_error: self.on_error.map(|o| map_spanned(o, &mut |s| f(s, at(index, Field::OnError)))),
         }
     }
 }
@@ -255,11 +314,17 @@ impl<S> Value<S> {
     pub fn map_spans<T>(self, f: &mut impl FnMut(S) -> T) -> Value<T> {
         match self {
             Value::Ref(r) => Value::Ref(Ref { path: r.path, span: f(r.span) }),
-            Value::Template(t) => Value::Template(TemplateValue { template: t.template, refs: map_refs(t.refs, f) }),
+            Value::Template(t) => {
+                Value::Template(TemplateValue { template: t.template, refs: map_refs(t.refs, f) })
+            }
             Value::Literal(l) => Value::Literal(l),
             Value::List(items) => Value::List(items.into_iter().map(|v| v.map_spans(f)).collect()),
-            Value::Object(fields) => Value::Object(fields.into_iter().map(|(k, v)| (k, v.map_spans(f))).collect()),
-            Value::Rust(r) => Value::Rust(RustExpr { source: r.source, refs: map_refs(r.refs, f), span: f(r.span) }),
+            Value::Object(fields) => {
+                Value::Object(fields.into_iter().map(|(k, v)| (k, v.map_spans(f))).collect())
+            }
+            Value::Rust(r) => {
+                Value::Rust(RustExpr { source: r.source, refs: map_refs(r.refs, f), span: f(r.span) })
+            }
         }
     }
 }

@@ -151,7 +151,9 @@ mod tests {
 
     #[test]
     fn durations_read_and_print_back() {
-        for (text, ms) in [("30s", 30_000.0), ("500ms", 500.0), ("1.5s", 1_500.0), ("2m", 120_000.0), ("1h", 3.6e6)] {
+        for (text, ms) in
+            [("30s", 30_000.0), ("500ms", 500.0), ("1.5s", 1_500.0), ("2m", 120_000.0), ("1h", 3.6e6)]
+        {
             assert_eq!(duration_ms(text), Some(ms), "{text}");
             assert_eq!(duration_ms(&duration_text(ms)), Some(ms), "{text}");
         }

@@ -39,7 +39,10 @@ pub fn workflow<S>(workflow: &Workflow<S>) -> Result<String, PrintError> {
             .iter()
             .map(|i| format!("{}: {}", i.name.value, i.ty.as_deref().unwrap_or("serde_json::Value")))
             .collect(),
-        None => crate::validate::implicit_inputs(workflow).into_iter().map(|n| format!("{n}: serde_json::Value")).collect(),
+        None => crate::validate::implicit_inputs(workflow)
+            .into_iter()
+            .map(|n| format!("{n}: serde_json::Value"))
+            .collect(),
     };
     let _ = writeln!(out, "{}({}) {{", workflow.name.value, inputs.join(", "));
     for step in &workflow.steps {
@@ -51,7 +54,8 @@ pub fn workflow<S>(workflow: &Workflow<S>) -> Result<String, PrintError> {
 
 /// One step, without its `;`.
 pub fn step<S>(step: &Step<S>) -> Result<String, PrintError> {
-    let fail = |place: &str, what: String| PrintError { step: step.id.value.clone(), place: place.to_owned(), what };
+    let fail =
+        |place: &str, what: String| PrintError { step: step.id.value.clone(), place: place.to_owned(), what };
     let mut args = Vec::new();
     for arg in &step.args {
         let place = format!("argument `{}`", arg.name.value);
@@ -108,6 +112,7 @@ fn value<S>(value: &Value<S>) -> Result<String, String> {
                 match part {
                     Part::Text(s) => text.push_str(&plain_text(s)?),
                     Part::Expr(Expr::Path(p)) => text.push_str(&format!("<<{p}>>")),
+                    Part::Expr(Expr::Literal(Literal::Str(s), _)) => text.push_str(&plain_text(s)?),
                     Part::Expr(e) => return Err(format!("the expression `{{{{{e}}}}}`")),
                 }
             }

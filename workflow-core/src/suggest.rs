@@ -61,7 +61,10 @@ mod tests {
 
     #[test]
     fn suggests_close_names_only() {
-        assert_eq!(did_you_mean("notfy", ["notify", "create_pr"]).as_deref(), Some("; did you mean `notify`?"));
+        assert_eq!(
+            did_you_mean("notfy", ["notify", "create_pr"]).as_deref(),
+            Some("; did you mean `notify`?")
+        );
         assert_eq!(did_you_mean("ab", ["cd"]), None);
         assert_eq!(closest("list_isues", ["list_issues", "notify"]), Some("list_issues"));
     }

@@ -72,7 +72,8 @@ impl<S: Clone> Problems<S> {
 fn check_has_steps<S: Clone>(workflow: &Workflow<S>, problems: &mut Problems<S>) {
     if workflow.steps.is_empty() {
         let name = &workflow.name;
-        problems.at(&name.span, format!("workflow `{}` has no steps; add `id = tool(arg: value);`", name.value));
+        problems
+            .at(&name.span, format!("workflow `{}` has no steps; add `id = tool(arg: value);`", name.value));
     }
 }
 
@@ -98,8 +99,8 @@ fn check_names<S: Clone>(workflow: &Workflow<S>, problems: &mut Problems<S>) {
     }
 }
 
-// Every reference names a declared input or another step (when the workflow declares no inputs,
-// any name that is not a step is an input).
+// Every reference names a declared input or another step. When the workflow declares no inputs,
+// a name that is not a step is an input, unless it is a step's name misspelt.
 fn check_references<S: Clone>(workflow: &Workflow<S>, problems: &mut Problems<S>) {
     let names = || {
         let inputs = workflow.inputs.iter().flatten().map(|i| i.name.value.as_str());
@@ -108,17 +109,27 @@ fn check_references<S: Clone>(workflow: &Workflow<S>, problems: &mut Problems<S>
     for step in &workflow.steps {
         for (_, r) in step.refs() {
             let root = r.path.root.as_str();
-            if root == step.id.value {
+            // (A step named like an input is reported once, by `check_names`.)
+            if root == step.id.value && !workflow.declares_input(root) {
                 problems.at(
                     &r.span,
-                    format!("step `{root}` refers to its own output; a step can use inputs and other steps only"),
+                    format!(
+                        "step `{root}` refers to its own output; a step can use inputs and other steps only"
+                    ),
                 );
-            } else if workflow.step_index(root).is_none()
-                && workflow.inputs.is_some()
-                && !workflow.declares_input(root)
-            {
+            } else if workflow.step_index(root).is_some() || workflow.declares_input(root) {
+                continue;
+            } else if workflow.inputs.is_some() {
                 let hint = did_you_mean(root, names()).unwrap_or_else(|| known(workflow));
                 problems.at(&r.span, format!("unknown step or input `{root}`{hint}"));
+            } else if let Some(hint) = did_you_mean(root, workflow.steps.iter().map(|s| s.id.value.as_str()))
+            {
+                // Without declared inputs, a name that is not a step is an input; one that is a
+                // step's name misspelt is far more likely a mistake.
+                problems.at(
+                    &r.span,
+                    format!("unknown step `{root}`{hint} (if it is an input, declare the workflow's inputs)"),
+                );
             }
         }
     }
@@ -135,7 +146,8 @@ fn check_depends<S: Clone>(workflow: &Workflow<S>, problems: &mut Problems<S>) {
             } else if workflow.declares_input(name) {
                 problems.at(&dep.span, format!("`{name}` is an input, not a step; `depends` takes step ids"));
             } else if workflow.step_index(name).is_none() {
-                let hint = did_you_mean(name, steps()).unwrap_or_else(|| format!("; the steps are {}", list(steps())));
+                let hint = did_you_mean(name, steps())
+                    .unwrap_or_else(|| format!("; the steps are {}", list(steps())));
                 problems.at(&dep.span, format!("`depends` names unknown step `{name}`{hint}"));
             }
         }
@@ -151,7 +163,10 @@ fn check_conditions<S: Clone>(workflow: &Workflow<S>, problems: &mut Problems<S>
         if let Some(kind) = non_boolean(expr) {
             problems.at(
                 span,
-                format!("a condition must be a boolean, found {kind}; compare it, e.g. `{} > 0`", shown(expr)),
+                format!(
+                    "a condition must be a boolean, found {kind}; compare it, e.g. `{} > 0`",
+                    shown(expr)
+                ),
             );
         }
     }
@@ -169,10 +184,7 @@ fn non_boolean(expr: &Expr) -> Option<&'static str> {
             FilterKind::Default => None,
         },
         Expr::Ternary(_, a, b) => non_boolean(a).and(non_boolean(b)),
-        Expr::Binary(..)
-        | Expr::Not(_)
-        | Expr::Literal(Literal::Bool(_), _)
-        | Expr::Path(_) => None,
+        Expr::Binary(..) | Expr::Not(_) | Expr::Literal(Literal::Bool(_), _) | Expr::Path(_) => None,
     }
 }
 
@@ -232,13 +244,22 @@ fn check_timeouts<S: Clone>(workflow: &Workflow<S>, problems: &mut Problems<S>) 
 }
 
 /// Whether a duration (in milliseconds) is finite, in range and positive (or zero, if allowed).
-fn check_duration<S: Clone>(d: &Spanned<f64, S>, what: &str, zero_ok: bool, problems: &mut Problems<S>) -> bool {
-    let ok = d.value.is_finite() && d.value <= MAX_DURATION_MS && (d.value > 0.0 || (zero_ok && d.value == 0.0));
+fn check_duration<S: Clone>(
+    d: &Spanned<f64, S>,
+    what: &str,
+    zero_ok: bool,
+    problems: &mut Problems<S>,
+) -> bool {
+    let ok =
+        d.value.is_finite() && d.value <= MAX_DURATION_MS && (d.value > 0.0 || (zero_ok && d.value == 0.0));
     if !ok {
         let least = if zero_ok { "zero or more" } else { "positive" };
         problems.at(
             &d.span,
-            format!("{what} must be a {least} duration of at most {MAX_DURATION_MS} ms, found {} ms", d.value),
+            format!(
+                "{what} must be a {least} duration of at most {MAX_DURATION_MS} ms, found {} ms",
+                d.value
+            ),
         );
     }
     ok
@@ -251,7 +272,8 @@ fn check_cycles<S: Clone>(workflow: &Workflow<S>, problems: &mut Problems<S>) ->
         Err(cycles) => {
             let edges = edges(workflow);
             for cycle in cycles {
-                let names: Vec<String> = cycle.iter().map(|&i| format!("`{}`", workflow.steps[i].id.value)).collect();
+                let names: Vec<String> =
+                    cycle.iter().map(|&i| format!("`{}`", workflow.steps[i].id.value)).collect();
                 let (first, next) = (cycle[0], cycle.get(1).copied().unwrap_or(cycle[0]));
                 let at = edges[first].get(&next).copied().unwrap_or(&workflow.steps[first].id.span);
                 problems.at(

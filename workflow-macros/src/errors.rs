@@ -26,47 +26,14 @@ impl Errors {
         }
     }
 
+    /// How many errors so far.
+    pub fn count(&self) -> usize {
+        self.0.as_ref().map_or(0, |e| e.clone().into_iter().count())
+    }
+
     pub fn finish(self) -> syn::Result<()> {
         self.0.map_or(Ok(()), Err)
     }
 }
 
-/// `; did you mean `x`?` for the candidate closest to `name`, if it is close enough to be a typo.
-pub(crate) fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
-    candidates
-        .into_iter()
-        .map(|c| (edit_distance(name, c), c))
-        // Close enough to be a typo, and not merely another short name.
-        .filter(|&(d, c)| d <= (name.len().max(c.len()) / 3).max(1) && d < name.len().min(c.len()))
-        .min_by_key(|&(d, _)| d)
-        .map(|(_, c)| format!("; did you mean `{c}`?"))
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, &cb) in b.iter().enumerate() {
-            let cur = row[j + 1];
-            row[j + 1] = (prev + usize::from(ca != cb)).min(row[j] + 1).min(cur + 1);
-            prev = cur;
-        }
-    }
-    row[b.len()]
-}
-
-#[cfg(test)]
-mod tests {
-    use super::did_you_mean;
-
-    #[test]
-    fn suggests_close_names_only() {
-        assert_eq!(
-            did_you_mean("notfy", ["notify", "create_pr"]).as_deref(),
-            Some("; did you mean `notify`?")
-        );
-        assert_eq!(did_you_mean("zzz", ["notify", "create_pr"]), None);
-    }
-}
+pub(crate) use workflow_core::suggest::did_you_mean;

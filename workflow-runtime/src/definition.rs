@@ -81,7 +81,7 @@ pub struct WorkflowStep {
     /// How many times to call again after a retryable failure.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub retry_count: u32,
-    /// The delay before the first retry, in seconds (2 when absent).
+    /// The delay before the first retry, in seconds (2 when absent, as in `workflow!`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backoff_seconds: Option<f64>,
     /// The factor by which each retry's delay grows (2 when absent).
@@ -171,7 +171,7 @@ impl WorkflowTemplate {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn from_dsl(text: &str) -> Result<Vec<Self>, crate::template::ParseError> {
-        Ok(workflow_core::dsl::workflows(text)?.into_iter().map(crate::dsl::to_template).collect())
+        Ok(workflow_core::dsl::workflows(text)?.iter().map(crate::dsl::to_template).collect())
     }
 
     /// Reads a template from YAML.
@@ -186,7 +186,7 @@ impl WorkflowTemplate {
     pub fn levels(&self) -> Result<Vec<Vec<String>>, crate::validate::Problems> {
         let plan = crate::validate::plan(self)?;
         Ok(plan
-            .levels
+            .levels()
             .iter()
             .map(|level| level.iter().map(|&i| self.steps[i].step_id.clone()).collect())
             .collect())

@@ -1,151 +1,346 @@
-//! The workflow DSL as text, turned into [`WorkflowTemplate`]s. The same conversion rules are
-//! used by `workflow!` for the templates of compiled workflows (`name::template()`), so both
-//! give the same template for the same source.
+//! The one conversion between [`WorkflowTemplate`] (the serde form: JSON, YAML) and the shared
+//! workflow model of `workflow_core`, both ways. DSL text, compiled workflows
+//! (`name::template()`, printed by the macro with the shared printer) and JSON templates all
+//! pass through it, so the same source gives the same template and the same checks.
 
 use serde_json::{Map, Value};
-use workflow_core::ast::Path;
-use workflow_core::dsl::{DslStep, DslValue, DslWorkflow};
-use workflow_core::parse::{DslPart, condition};
+use workflow_core::ast::{Expr, Literal, Part, Path, Span, Template};
+use workflow_core::graph::Graph;
+use workflow_core::model::{
+    self, Condition, Field, Input, Name, OnError as CoreOnError, Place, Ref, Retry, RustExpr, Spanned, Step,
+    TemplateValue, Workflow,
+};
+use workflow_core::parse::{DslPart, condition, dsl_string, template};
 
 use crate::definition::{OnError, WorkflowInput, WorkflowStep, WorkflowTemplate};
+use crate::template::ParseError;
 
-pub(crate) fn to_template(def: DslWorkflow) -> WorkflowTemplate {
-    let mut template = WorkflowTemplate {
-        name: def.name,
-        description: def.doc,
-        inputs: def.inputs.into_iter().map(|(name, ty)| WorkflowInput { name, ty: Some(ty) }).collect(),
-        steps: def.steps.into_iter().map(step).collect(),
-        metadata: Map::new(),
-        parallel_groups: None,
-    };
-    template.parallel_groups = template.levels().ok();
-    template
+/// Where a part of a run-time workflow is: its step, the field it is in (as the serde form names
+/// it: `body`, `condition`, `depends_on`, `retry_count`…) and the bytes of that field's text (or
+/// of the whole file, for DSL text).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Site {
+    /// The step, by index.
+    pub step: Option<usize>,
+    /// The field, as the serde form names it.
+    pub field: Option<String>,
+    /// The offending bytes.
+    pub range: Option<Span>,
 }
 
-fn step(def: DslStep) -> WorkflowStep {
-    let mut step = WorkflowStep::new(def.id, def.tool);
-    step.parameters = def.args.into_iter().map(|(name, value)| (name, parameter(value))).collect();
-    step.depends_on = def.depends;
-    step.condition = def.condition.map(|c| c.to_string());
-    if let Some(retry) = def.retry {
-        step.retry_count = retry.count;
-        step.backoff_seconds = retry.backoff_ms.map(seconds);
-        step.backoff_multiplier = retry.multiplier;
-        step.max_delay_seconds = retry.max_ms.map(seconds);
-        step.jitter = retry.jitter;
+impl Site {
+    /// The site of a span of the file, told where it is by [`Workflow::map_spans`].
+    pub fn in_file(span: Span, place: Place<'_>) -> Self {
+        Site { step: place.step, field: field_name(place.field), range: Some(span) }
     }
-    step.timeout_seconds = def.timeout_ms.map(seconds);
-    step.on_error = if def.on_error_skip == Some(true) { OnError::Skip } else { OnError::Abort };
-    step
 }
 
-/// Milliseconds as seconds.
-pub fn seconds(ms: f64) -> f64 {
-    ms / 1000.0
+/// The serde form's name of a field.
+fn field_name(field: Field<'_>) -> Option<String> {
+    Some(
+        match field {
+            Field::Name | Field::Id => return None,
+            Field::Input => "inputs",
+            Field::Tool => "tool_name",
+            Field::ArgName(name) | Field::Arg(name) => name,
+            Field::Depends => "depends_on",
+            Field::Condition => "condition",
+            Field::RetryCount => "retry_count",
+            Field::Backoff => "backoff_seconds",
+            Field::Multiplier => "backoff_multiplier",
+            Field::MaxDelay => "max_delay_seconds",
+            Field::Timeout => "timeout_seconds",
+            Field::OnError => "on_error",
+        }
+        .to_owned(),
+    )
 }
 
-fn parameter(value: DslValue) -> Value {
+// ---------------------------------------------------------------- model → template
+
+/// The template of a workflow in the model (read from DSL text, or printed by `workflow!`).
+pub(crate) fn to_template<S>(workflow: &Workflow<S>) -> WorkflowTemplate {
+    WorkflowTemplate {
+        name: workflow.name.value.clone(),
+        description: workflow.doc.clone(),
+        inputs: workflow
+            .inputs
+            .iter()
+            .flatten()
+            .map(|i| WorkflowInput { name: i.name.value.clone(), ty: i.ty.clone() })
+            .collect(),
+        steps: workflow.steps.iter().map(step_template).collect(),
+        metadata: Map::new(),
+        parallel_groups: Graph::of(workflow).ok().map(|g| {
+            g.levels.iter().map(|l| l.iter().map(|&i| workflow.steps[i].id.value.clone()).collect()).collect()
+        }),
+    }
+}
+
+fn step_template<S>(step: &Step<S>) -> WorkflowStep {
+    let mut out = WorkflowStep::new(step.id.value.clone(), step.tool.value.clone());
+    out.parameters = step.args.iter().map(|a| (a.name.value.clone(), parameter(&a.value))).collect();
+    out.depends_on = step.depends.iter().map(|d| d.value.clone()).collect();
+    out.condition = step.condition.as_ref().map(|c| match &c.expr {
+        Some(expr) => expr.to_string(),
+        None => canonical_condition(&c.source),
+    });
+    if let Some(retry) = &step.retry {
+        out.retry_count = u32::try_from(retry.count.value).unwrap_or(u32::MAX);
+        out.backoff_seconds = retry.backoff.as_ref().map(|b| b.value / 1000.0);
+        out.backoff_multiplier = retry.multiplier.as_ref().map(|m| m.value);
+        out.max_delay_seconds = retry.max.as_ref().map(|m| m.value / 1000.0);
+        out.jitter = retry.jitter;
+    }
+    out.timeout_seconds = step.timeout.as_ref().map(|t| t.value / 1000.0);
+    out.on_error = match step.on_error.as_ref().map(|o| o.value) {
+        Some(CoreOnError::Skip) => OnError::Skip,
+        _ => OnError::Abort,
+    };
+    out
+}
+
+/// An argument as JSON: references become `{{path}}` templates.
+fn parameter<S>(value: &model::Value<S>) -> Value {
     match value {
-        DslValue::Ref(path) => reference(&path).into(),
-        DslValue::Str(parts) => {
+        model::Value::Ref(r) => reference(&r.path).into(),
+        model::Value::Template(t) => {
             let mut text = String::new();
-            for part in parts {
+            // Text with one reference and nothing else is still text, as a string literal is in
+            // `workflow!`: an empty literal first keeps the template from being a lone `{{…}}`.
+            if matches!(t.template.parts.as_slice(), [Part::Expr(_)]) {
+                text.push_str("{{''}}");
+            }
+            for part in &t.template.parts {
                 match part {
-                    DslPart::Text(t) => text.push_str(&escape_text(&t)),
-                    DslPart::Ref(path) => text.push_str(&reference(&path)),
+                    Part::Text(s) => text.push_str(&escape_text(s)),
+                    Part::Expr(Expr::Path(p)) => text.push_str(&reference(p)),
+                    Part::Expr(e) => text.push_str(&format!("{{{{{e}}}}}")),
                 }
             }
             text.into()
         }
-        DslValue::Number(n) => number(&n),
-        DslValue::Bool(b) => b.into(),
+        model::Value::Literal(l) => literal(l, true),
+        model::Value::List(items) => Value::Array(items.iter().map(parameter).collect()),
+        model::Value::Object(fields) => {
+            Value::Object(fields.iter().map(|(k, v)| (k.clone(), parameter(v))).collect())
+        }
+        model::Value::Rust(r) => {
+            let mut map = Map::new();
+            map.insert(RUST_KEY.to_owned(), r.source.clone().into());
+            Value::Object(map)
+        }
+    }
+}
+
+/// The key of a parameter that holds a Rust expression's source: `{"$rust": "<<a>>.len()"}`.
+pub const RUST_KEY: &str = "$rust";
+
+/// A literal as JSON; in a parameter (`escaped`), a string's `{{` is written so it stays text.
+pub(crate) fn literal(literal: &Literal, escaped: bool) -> Value {
+    match literal {
+        Literal::Str(s) if escaped => escape_text(s).into(),
+        Literal::Str(s) => s.clone().into(),
+        Literal::Number(n) => number(n),
+        Literal::Bool(b) => (*b).into(),
+        Literal::Null => Value::Null,
     }
 }
 
 /// `{{path}}`.
-pub fn reference(path: &Path) -> String {
+fn reference(path: &Path) -> String {
     format!("{{{{{path}}}}}")
 }
 
 /// Literal text for a template: a `{{` in it is written `{{'{{'}}` so it stays text.
-pub fn escape_text(text: &str) -> String {
+fn escape_text(text: &str) -> String {
     text.replace("{{", "{{'{{'}}")
 }
 
 /// A number literal as JSON (a string if it is not a JSON number).
-pub fn number(text: &str) -> Value {
+fn number(text: &str) -> Value {
     if let Ok(i) = text.parse::<i64>() {
         return i.into();
+    }
+    if let Ok(u) = text.parse::<u64>() {
+        return u.into();
     }
     text.parse::<f64>().ok().and_then(serde_json::Number::from_f64).map_or_else(|| text.into(), Value::Number)
 }
 
 /// A condition written with `<<references>>` (or `{{…}}`), in canonical form; text that is not
-/// in the expression language is kept as written.
-pub fn canonical_condition(text: &str) -> String {
+/// in the expression language (a Rust expression) is kept as written.
+fn canonical_condition(text: &str) -> String {
     condition(text).map_or_else(|_| text.to_owned(), |c| c.to_string())
 }
 
-/// The template of a compiled workflow (`name::template()`), from what `workflow!` saw.
-pub fn compiled_template(
-    name: &str,
-    description: &str,
-    inputs: &[(&str, &str)],
-    steps: Vec<WorkflowStep>,
-    levels: &[&[&str]],
-) -> WorkflowTemplate {
-    WorkflowTemplate {
-        name: name.to_owned(),
-        description: description.to_owned(),
-        inputs: inputs
+/// The template of a compiled workflow (`name::template()`): the DSL text `workflow!` printed
+/// with the shared printer, read back as `WorkflowTemplate::from_dsl` reads text, each step's
+/// tool named as the tool calls itself.
+pub fn compiled_template(text: &str, tools: &[&str]) -> WorkflowTemplate {
+    let mut template = match workflow_core::dsl::workflows(text) {
+        Ok(mut workflows) if workflows.len() == 1 => to_template(&workflows.remove(0)),
+        // The macro printed text the same grammar reads; anything else is a bug in the printer,
+        // reported in the template rather than by a panic.
+        _ => WorkflowTemplate {
+            name: "invalid".to_owned(),
+            description: format!("the printed workflow did not read back:\n{text}"),
+            inputs: Vec::new(),
+            steps: Vec::new(),
+            metadata: Map::new(),
+            parallel_groups: None,
+        },
+    };
+    for (step, tool) in template.steps.iter_mut().zip(tools) {
+        step.tool_name = (*tool).to_owned();
+    }
+    template
+}
+
+// ---------------------------------------------------------------- template → model
+
+/// A template's text that did not parse, with the field it is in.
+pub(crate) struct BadText {
+    pub site: Site,
+    pub text: String,
+    pub error: ParseError,
+}
+
+/// The model of a run-time workflow, with sites in its fields' texts; templates that do not
+/// parse are reported and left out.
+pub(crate) fn model(t: &WorkflowTemplate, bad: &mut Vec<BadText>) -> Workflow<Site> {
+    let whole = Site::default;
+    let inputs = (!t.inputs.is_empty()).then(|| {
+        t.inputs
             .iter()
-            .map(|(n, t)| WorkflowInput { name: (*n).to_owned(), ty: Some((*t).to_owned()) })
-            .collect(),
-        steps,
-        metadata: Map::new(),
-        parallel_groups: Some(levels.iter().map(|l| l.iter().map(|s| (*s).to_owned()).collect()).collect()),
+            .map(|i| Input {
+                name: Name::new(i.name.clone(), Site { field: Some("inputs".into()), ..whole() }),
+                ty: i.ty.clone(),
+            })
+            .collect()
+    });
+    let steps = t.steps.iter().enumerate().map(|(i, s)| step_model(i, s, bad)).collect();
+    Workflow { name: Name::new(t.name.clone(), whole()), doc: t.description.clone(), inputs, steps }
+}
+
+fn step_model(index: usize, step: &WorkflowStep, bad: &mut Vec<BadText>) -> Step<Site> {
+    let at =
+        |field: &str, range: Option<Span>| Site { step: Some(index), field: Some(field.to_owned()), range };
+    let seconds = |field: &str, v: Option<f64>| v.map(|s| Spanned::new(s * 1000.0, at(field, None)));
+    let mut args = Vec::new();
+    for (name, value) in &step.parameters {
+        match value_model(value, &|range| at(name, range)) {
+            Ok(v) => args.push(model::Arg { name: Name::new(name.clone(), at(name, None)), value: v }),
+            Err((text, error)) => {
+                bad.push(BadText { site: at(name, None), text, error });
+                // Still given, so the tool's checks do not also call it missing.
+                let opaque = model::Value::Template(TemplateValue {
+                    template: Template { parts: Vec::new() },
+                    refs: Vec::new(),
+                });
+                args.push(model::Arg { name: Name::new(name.clone(), at(name, None)), value: opaque });
+            }
+        }
+    }
+    let condition = step.condition.as_ref().and_then(|text| match condition(text) {
+        Ok(expr) => {
+            let refs = expr
+                .paths()
+                .into_iter()
+                .map(|p| Ref { path: p.clone(), span: at("condition", Some(p.span)) })
+                .collect();
+            let span = at("condition", Some(Span { start: 0, end: text.len() }));
+            Some(Condition { expr: Some(expr), source: text.clone(), refs, span })
+        }
+        Err(error) => {
+            bad.push(BadText { site: at("condition", None), text: text.clone(), error });
+            None
+        }
+    });
+    let has_retry = step.retry_count > 0
+        || step.backoff_seconds.is_some()
+        || step.backoff_multiplier.is_some()
+        || step.max_delay_seconds.is_some()
+        || step.jitter;
+    Step {
+        id: Name::new(step.step_id.clone(), Site { step: Some(index), ..Site::default() }),
+        tool: Name::new(step.tool_name.clone(), at("tool_name", None)),
+        args,
+        depends: step.depends_on.iter().map(|d| Name::new(d.clone(), at("depends_on", None))).collect(),
+        condition,
+        retry: has_retry.then(|| Retry {
+            count: Spanned::new(u64::from(step.retry_count), at("retry_count", None)),
+            backoff: seconds("backoff_seconds", step.backoff_seconds),
+            multiplier: step.backoff_multiplier.map(|m| Spanned::new(m, at("backoff_multiplier", None))),
+            max: seconds("max_delay_seconds", step.max_delay_seconds),
+            jitter: step.jitter,
+        }),
+        timeout: seconds("timeout_seconds", step.timeout_seconds),
+        on_error: (step.on_error == OnError::Skip)
+            .then(|| Spanned::new(CoreOnError::Skip, at("on_error", None))),
     }
 }
 
-/// A `retry` clause as `workflow!` saw it: count, backoff (ms), factor, max (ms), jitter.
-pub type CompiledRetry = (u32, Option<f64>, Option<f64>, Option<f64>, bool);
+/// A parameter's JSON as a model value: strings with `{{` are templates (one lone `{{path}}` is
+/// a reference), `{"$rust": …}` is a Rust expression, lists and objects hold values.
+fn value_model(
+    value: &Value,
+    at: &dyn Fn(Option<Span>) -> Site,
+) -> Result<model::Value<Site>, (String, ParseError)> {
+    let refs = |paths: Vec<&Path>| {
+        paths.into_iter().map(|p| Ref { path: p.clone(), span: at(Some(p.span)) }).collect()
+    };
+    Ok(match value {
+        Value::String(s) if s.contains("{{") => {
+            let parsed: Template = template(s).map_err(|e| (s.clone(), e))?;
+            match parsed.single() {
+                Some(Expr::Path(p)) => model::Value::Ref(Ref { path: p.clone(), span: at(Some(p.span)) }),
+                _ => model::Value::Template(TemplateValue { refs: refs(parsed.paths()), template: parsed }),
+            }
+        }
+        Value::String(s) => model::Value::Literal(Literal::Str(s.clone())),
+        Value::Number(n) => model::Value::Literal(Literal::Number(n.to_string())),
+        Value::Bool(b) => model::Value::Literal(Literal::Bool(*b)),
+        Value::Null => model::Value::Literal(Literal::Null),
+        Value::Array(items) => {
+            model::Value::List(items.iter().map(|v| value_model(v, at)).collect::<Result<_, _>>()?)
+        }
+        Value::Object(map) => match (map.len(), map.get(RUST_KEY)) {
+            (1, Some(Value::String(source))) => {
+                let parts = dsl_string(source).map_err(|e| (source.clone(), e))?;
+                let paths: Vec<&Path> = parts
+                    .iter()
+                    .filter_map(|p| match p {
+                        DslPart::Ref(path) => Some(path),
+                        DslPart::Text(_) => None,
+                    })
+                    .collect();
+                model::Value::Rust(RustExpr { source: source.clone(), refs: refs(paths), span: at(None) })
+            }
+            _ => model::Value::Object(
+                map.iter().map(|(k, v)| Ok((k.clone(), value_model(v, at)?))).collect::<Result<_, _>>()?,
+            ),
+        },
+    })
+}
 
-/// A step of a compiled workflow's template.
-#[allow(clippy::too_many_arguments)]
-pub fn compiled_step(
-    id: &str,
-    tool: &str,
-    parameters: Vec<(&str, Value)>,
-    depends: &[&str],
-    condition: Option<&str>,
-    retry: Option<CompiledRetry>,
-    timeout_ms: Option<f64>,
-    skip: bool,
-) -> WorkflowStep {
-    let mut step = WorkflowStep::new(id, tool);
-    step.parameters = parameters.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
-    step.depends_on = depends.iter().map(|d| (*d).to_owned()).collect();
-    step.condition = condition.map(canonical_condition);
-    if let Some((count, backoff, multiplier, max, jitter)) = retry {
-        step.retry_count = count;
-        step.backoff_seconds = backoff.map(seconds);
-        step.backoff_multiplier = multiplier;
-        step.max_delay_seconds = max.map(seconds);
-        step.jitter = jitter;
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_template_and_its_model_convert_into_each_other() {
+        let src = "/// Doc.\nw(repo: String) {\n    a = t(x: <<repo>>, y: \"#<<repo>> {{x}}\", z: 1.5, n: -3, b: false, r: { <<repo>>.len() });\n    b = t(x: \"<<a>>\") depends a if <<a.ok>> == true retry 3 backoff 500ms x1.5 max 1m jitter timeout 2s on_error skip;\n}\n";
+        let wf = workflow_core::dsl::workflows(src).unwrap().remove(0);
+        let template = to_template(&wf);
+        assert_eq!(template.steps[0].parameters["y"], "#{{repo}} {{'{{'}}x}}");
+        assert_eq!(template.steps[0].parameters["r"], serde_json::json!({ "$rust": "<<repo>>.len()" }));
+        assert_eq!(template.steps[1].parameters["x"], "{{''}}{{a}}");
+        let mut bad = Vec::new();
+        let back = model(&template, &mut bad);
+        assert!(bad.is_empty());
+        let again = to_template(&back);
+        assert_eq!(again, template);
+        assert_eq!(workflow_core::print::workflow(&back).map(|_| ()), Ok(()));
     }
-    step.timeout_seconds = timeout_ms.map(seconds);
-    step.on_error = if skip { OnError::Skip } else { OnError::Abort };
-    step
-}
-
-/// A string parameter.
-pub fn text(text: &str) -> Value {
-    Value::String(text.to_owned())
-}
-
-/// A parameter that is a Rust expression: kept as its source, not runnable outside Rust.
-pub fn rust_expression(source: &str) -> Value {
-    let mut map = Map::new();
-    map.insert("$rust".to_owned(), source.into());
-    Value::Object(map)
 }

@@ -23,8 +23,8 @@ pub use context::{SubstituteError, WorkflowContext};
 pub use definition::{OnError, WorkflowInput, WorkflowStep, WorkflowTemplate};
 pub use error::{ErrorKind, StepError, ToolError, WorkflowError};
 pub use exec::{
-    ExecuteError, PreparedWorkflow, RetryPolicy, Run, RunRecord, Schedule, StepInfo, StepRecord, StepStatus,
-    TemplateRun, WorkflowExecutor,
+    ExecuteError, PreparedWorkflow, RetryPolicy, Run, RunRecord, Schedule, StepInfo, StepRecord, StepSpec,
+    StepStatus, TemplateRun, WorkflowExecutor,
 };
 pub use registry::{CallError, DuplicateTool, ToolRegistry, closest};
 pub use tool::{CallTool, FromRef, State, Tool, ToolDefinition, ToolOutput, ToolResult};

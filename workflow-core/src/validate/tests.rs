@@ -11,20 +11,25 @@ struct LineCol(usize, usize);
 /// checked to be the same messages with `proc_macro2` spans.
 fn problems(src: &str) -> Vec<(usize, usize, String)> {
     let wf = crate::dsl::workflows(src).unwrap().remove(0);
-    let macro_messages: Vec<String> = match check(wf.clone().map_spans(&mut |_: Span| proc_macro2::Span::call_site())) {
-        Ok(_) => Vec::new(),
-        Err(found) => found.into_iter().map(|p| p.message).collect(),
-    };
+    let macro_messages: Vec<String> =
+        match check(wf.clone().map_spans(&mut |_: Span, _| proc_macro2::Span::call_site())) {
+            Ok(_) => Vec::new(),
+            Err(found) => found.into_iter().map(|p| p.message).collect(),
+        };
     let at = |s: Span| {
         let e = crate::ParseError::at(src, s.start, "");
         LineCol(e.line, e.column)
     };
-    let found = match check(wf.map_spans(&mut |s| at(s))) {
+    let found = match check(wf.map_spans(&mut |s, _| at(s))) {
         Ok(_) => Vec::new(),
         Err(found) => found.into_iter().map(|p| (p.span.0, p.span.1, p.message)).collect::<Vec<_>>(),
     };
     let text_messages: Vec<&String> = found.iter().map(|(_, _, m)| m).collect();
-    assert_eq!(text_messages, macro_messages.iter().collect::<Vec<_>>(), "both span types give the same problems");
+    assert_eq!(
+        text_messages,
+        macro_messages.iter().collect::<Vec<_>>(),
+        "both span types give the same problems"
+    );
     found
 }
 
@@ -54,13 +59,18 @@ fn check_names() {
 
 #[test]
 fn check_references() {
-    let found = problems("w(repo: String) {\n a = t(v: <<rpo>>);\n b = t(v: \"x <<b.n>>\");\n c = t(v: <<zzz>>);\n}");
+    let found =
+        problems("w(repo: String) {\n a = t(v: <<rpo>>);\n b = t(v: \"x <<b.n>>\");\n c = t(v: <<zzz>>);\n}");
     assert_eq!(
         found,
         [
             (2, 13, "unknown step or input `rpo`; did you mean `repo`?".into()),
             (3, 16, "step `b` refers to its own output; a step can use inputs and other steps only".into()),
-            (4, 13, "unknown step or input `zzz`; the inputs are `repo` and the steps are `a`, `b`, `c`".into()),
+            (
+                4,
+                13,
+                "unknown step or input `zzz`; the inputs are `repo` and the steps are `a`, `b`, `c`".into()
+            ),
         ]
     );
 }
@@ -71,6 +81,14 @@ fn check_references_without_declared_inputs_takes_other_names_as_inputs() {
     wf.inputs = None;
     let checked = check(wf).unwrap();
     assert_eq!(checked.implicit_inputs, ["q", "r"]);
+
+    let mut wf = crate::testing::workflow("list_issues = t(); b = t(v: <<list_isues.n>>);");
+    wf.inputs = None;
+    let found = check(wf).unwrap_err();
+    assert_eq!(
+        found[0].message,
+        "unknown step `list_isues`; did you mean `list_issues`? (if it is an input, declare the workflow's inputs)"
+    );
 }
 
 #[test]
@@ -89,11 +107,18 @@ fn check_depends() {
 
 #[test]
 fn check_conditions() {
-    let found = problems("w() {\n a = t();\n b = t() if <<a.name>>|upper;\n c = t() if 'yes';\n d = t() if <<a.n>> > 0 && !<<a.ok>>;\n}");
+    let found = problems(
+        "w() {\n a = t();\n b = t() if <<a.name>>|upper;\n c = t() if 'yes';\n d = t() if <<a.n>> > 0 && !<<a.ok>>;\n}",
+    );
     assert_eq!(
         found,
         [
-            (3, 13, "a condition must be a boolean, found a string; compare it, e.g. `{{a.name}}|upper > 0`".into()),
+            (
+                3,
+                13,
+                "a condition must be a boolean, found a string; compare it, e.g. `{{a.name}}|upper > 0`"
+                    .into()
+            ),
             (4, 13, "a condition must be a boolean, found a string; compare it, e.g. `'yes' > 0`".into()),
         ]
     );
@@ -125,7 +150,10 @@ fn check_timeouts() {
         t.value = -5.0;
     }
     let found = check(wf).unwrap_err();
-    assert_eq!(found[0].message, "a timeout must be a positive duration of at most 1000000000000 ms, found -5 ms");
+    assert_eq!(
+        found[0].message,
+        "a timeout must be a positive duration of at most 1000000000000 ms, found -5 ms"
+    );
 }
 
 #[test]
@@ -139,7 +167,9 @@ fn check_cycles() {
 
 #[test]
 fn a_checked_workflow_has_its_graph_and_policies_with_defaults() {
-    let checked = check(crate::testing::workflow("a = t() retry 3; b = t(v: <<a>>) timeout 2s on_error skip;")).unwrap();
+    let checked =
+        check(crate::testing::workflow("a = t() retry 3; b = t(v: <<a>>) timeout 2s on_error skip;"))
+            .unwrap();
     assert_eq!(checked.graph.levels, vec![vec![0], vec![1]]);
     let retry = checked.policies[0].retry;
     assert_eq!((retry.retries, retry.backoff, retry.multiplier), (3, crate::policy::DEFAULT_BACKOFF, 2.0));

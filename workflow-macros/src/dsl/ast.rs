@@ -124,10 +124,3 @@ impl Value {
         out
     }
 }
-
-impl Step {
-    /// Every value of this step: its arguments, then its condition.
-    pub fn values(&self) -> impl Iterator<Item = &Value> {
-        self.args.iter().map(|a| &a.value).chain(self.condition.as_ref())
-    }
-}

@@ -12,11 +12,15 @@ use proc_macro2::{Delimiter, Group, Span, TokenStream, TokenTree};
 use quote::{format_ident, quote, quote_spanned};
 use syn::{Ident, LitStr};
 
-use super::ast::{DurationLit, OnError, Piece, Segment, Step, StepRef, StrPart, Value, WorkflowDef};
-use super::plan::Plan;
+use workflow_core::graph::Graph as Plan;
+use workflow_core::policy::StepPolicy;
+
+use super::ast::{OnError, Piece, Segment, Step, StepRef, StrPart, Value, WorkflowDef};
+use super::validate::CheckedDef;
 use crate::paths::{private, private_at};
 
-pub(crate) fn workflow(def: &WorkflowDef, plan: &Plan) -> TokenStream {
+pub(crate) fn workflow(checked: &CheckedDef<'_>) -> TokenStream {
+    let (def, plan) = (checked.def, &checked.checked.graph);
     let p = private();
     let WorkflowDef { attrs, vis, name, inputs, steps } = def;
     let outputs = format_ident!("{}Outputs", camel_case(&name.to_string()), span = name.span());
@@ -43,11 +47,11 @@ pub(crate) fn workflow(def: &WorkflowDef, plan: &Plan) -> TokenStream {
         quote!(#p::StepInfo { id: #id, tool: <#tool as #p::Tool>::NAME, needs: &[#(#needs),*] })
     });
     let step_fns = (0..steps.len()).map(|i| step_fn(def, plan, i));
-    let specs = steps.iter().map(|step| {
-        let (name, spec) = (spec_name(step), spec(step, &tool_alias(def, step)));
-        quote!(#[allow(non_upper_case_globals)] static #name: #p::StepSpec = #spec;)
-    });
-    let template = crate::dsl::data::template(def, plan);
+    let specs = steps
+        .iter()
+        .zip(&checked.checked.policies)
+        .map(|(step, policy)| spec(step, &tool_alias(def, step), policy));
+    let template = template(checked);
     let body = run_body(def, plan);
     quote! {
         #(
@@ -87,6 +91,9 @@ pub(crate) fn workflow(def: &WorkflowDef, plan: &Plan) -> TokenStream {
             pub const LEVELS: &'static [&'static [&'static str]] = &[#(#levels),*];
             /// Every step with the tool it calls and the steps it needs.
             pub const STEPS: &'static [#p::StepInfo] = &[#(#infos),*];
+            /// What the step driver runs for each step, in written order: retry policy and
+            /// timeout, defaults filled in as for a run-time workflow.
+            pub const SPECS: &'static [#p::StepSpec] = &[#(#specs),*];
 
             /// The workflow as data: what `WorkflowTemplate::from_dsl` gives for the same source.
             /// A Rust expression argument is kept as `{"$rust": "<source>"}`.
@@ -105,7 +112,6 @@ pub(crate) fn workflow(def: &WorkflowDef, plan: &Plan) -> TokenStream {
             ) -> #p::Result<#p::Run<#outputs>, #p::Box<#p::WorkflowError>>
             where #(#tools: #p::CallTool<__WfState>,)*
             {
-                #(#specs)*
                 #(#step_fns)*
                 #p::in_run_span(#workflow_name, async move { #body }).await
             }
@@ -176,7 +182,7 @@ fn step_fn(def: &WorkflowDef, plan: &Plan, i: usize) -> TokenStream {
         let (arg_name, value) = (&arg.name, arg_value(def, &arg.value));
         quote!(#arg_name: #value)
     });
-    let spec_name = spec_name(step);
+    let position = proc_macro2::Literal::usize_unsuffixed(i);
     let finish = match (plan.skippable[i], &step.on_error) {
         (true, Some(OnError::Skip)) => quote!(#p::exec::failure_skips(__wf_outcome)),
         (true, _) => quote!(#p::exec::some(__wf_outcome)),
@@ -198,7 +204,7 @@ fn step_fn(def: &WorkflowDef, plan: &Plan, i: usize) -> TokenStream {
             use #p::access::{DisplayText as _, JsonText as _, Own as _};
             #(#unwrap_skipped)*
             #condition
-            let __wf_outcome = #p::exec::drive(&#spec_name, __wf_record, move || async move {
+            let __wf_outcome = #p::exec::drive(&#name::SPECS[#position], __wf_record, move || async move {
                 let __wf_args = #tool { #(#args),* };
                 #p::CallTool::call(__wf_args, __wf_state).await.map_err(#p::exec::tool_error(<#tool as #p::Tool>::NAME))
             })
@@ -208,52 +214,53 @@ fn step_fn(def: &WorkflowDef, plan: &Plan, i: usize) -> TokenStream {
     }
 }
 
-/// The name of the `static` holding a step's `StepSpec`.
-fn spec_name(step: &Step) -> Ident {
-    format_ident!("__wf_spec_{}", step.id)
-}
-
-/// The `StepSpec` literal of a step: ids, retry policy, timeout.
-fn spec(step: &Step, tool: &Ident) -> TokenStream {
+/// The `StepSpec` literal of a step: ids and the policy the rule book resolved.
+fn spec(step: &Step, tool: &Ident, policy: &StepPolicy) -> TokenStream {
     let p = private();
     let id = step.id.to_string();
-    let retry = step.retry.as_ref().map_or_else(
-        || quote!(#p::RetryPolicy::NONE),
-        |r| {
-            let count = crate::dsl::validate::retry_count(&r.count).unwrap_or(0);
-            let backoff = r.backoff.as_ref().map_or_else(|| quote!(#p::Duration::ZERO), duration);
-            let multiplier = r.multiplier.map_or(2.0, |(m, _)| m);
-            let max = r.max.as_ref().map_or_else(|| quote!(#p::None), |d| {
-                let d = duration(d);
-                quote!(#p::Some(#d))
-            });
-            let jitter = r.jitter;
-            quote!(#p::RetryPolicy { retries: #count, backoff: #backoff, multiplier: #multiplier, max_delay: #max, jitter: #jitter })
-        },
-    );
-    let timeout = step.timeout.as_ref().map_or_else(
-        || quote!(#p::None),
-        |d| {
-            let d = duration(d);
-            quote!(#p::Some(#d))
-        },
-    );
+    let r = policy.retry;
+    let (retries, multiplier, jitter) = (r.retries, r.multiplier, r.jitter);
+    let backoff = duration(r.backoff);
+    let max = option(r.max_delay.map(duration));
+    let timeout = option(policy.timeout.map(duration));
     quote! {
         #p::StepSpec {
             id: #p::Cow::Borrowed(#id),
             tool: #p::Cow::Borrowed(<#tool as #p::Tool>::NAME),
-            retry: #retry,
+            retry: #p::RetryPolicy { retries: #retries, backoff: #backoff, multiplier: #multiplier, max_delay: #max, jitter: #jitter },
             timeout: #timeout,
         }
     }
 }
 
-/// A checked duration literal as a `Duration` (validation guarantees the unit).
-fn duration(d: &DurationLit) -> TokenStream {
+fn duration(d: std::time::Duration) -> TokenStream {
     let p = private();
-    let ms = crate::dsl::validate::duration(d, &mut crate::errors::Errors::default()).unwrap_or(0.0);
-    let micros = (ms * 1000.0).round() as u64;
+    let micros = u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
     quote!(#p::Duration::from_micros(#micros))
+}
+
+fn option(value: Option<TokenStream>) -> TokenStream {
+    let p = private();
+    match value {
+        Some(v) => quote!(#p::Some(#v)),
+        None => quote!(#p::None),
+    }
+}
+
+/// `name::template()`: the workflow printed as DSL text by the shared printer, read back at run
+/// time by the same conversion as `WorkflowTemplate::from_dsl`, with each step's tool named as
+/// the tool calls itself.
+fn template(checked: &CheckedDef<'_>) -> TokenStream {
+    let p = private();
+    let def = checked.def;
+    let tools = def.steps.iter().map(|s| tool_alias(def, s));
+    match workflow_core::print::workflow(&checked.checked.workflow) {
+        Ok(text) => quote!(#p::dsl::compiled_template(#text, &[#(<#tools as #p::Tool>::NAME),*])),
+        Err(err) => {
+            let message = err.to_string();
+            quote!(::core::compile_error!(#message))
+        }
+    }
 }
 
 /// An argument's value: a whole reference is cloned; a string literal converts `Into` the
@@ -364,7 +371,7 @@ fn run_body(def: &WorkflowDef, plan: &Plan) -> TokenStream {
     let p = private();
     let workflow_name = def.name.to_string();
     let order: Vec<usize> = plan.levels.iter().flatten().copied().collect();
-    let planned = order.iter().map(|&i| spec_name(&def.steps[i]));
+    let planned = order.iter();
     let mut position = 0usize;
     let levels = plan.levels.iter().map(|level| {
         let start = position;
@@ -406,7 +413,7 @@ fn run_body(def: &WorkflowDef, plan: &Plan) -> TokenStream {
     let outputs = format_ident!("{}Outputs", camel_case(&workflow_name), span = def.name.span());
     quote! {
         let __wf_inputs = &self;
-        let mut __wf_rec = #p::RunRecorder::planned(#workflow_name, &[#(&#planned),*]);
+        let mut __wf_rec = #p::RunRecorder::planned(#workflow_name, &[#(&Self::SPECS[#planned]),*]);
         #(#levels)*
         #p::Ok(#p::Run { outputs: #outputs { #(#fields),* }, record: __wf_rec.finish() })
     }

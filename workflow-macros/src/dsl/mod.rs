@@ -1,10 +1,8 @@
-//! `workflow!`: parse → validate → plan → expand.
+//! `workflow!`: parse → validate (lowering into the shared model and its rule book) → expand.
 
 mod ast;
-mod data;
 pub(crate) mod expand;
 pub(crate) mod parse;
-mod plan;
 pub(crate) mod validate;
 
 use proc_macro2::TokenStream;
@@ -15,8 +13,8 @@ pub(crate) fn expand(input: TokenStream) -> TokenStream {
 
 fn try_expand(input: TokenStream) -> syn::Result<TokenStream> {
     let parse::Workflows(defs) = syn::parse2(input)?;
-    validate::check(&defs)?;
-    Ok(defs.iter().map(|def| expand::workflow(def, &plan::plan(def))).collect())
+    let checked = validate::check(&defs)?;
+    Ok(checked.iter().map(expand::workflow).collect())
 }
 
 /// The text of the `///` comments among `attrs`, lines joined with newlines.

@@ -1,249 +1,135 @@
-//! The meaning of a `workflow!`: every rule the macro checks before it generates code.
+//! The meaning of a `workflow!`: its syntax tree lowered into the shared workflow model, checked
+//! by the shared rule book (`workflow_core::validate`), every problem reported at its token.
 //!
-//! All problems are collected and reported together. Rules that need types (unknown tool,
-//! unknown or missing argument, argument type, unknown output field, condition not `bool`) are
-//! left to rustc, with the generated code spanned so that its errors land on the DSL tokens.
+//! What needs the macro's own tokens is checked here (a retry count or duration literal that is
+//! not one); every other rule lives in `workflow_core`, written once for both kinds of workflow.
+//! Rules that need types (unknown tool, unknown or missing argument, argument type, unknown
+//! output field, condition not `bool`) are left to rustc, with the generated code spanned so that
+//! its errors land on the DSL tokens.
 
-use std::collections::{BTreeMap, HashSet};
+use proc_macro2::{Delimiter, Span, TokenTree};
+use quote::ToTokens;
+use syn::LitStr;
+use workflow_core::ast::{Literal, Path, Segment as CoreSegment};
+use workflow_core::model::{
+    self, Arg, Condition, Input, Name, Ref, Retry as CoreRetry, RustExpr, Spanned, Step as CoreStep,
+    Value as CoreValue, Workflow,
+};
+use workflow_core::validate::Checked;
 
-use proc_macro2::Span;
-use syn::Ident;
+use super::ast::{DurationLit, OnError, Piece, Segment, Step, StepRef, StrPart, Value, WorkflowDef};
+use crate::errors::Errors;
 
-use super::ast::{DurationLit, WorkflowDef};
-use crate::errors::{Errors, did_you_mean};
+/// A workflow that passed every rule: its syntax tree for the tokens, and the checked model for
+/// the graph and policies.
+pub(crate) struct CheckedDef<'a> {
+    pub def: &'a WorkflowDef,
+    pub checked: Checked<Span>,
+}
 
-/// Checks every workflow of one macro call.
-pub(crate) fn check(defs: &[WorkflowDef]) -> syn::Result<()> {
+/// Checks every workflow of one macro call; `Err` holds every problem of all of them.
+pub(crate) fn check(defs: &[WorkflowDef]) -> Result<Vec<CheckedDef<'_>>, syn::Error> {
     let mut errors = Errors::default();
+    let mut checked = Vec::new();
     for def in defs {
-        check_has_steps(def, &mut errors);
-        check_duplicate_names(def, &mut errors);
-        check_references(def, &mut errors);
-        check_depends(def, &mut errors);
-        check_cycles(def, &mut errors);
-        check_policies(def, &mut errors);
-    }
-    errors.finish()
-}
-
-// A workflow has at least one step.
-fn check_has_steps(def: &WorkflowDef, errors: &mut Errors) {
-    if def.steps.is_empty() {
-        errors.at(
-            &def.name,
-            format_args!("workflow `{}` has no steps; add `id = tool(arg: value);`", def.name),
-        );
-    }
-}
-
-// Step ids and input names are unique: a reference must name exactly one thing.
-fn check_duplicate_names(def: &WorkflowDef, errors: &mut Errors) {
-    let mut inputs = HashSet::new();
-    for input in &def.inputs {
-        if !inputs.insert(input.ident.to_string()) {
-            errors.at(&input.ident, format_args!("duplicate input `{}`", input.ident));
+        let before = errors.count();
+        let model = lower(def, &mut errors);
+        match workflow_core::validate::check(model) {
+            // A literal that is not what its clause takes was reported; nothing to generate.
+            Ok(_) if errors.count() > before => {}
+            Ok(c) => checked.push(CheckedDef { def, checked: c }),
+            Err(problems) => problems.into_iter().for_each(|p| errors.at_span(p.span, p.message)),
         }
     }
-    let mut steps = HashSet::new();
-    for step in &def.steps {
-        let id = step.id.to_string();
-        if inputs.contains(&id) {
-            errors.at(
-                &step.id,
-                format_args!("step `{id}` has the name of an input of `{}`; rename the step", def.name),
-            );
-        } else if !steps.insert(id.clone()) {
-            errors.at(&step.id, format_args!("duplicate step id `{id}`; rename one of the steps"));
-        }
-    }
+    errors.finish().map(|()| checked)
 }
 
-// Every `<<name…>>` names an input or another step of this workflow.
-fn check_references(def: &WorkflowDef, errors: &mut Errors) {
-    let names = names(def);
-    for step in &def.steps {
-        for r in step.values().flat_map(|v| v.refs()) {
-            let root = r.root.to_string();
-            if r.root == step.id && !def.inputs.iter().any(|i| i.ident == r.root) {
-                errors.at(
-                    &r.root,
-                    format_args!(
-                        "step `{root}` refers to its own output; a step can use inputs and other steps only"
-                    ),
-                );
-            } else if !names.contains(&root) {
-                let hint =
-                    did_you_mean(&root, names.iter().map(String::as_str)).unwrap_or_else(|| known(def));
-                errors.at(&r.root, format_args!("unknown step or input `{root}`{hint}"));
-            }
-        }
-    }
-}
-
-// `depends` names other steps of this workflow.
-fn check_depends(def: &WorkflowDef, errors: &mut Errors) {
-    let steps: Vec<String> = def.steps.iter().map(|s| s.id.to_string()).collect();
-    let inputs: Vec<String> = def.inputs.iter().map(|i| i.ident.to_string()).collect();
-    for step in &def.steps {
-        for dep in &step.depends {
-            let name = dep.to_string();
-            if *dep == step.id {
-                errors.at(dep, format_args!("step `{name}` depends on itself; remove it from `depends`"));
-            } else if inputs.contains(&name) {
-                errors.at(dep, format_args!("`{name}` is an input, not a step; `depends` takes step ids"));
-            } else if !steps.contains(&name) {
-                let hint = did_you_mean(&name, steps.iter().map(String::as_str))
-                    .unwrap_or_else(|| format!("; the steps are {}", list(&steps)));
-                errors.at(dep, format_args!("`depends` names unknown step `{name}`{hint}"));
-            }
-        }
-    }
-}
-
-// The steps form a DAG: no step needs (by reference or `depends`) a step that needs it.
-fn check_cycles(def: &WorkflowDef, errors: &mut Errors) {
-    let edges = step_edges(def);
-    let mut reported: HashSet<Vec<usize>> = HashSet::new();
-    let mut state = vec![0u8; def.steps.len()]; // 0 new, 1 on stack, 2 done
-    let mut stack = Vec::new();
-    for start in 0..def.steps.len() {
-        visit(start, &edges, &mut state, &mut stack, &mut |cycle: &[usize]| {
-            let mut key = cycle.to_vec();
-            key.sort_unstable();
-            if !reported.insert(key) {
-                return;
-            }
-            let names: Vec<String> = cycle.iter().map(|&i| format!("`{}`", def.steps[i].id)).collect();
-            let first = cycle[0];
-            let next = cycle.get(1).copied().unwrap_or(first);
-            let at = edges[first].get(&next).map_or_else(|| def.steps[first].id.span(), |e| e.span());
-            errors.at_span(
-                at,
-                format_args!(
-                    "dependency cycle: {} -> {} (each step uses the next); remove one of these references",
-                    names.join(" -> "),
-                    names[0]
-                ),
-            );
-        });
-    }
-}
-
-fn visit(
-    node: usize,
-    edges: &[BTreeMap<usize, Ident>],
-    state: &mut [u8],
-    stack: &mut Vec<usize>,
-    report: &mut dyn FnMut(&[usize]),
-) {
-    if state[node] != 0 {
-        return;
-    }
-    state[node] = 1;
-    stack.push(node);
-    for &next in edges[node].keys() {
-        match state[next] {
-            0 => visit(next, edges, state, stack, report),
-            1 => {
-                if let Some(pos) = stack.iter().position(|&n| n == next) {
-                    report(&stack[pos..]);
-                }
-            }
-            _ => {}
-        }
-    }
-    stack.pop();
-    state[node] = 2;
-}
-
-/// For each step, the other steps it needs, with the token that names each one first.
-pub(crate) fn step_edges(def: &WorkflowDef) -> Vec<BTreeMap<usize, Ident>> {
-    let index: BTreeMap<String, usize> =
-        def.steps.iter().enumerate().map(|(i, s)| (s.id.to_string(), i)).collect();
-    def.steps
+/// The workflow as the shared model. A literal that is not what its clause takes is reported in
+/// `errors` and left out, so that the rule book still checks the rest.
+pub(crate) fn lower(def: &WorkflowDef, errors: &mut Errors) -> Workflow<Span> {
+    let inputs = def
+        .inputs
         .iter()
-        .enumerate()
-        .map(|(me, step)| {
-            let mut edges = BTreeMap::new();
-            let named = step.values().flat_map(|v| v.refs()).map(|r| &r.root).chain(&step.depends);
-            for ident in named {
-                if let Some(&i) = index.get(&ident.to_string()).filter(|&&i| i != me) {
-                    edges.entry(i).or_insert_with(|| ident.clone());
-                }
-            }
-            edges
+        .map(|i| {
+            let ty = i.ty.to_token_stream().to_string().split_whitespace().collect::<String>();
+            Input { name: name(&i.ident), ty: Some(ty) }
         })
-        .collect()
+        .collect();
+    let steps = def.steps.iter().map(|s| step(s, errors)).collect();
+    Workflow { name: name(&def.name), doc: crate::dsl::doc_text(&def.attrs), inputs: Some(inputs), steps }
 }
 
-// Retry counts are small whole numbers; durations have a unit.
-fn check_policies(def: &WorkflowDef, errors: &mut Errors) {
-    for step in &def.steps {
-        if let Some(retry) = &step.retry {
-            if retry_count(&retry.count).is_none() {
-                let found = quote::ToTokens::to_token_stream(&retry.count);
-                errors.at(
-                    &retry.count,
-                    format_args!(
-                        "expected a whole retry count from 0 to {MAX_RETRIES} such as `retry 3`, found `{found}`"
-                    ),
-                );
-            }
-            for d in retry.backoff.iter().chain(&retry.max) {
-                duration(d, errors);
-            }
-            if let Some((factor, span)) = retry.multiplier.filter(|(f, _)| *f < 1.0) {
-                errors.at_span(
-                    span,
-                    format_args!(
-                        "a backoff factor below 1 shrinks delays; write `x1` or more, found `x{factor}`"
-                    ),
-                );
-            }
-        }
-        if let Some(timeout) = &step.timeout {
-            if duration(timeout, errors).is_some_and(|ms| ms == 0.0) {
-                errors.at_span(
-                    timeout.span(),
-                    "a timeout of zero would fail every call; give a positive duration",
-                );
-            }
-        }
+fn name(ident: &syn::Ident) -> Name<Span> {
+    Name::new(unraw(ident), ident.span())
+}
+
+fn unraw(ident: &syn::Ident) -> String {
+    ident.to_string().trim_start_matches("r#").to_owned()
+}
+
+fn step(step: &Step, errors: &mut Errors) -> CoreStep<Span> {
+    let tool_span = step.tool.segments.last().map_or_else(|| step.id.span(), |s| s.ident.span());
+    let tool = step.tool.to_token_stream().to_string().split_whitespace().collect::<String>();
+    CoreStep {
+        id: name(&step.id),
+        tool: Name::new(tool, tool_span),
+        args: step.args.iter().map(|a| Arg { name: name(&a.name), value: value(&a.value) }).collect(),
+        depends: step.depends.iter().map(name).collect(),
+        condition: step.condition.as_ref().map(|c| Condition {
+            expr: None,
+            source: source_text(&c.pieces),
+            refs: c.refs().into_iter().map(reference).collect(),
+            span: c.span.0,
+        }),
+        retry: step.retry.as_ref().map(|r| CoreRetry {
+            count: retry_count(&r.count, errors),
+            backoff: r.backoff.as_ref().and_then(|d| duration(d, errors)),
+            multiplier: r.multiplier.map(|(m, span)| Spanned::new(m, span)),
+            max: r.max.as_ref().and_then(|d| duration(d, errors)),
+            jitter: r.jitter,
+        }),
+        timeout: step.timeout.as_ref().and_then(|d| duration(d, errors)),
+        on_error: step.on_error.as_ref().map(|o| {
+            let action = match o {
+                OnError::Skip => model::OnError::Skip,
+                OnError::Abort => model::OnError::Abort,
+            };
+            Spanned::new(action, step.id.span())
+        }),
     }
 }
 
-const MAX_RETRIES: u32 = 100;
-
-/// The retry count, if it is a whole number in range.
-pub(crate) fn retry_count(lit: &syn::Lit) -> Option<u32> {
+/// A `retry` count: a whole number without a suffix (its range is a rule of the rule book).
+fn retry_count(lit: &syn::Lit, errors: &mut Errors) -> Spanned<u64, Span> {
     match lit {
         syn::Lit::Int(int) if int.suffix().is_empty() => {
-            int.base10_parse::<u32>().ok().filter(|&n| n <= MAX_RETRIES)
+            Spanned::new(int.base10_parse::<u64>().unwrap_or(u64::MAX), int.span())
         }
-        _ => None,
+        _ => {
+            let found = lit.to_token_stream();
+            errors.at(
+                lit,
+                format_args!("expected a whole number of retries such as `retry 3`, found `{found}`"),
+            );
+            Spanned::new(0, lit.span())
+        }
     }
 }
 
-/// The duration in milliseconds, or an error on its literal.
-pub(crate) fn duration(d: &DurationLit, errors: &mut Errors) -> Option<f64> {
+/// A duration literal in milliseconds: a number with a unit.
+fn duration(d: &DurationLit, errors: &mut Errors) -> Option<Spanned<f64, Span>> {
     let (digits, suffix, text) = match d {
         DurationLit::Int(i) => (i.base10_digits().to_owned(), i.suffix().to_owned(), i.to_string()),
         DurationLit::Float(f) => (f.base10_digits().to_owned(), f.suffix().to_owned(), f.to_string()),
     };
-    let unit_ms = match suffix.as_str() {
-        "ms" => 1.0,
-        "s" => 1_000.0,
-        "m" => 60_000.0,
-        "h" => 3_600_000.0,
-        _ => {
-            errors.at_span(
-                d.span(),
-                format_args!("expected a duration such as `30s`, `500ms` or `2m`, found `{text}`"),
-            );
-            return None;
-        }
-    };
-    digits.parse::<f64>().ok().map(|v| v * unit_ms)
+    let ms = workflow_core::policy::duration_ms(&format!("{digits}{suffix}"));
+    if ms.is_none() {
+        errors.at_span(
+            d.span(),
+            format_args!("expected a duration such as `30s`, `500ms` or `2m`, found `{text}`"),
+        );
+    }
+    ms.map(|ms| Spanned::new(ms, d.span()))
 }
 
 impl DurationLit {
@@ -255,29 +141,166 @@ impl DurationLit {
     }
 }
 
-/// `; the inputs are …; the steps are …`, to follow an unknown name with no close match.
-fn known(def: &WorkflowDef) -> String {
-    let inputs: Vec<String> = def.inputs.iter().map(|i| i.ident.to_string()).collect();
-    let steps: Vec<String> = def.steps.iter().map(|s| s.id.to_string()).collect();
-    match (inputs.is_empty(), steps.is_empty()) {
-        (true, _) => format!("; the steps are {}", list(&steps)),
-        (false, true) => format!("; the inputs are {}", list(&inputs)),
-        (false, false) => format!("; the inputs are {} and the steps are {}", list(&inputs), list(&steps)),
+/// A reference, spanned at its root name.
+fn reference(r: &StepRef) -> Ref<Span> {
+    let segments = r
+        .path
+        .iter()
+        .map(|segment| match segment {
+            Segment::Field(f) => CoreSegment::Field(unraw(f)),
+            Segment::Index(i, _) => CoreSegment::Index(*i),
+            Segment::Key(k, _) => CoreSegment::Key(k.clone()),
+        })
+        .collect();
+    Ref { path: Path { root: unraw(&r.root), segments, span: Default::default() }, span: r.root.span() }
+}
+
+/// An argument's value: a whole reference, a string (with references), a plain literal, or a
+/// Rust expression.
+fn value(value: &Value) -> CoreValue<Span> {
+    match value.pieces.as_slice() {
+        [Piece::Ref(r)] => CoreValue::Ref(reference(r)),
+        [Piece::Str(lit, parts)] => string(lit, parts),
+        [Piece::Token(TokenTree::Literal(lit))] => match syn::parse2::<syn::Lit>(lit.to_token_stream()) {
+            Ok(syn::Lit::Str(s)) => CoreValue::Literal(Literal::Str(s.value())),
+            Ok(syn::Lit::Int(i)) if i.suffix().is_empty() => {
+                CoreValue::Literal(Literal::Number(i.base10_digits().into()))
+            }
+            Ok(syn::Lit::Float(f)) if f.suffix().is_empty() => {
+                CoreValue::Literal(Literal::Number(f.base10_digits().into()))
+            }
+            _ => rust(value),
+        },
+        [Piece::Token(TokenTree::Punct(minus)), Piece::Token(TokenTree::Literal(lit))]
+            if minus.as_char() == '-' =>
+        {
+            match syn::parse2::<syn::Lit>(lit.to_token_stream()) {
+                Ok(syn::Lit::Int(i)) if i.suffix().is_empty() => {
+                    CoreValue::Literal(Literal::Number(format!("-{}", i.base10_digits())))
+                }
+                Ok(syn::Lit::Float(f)) if f.suffix().is_empty() => {
+                    CoreValue::Literal(Literal::Number(format!("-{}", f.base10_digits())))
+                }
+                _ => rust(value),
+            }
+        }
+        [Piece::Token(TokenTree::Ident(b))] if b == "true" || b == "false" => {
+            CoreValue::Literal(Literal::Bool(b == "true"))
+        }
+        _ => rust(value),
     }
 }
 
-/// `` `a`, `b`, `c` ``, each name once, shortened past eight names.
-fn list(names: &[String]) -> String {
-    let mut seen = HashSet::new();
-    let unique: Vec<&String> = names.iter().filter(|n| seen.insert(n.as_str())).collect();
-    let mut shown: Vec<String> = unique.iter().take(8).map(|n| format!("`{n}`")).collect();
-    if unique.len() > 8 {
-        shown.push(format!("and {} more", unique.len() - 8));
-    }
-    shown.join(", ")
+fn rust(value: &Value) -> CoreValue<Span> {
+    let refs = value.refs().into_iter().map(reference).collect();
+    CoreValue::Rust(RustExpr { source: source_text(&value.pieces), refs, span: value.span.0 })
 }
 
-/// Every name a reference may start with: inputs and steps.
-fn names(def: &WorkflowDef) -> Vec<String> {
-    def.inputs.iter().map(|i| i.ident.to_string()).chain(def.steps.iter().map(|s| s.id.to_string())).collect()
+/// A string literal with references, as the shared model's text value.
+fn string(lit: &LitStr, parts: &[StrPart]) -> CoreValue<Span> {
+    use workflow_core::parse::DslPart;
+    let parts = parts
+        .iter()
+        .map(|part| match part {
+            StrPart::Text(t) => DslPart::Text(t.clone()),
+            StrPart::Ref(r) => DslPart::Ref(reference(r).path),
+        })
+        .collect();
+    workflow_core::dsl::text_value(parts, |_| lit.span())
+}
+
+/// The source of a condition or expression, references as `<<path>>`.
+fn source_text(pieces: &[Piece]) -> String {
+    let mut out = Vec::new();
+    for piece in pieces {
+        out.push(match piece {
+            Piece::Token(t) => t.to_string(),
+            Piece::Ref(r) => format!("<<{}>>", reference(r).path),
+            Piece::Str(lit, _) => LitStr::to_token_stream(lit).to_string(),
+            Piece::Group(delimiter, _, inner) => {
+                let (open, close) = match delimiter {
+                    Delimiter::Parenthesis => ("(", ")"),
+                    Delimiter::Bracket => ("[", "]"),
+                    Delimiter::Brace => ("{", "}"),
+                    Delimiter::None => ("", ""),
+                };
+                format!("{open}{}{close}", source_text(inner))
+            }
+        });
+    }
+    join_tokens(&out)
+}
+
+/// Joins token texts with spaces, but keeps `&&`, `||`, `==`, `!=`, `<=`, `>=` whole.
+fn join_tokens(tokens: &[String]) -> String {
+    let mut out = String::new();
+    for (i, t) in tokens.iter().enumerate() {
+        let glued = i > 0
+            && matches!(
+                (tokens[i - 1].as_str(), t.as_str()),
+                ("&", "&") | ("|", "|") | ("=", "=") | ("!", "=") | ("<", "=") | (">", "=")
+            );
+        if i > 0 && !glued {
+            out.push(' ');
+        }
+        out.push_str(t);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dsl::parse::Workflows;
+
+    fn problems(src: &str) -> Vec<(usize, usize, String)> {
+        let Workflows(defs) = syn::parse_str(src).unwrap();
+        match check(&defs) {
+            Ok(_) => Vec::new(),
+            Err(err) => err
+                .into_iter()
+                .map(|e| (e.span().start().line, e.span().start().column, e.to_string()))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn problems_point_at_the_tokens_of_the_macro_call() {
+        let found = problems(
+            "w(repo: String) {\n a = t(v: <<rpo>>);\n b = t(v: 1) depends a, b retry 1.5 timeout 0s;\n}",
+        );
+        assert_eq!(
+            found,
+            [
+                (3, 32, "expected a whole number of retries such as `retry 3`, found `1.5`".to_owned()),
+                (2, 12, "unknown step or input `rpo`; did you mean `repo`?".to_owned()),
+                (3, 24, "step `b` depends on itself; remove it from `depends`".to_owned()),
+                (3, 44, "a timeout of zero would fail every call; give a positive duration".to_owned()),
+            ]
+        );
+        let found =
+            problems("w(repo: String) {\n a = t(v: <<rpo>>);\n b = t(v: 1) depends a, b timeout 0s;\n}");
+        assert_eq!(
+            found,
+            [
+                (2, 12, "unknown step or input `rpo`; did you mean `repo`?".to_owned()),
+                (3, 24, "step `b` depends on itself; remove it from `depends`".to_owned()),
+                (3, 34, "a timeout of zero would fail every call; give a positive duration".to_owned()),
+            ]
+        );
+    }
+
+    #[test]
+    fn values_lower_to_the_model() {
+        let Workflows(defs) = syn::parse_str(
+            r#"w(x: u64) { a = t(r: <<x>>, s: "n=<<x>>", n: -2, b: true, e: <<x>>.pow(2)) if <<x>> > 1 && !(<<x>> == 3); }"#,
+        )
+        .unwrap();
+        let wf = lower(&defs[0], &mut Errors::default());
+        let printed = workflow_core::print::workflow(&wf).unwrap();
+        assert_eq!(
+            printed,
+            "w(x: u64) {\n    a = t(r: <<x>>, s: \"n=<<x>>\", n: -2, b: true, e: { <<x>> . pow (2) }) if { <<x>> > 1 && ! (<<x>> == 3) };\n}\n"
+        );
+    }
 }

@@ -16,48 +16,13 @@ use tracing::Instrument as _;
 use super::record::{StepRecord, StepStatus};
 use crate::error::{StepError, ToolError};
 
-/// How a step retries a failed call.
-///
-/// The delay before retry `n` (1-based) is `backoff × multiplier^(n-1)`, capped at `max_delay`,
-/// and with `jitter` a random fraction of it is taken instead.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct RetryPolicy {
-    /// How many times to try again after the first failure.
-    pub retries: u32,
-    /// The delay before the first retry.
-    pub backoff: Duration,
-    /// The factor by which each delay grows.
-    pub multiplier: f64,
-    /// The longest delay.
-    pub max_delay: Option<Duration>,
-    /// Whether to randomise delays ("full jitter").
-    pub jitter: bool,
-}
+pub use workflow_core::policy::RetryPolicy;
 
-impl RetryPolicy {
-    /// No retries.
-    pub const NONE: RetryPolicy =
-        RetryPolicy { retries: 0, backoff: Duration::ZERO, multiplier: 2.0, max_delay: None, jitter: false };
-
-    /// The delay before retry number `retry` (1-based).
-    pub fn delay(&self, retry: u32) -> Duration {
-        let exp = i32::try_from(retry.saturating_sub(1)).unwrap_or(i32::MAX);
-        let secs = self.backoff.as_secs_f64() * self.multiplier.powi(exp);
-        let mut delay = Duration::try_from_secs_f64(secs).unwrap_or(Duration::MAX);
-        if let Some(max) = self.max_delay {
-            delay = delay.min(max);
-        }
-        if self.jitter {
-            delay = delay.mul_f64(jitter_fraction());
-        }
-        delay
-    }
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        Self::NONE
-    }
+/// The delay before retry number `retry` (from 1): the policy's, and with `jitter` a random
+/// fraction of it.
+fn delay(policy: &RetryPolicy, retry: u32) -> Duration {
+    let delay = policy.delay(retry);
+    if policy.jitter { delay.mul_f64(jitter_fraction()) } else { delay }
 }
 
 /// A pseudo-random fraction in `[0, 1)`, good enough to spread retries apart.
@@ -127,7 +92,7 @@ where
             match result {
                 Err(err) if err.is_retryable() && *attempts <= spec.retry.retries => {
                     tracing::warn!(attempt = *attempts, error = %err, "step failed; retrying");
-                    Box::pin(tokio::time::sleep(spec.retry.delay(*attempts))).await;
+                    Box::pin(tokio::time::sleep(delay(&spec.retry, *attempts))).await;
                 }
                 other => break other,
             }

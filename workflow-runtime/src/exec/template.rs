@@ -3,18 +3,18 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::time::Duration;
 
 use serde_json::{Map, Value};
 
-use super::driver::{RetryPolicy, StepOutcome, StepSpec, drive_owned};
+use super::driver::{StepOutcome, StepSpec, drive_owned};
 use super::record::{RunRecord, StepRecord};
 use super::run::RunRecorder;
 use crate::context::WorkflowContext;
-use crate::definition::{OnError, WorkflowTemplate};
+use crate::definition::WorkflowTemplate;
 use crate::error::{StepError, ToolError, WorkflowError};
 use crate::registry::{CallError, ToolRegistry};
-use crate::template::{Limits, Scope, eval, render, truthy};
+use crate::template::eval::kind;
+use crate::template::{Limits, Scope, eval, render};
 use crate::validate::{Compiled, Plan, Problems, validate};
 
 /// Why a run-time workflow did not run to the end.
@@ -121,7 +121,7 @@ impl WorkflowExecutor {
         registry: &ToolRegistry<S>,
         inputs: Value,
     ) -> Result<TemplateRun, ExecuteError> {
-        Ok(self.prepare(workflow, registry)?.run(registry, inputs).await?)
+        self.prepare(workflow, registry)?.run(registry, inputs).await
     }
 
     /// Validates `workflow` against the registry's tools once, for runs that need not check it
@@ -134,7 +134,7 @@ impl WorkflowExecutor {
         let plan = validate(workflow, registry)?;
         Ok(PreparedWorkflow {
             executor: self.clone(),
-            specs: workflow.steps.iter().map(spec).collect(),
+            specs: workflow.steps.iter().zip(&plan.policies).map(|(s, p)| spec(s, p)).collect(),
             index: workflow.steps.iter().enumerate().map(|(i, s)| (s.step_id.clone(), i)).collect(),
             workflow: workflow.clone(),
             plan,
@@ -158,17 +158,25 @@ impl PreparedWorkflow {
         &self.workflow
     }
 
+    /// What the step driver runs for each step, in written order: its retry policy and timeout,
+    /// defaults filled in as for a compiled workflow (`name::SPECS`).
+    pub fn specs(&self) -> &[StepSpec] {
+        &self.specs
+    }
+
     /// Runs the workflow with `inputs` (a JSON object of its inputs) against `registry`, which
     /// must hold the tools it was prepared with.
     pub async fn run<S: Send + Sync + 'static>(
         &self,
         registry: &ToolRegistry<S>,
         inputs: Value,
-    ) -> Result<TemplateRun, Box<WorkflowError>> {
+    ) -> Result<TemplateRun, ExecuteError> {
         let n = self.workflow.steps.len();
+        let steps: Vec<&str> = self.workflow.steps.iter().map(|s| s.step_id.as_str()).collect();
+        crate::validate::check_inputs(&self.plan, &steps, &inputs)?;
         let inputs = match inputs {
             Value::Object(map) => map,
-            _ => Map::new(),
+            _ => Map::new(), // `check_inputs` rejected anything else
         };
         let mut run = Running {
             executor: &self.executor,
@@ -184,7 +192,7 @@ impl PreparedWorkflow {
                 Schedule::Eager => run.eager(registry).await,
             }
         };
-        crate::exec::in_run_span_owned(&self.workflow.name, body).await?;
+        crate::exec::in_run_span_owned(&self.workflow.name, body).await.map_err(ExecuteError::Failed)?;
         let RunScope { inputs, results, .. } = run.scope;
         let mut context = WorkflowContext { variables: inputs, ..WorkflowContext::default() };
         for (step, result) in self.workflow.steps.iter().zip(results) {
@@ -204,8 +212,13 @@ struct RunScope<'a> {
 }
 
 impl Scope for RunScope<'_> {
+    /// A step's name always means the step (its output, or nothing if it has not run): an input
+    /// never stands in for a step.
     fn lookup(&self, name: &str) -> Option<&Value> {
-        self.inputs.get(name).or_else(|| self.results.get(*self.index.get(name)?)?.as_ref())
+        match self.index.get(name) {
+            Some(&i) => self.results.get(i)?.as_ref(),
+            None => self.inputs.get(name),
+        }
     }
 
     fn names(&self) -> Vec<&str> {
@@ -231,7 +244,7 @@ impl Running<'_> {
     ) -> Result<(), Box<WorkflowError>> {
         use futures::StreamExt as _;
         let specs = self.specs;
-        for level in &self.plan.levels {
+        for level in &self.plan.graph.levels {
             // A level of one step (a chain) needs no joining.
             if let [i] = level[..] {
                 let outcome = match self.prepare(i) {
@@ -269,13 +282,8 @@ impl Running<'_> {
     ) -> Result<(), Box<WorkflowError>> {
         use futures::StreamExt as _;
         let n = self.workflow.steps.len();
-        let mut waiting: Vec<usize> = self.plan.needs.iter().map(Vec::len).collect();
-        let mut users = vec![Vec::new(); n];
-        for (i, needs) in self.plan.needs.iter().enumerate() {
-            for &d in needs {
-                users[d].push(i);
-            }
-        }
+        let mut waiting: Vec<usize> = self.plan.graph.needs.iter().map(Vec::len).collect();
+        let users = self.plan.graph.users();
         let mut ready: std::collections::VecDeque<usize> = (0..n).filter(|&i| waiting[i] == 0).collect();
         let limit = self.executor.max_concurrency.unwrap_or(usize::MAX);
         let specs = self.specs;
@@ -310,14 +318,20 @@ impl Running<'_> {
     /// Decides whether step `i` runs, and renders its arguments.
     fn prepare(&self, i: usize) -> Prepared {
         let spec = &self.specs[i];
-        if self.plan.needs[i].iter().any(|&n| self.scope.results[n].is_none()) {
-            return Prepared::Done(skipped(spec, "a step it needs did not run"));
+        if let Some(n) = self.plan.graph.blocked_by(i, |n| self.scope.results[n].is_some()) {
+            let reason = format!("`{}` did not run", self.workflow.steps[n].step_id);
+            return Prepared::Done(skipped(spec, &reason));
         }
         let limits = self.executor.limits;
         if let Some(condition) = &self.plan.conditions[i] {
-            match eval(condition, &self.scope, limits) {
-                Ok(v) if truthy(&v) => {}
-                Ok(_) => return Prepared::Done(skipped(spec, "its condition is false")),
+            match eval(condition, &self.scope, limits).map(|v| v.as_bool().ok_or_else(|| kind(&v))) {
+                Ok(Ok(true)) => {}
+                Ok(Ok(false)) => return Prepared::Done(skipped(spec, "its condition is false")),
+                Ok(Err(found)) => {
+                    let reason =
+                        format!("a condition must be a boolean, found {found}; compare it, e.g. `… > 0`");
+                    return Prepared::Done(crate::exec::failed(spec, template_error("condition", &reason)));
+                }
                 Err(e) => {
                     return Prepared::Done(crate::exec::failed(
                         spec,
@@ -346,8 +360,8 @@ impl Running<'_> {
         i: usize,
         result: Result<Option<Value>, crate::exec::Failed>,
     ) -> Result<(), Box<WorkflowError>> {
-        let result = match (result, self.workflow.steps[i].on_error) {
-            (Err(_), OnError::Skip) => return Ok(()),
+        let result = match (result, self.plan.policies[i].on_error) {
+            (Err(_), workflow_core::model::OnError::Skip) => return Ok(()),
             (result, _) => self.recorder.check(result)?,
         };
         self.scope.results[i] = result;
@@ -421,18 +435,11 @@ fn call_error(tool: &str, err: CallError) -> StepError {
     }
 }
 
-fn spec(step: &crate::definition::WorkflowStep) -> StepSpec {
-    let seconds = |s: f64| Duration::try_from_secs_f64(s).unwrap_or(Duration::MAX);
+fn spec(step: &crate::definition::WorkflowStep, policy: &workflow_core::policy::StepPolicy) -> StepSpec {
     StepSpec {
         id: Cow::Owned(step.step_id.clone()),
         tool: Cow::Owned(step.tool_name.clone()),
-        retry: RetryPolicy {
-            retries: step.retry_count,
-            backoff: step.backoff_seconds.map_or(Duration::from_secs(2), seconds),
-            multiplier: step.backoff_multiplier.unwrap_or(2.0),
-            max_delay: step.max_delay_seconds.map(seconds),
-            jitter: step.jitter,
-        },
-        timeout: step.timeout_seconds.map(seconds),
+        retry: policy.retry,
+        timeout: policy.timeout,
     }
 }
