@@ -162,11 +162,14 @@
 //! | `timeout D` | fail an attempt that takes longer than `D` (`500ms`, `30s`, `2m`, `1h`) |
 //! | `on_error skip` / `on_error abort` | on failure, record it and skip the dependents / stop the run (the default) |
 //!
+//! Clauses come in any order, each at most once (a second `retry` is an error rather than a
+//! silent override; so is a second `depends`: name every step in one, `depends a, b`).
+//!
 //! ## Checked at compile time
 //!
 //! Duplicate steps, unknown steps or inputs in references (with a suggestion), dependency cycles
-//! (naming the whole cycle), self-dependencies, `depends` on unknown steps, bad durations and
-//! retry counts are reported by the macro, all at once, each at the token to fix. Unknown tools,
+//! (naming the whole cycle), self-dependencies, `depends` on unknown steps, repeated clauses,
+//! bad durations and retry counts are reported by the macro, all at once, each at the token to fix. Unknown tools,
 //! unknown or missing arguments, arguments of the wrong type, unknown output fields, indexing a
 //! non-list and non-`bool` conditions are reported by rustc at the offending token in the
 //! workflow.
