@@ -176,6 +176,10 @@ fn step_fn(def: &WorkflowDef, plan: &Plan, i: usize) -> TokenStream {
         let (arg_name, value) = (&arg.name, arg_value(def, &arg.value));
         quote!(#arg_name: #value)
     });
+    // The literal is spanned at the tool's name, a token of the user's: rustc suggests a field
+    // ("a field with a similar name exists") only from the same syntax context as the literal, and
+    // reports a missing one at the literal's path.
+    let args = quote_spanned!(tool_span(&step.tool)=> #tool { #(#args),* });
     let spec_name = spec_name(step);
     let finish = match (plan.skippable[i], &step.on_error) {
         (true, Some(OnError::Skip)) => quote!(#p::exec::failure_skips(__wf_outcome)),
@@ -199,7 +203,7 @@ fn step_fn(def: &WorkflowDef, plan: &Plan, i: usize) -> TokenStream {
             #(#unwrap_skipped)*
             #condition
             let __wf_outcome = #p::exec::drive(&#spec_name, __wf_record, move || async move {
-                let __wf_args = #tool { #(#args),* };
+                let __wf_args = #args;
                 #p::CallTool::call(__wf_args, __wf_state).await.map_err(#p::exec::tool_error(<#tool as #p::Tool>::NAME))
             })
             .await;
