@@ -146,7 +146,9 @@
 //!   (`Display`; a `serde_json::Value` string without its quotes).
 //! - Any Rust expression, with references spliced in as places:
 //!   `count: <<search.hits>>.len() as u32`.
-//! - A plain string literal converts `Into` the parameter's type.
+//! - A string literal fills a parameter of any type that is `From<&str>` (`String`, `&str`,
+//!   `Cow<str>`, `serde_json::Value`, …), one with references any type that is `From<String>`;
+//!   for a number or a bool, write it without quotes.
 //!
 //! Field access is checked by the compiler. An index out of range or a missing key fails the
 //! step at run time, naming the reference. Outputs typed `serde_json::Value` are read with keys

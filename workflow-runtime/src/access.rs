@@ -134,6 +134,27 @@ pub trait Own: Clone {
 
 impl<T: Clone> Own for T {}
 
+/// A parameter that a string literal argument (`title: "Fix"`, `body: "Fixes #<<n>>"`) can
+/// fill: any type that is `From<&'static str>` (for a plain literal) or `From<String>` (for one
+/// with references).
+#[diagnostic::on_unimplemented(
+    message = "expected `{Self}`, found a string literal",
+    label = "expected `{Self}`",
+    note = "a string literal fills a text parameter (`String`, `&str`, `Cow<str>` or any type that is `From<&str>`); write a number or a bool without quotes: `10`, not `\"10\"`; and a reference without quotes: `<<x>>`, not `\"<<x>>\"`"
+)]
+pub trait FromText<S>: Sized {
+    /// Converts the literal's text.
+    fn from_text(text: S) -> Self;
+}
+
+// Not recommended, so that the error is `FromText`'s own rather than rustc's list of `From` impls.
+#[diagnostic::do_not_recommend]
+impl<S, T: From<S>> FromText<S> for T {
+    fn from_text(text: S) -> Self {
+        T::from(text)
+    }
+}
+
 /// Wraps a referenced value for interpolation into a string literal.
 ///
 /// `(&Text(&v)).wf_text()` picks [`JsonText`] for a `serde_json::Value` (strings unquoted) and

@@ -260,8 +260,10 @@ fn duration(d: &DurationLit) -> TokenStream {
     quote!(#p::Duration::from_micros(#micros))
 }
 
-/// An argument's value: a whole reference is cloned; a string literal converts `Into` the
-/// parameter's type; anything else is the user's expression with references in place.
+/// An argument's value: a whole reference is cloned; a string literal, with or without
+/// references, converts to the parameter's type through `FromText` (`From<&str>` or
+/// `From<String>`), which says "expected `u32`, found a string literal" when it cannot; anything
+/// else is the user's expression with references in place.
 fn arg_value(def: &WorkflowDef, value: &Value) -> TokenStream {
     match value.pieces.as_slice() {
         [Piece::Ref(r)] => {
@@ -273,11 +275,12 @@ fn arg_value(def: &WorkflowDef, value: &Value) -> TokenStream {
             quote!(#place #clone)
         }
         [Piece::Str(lit, parts)] => {
-            let text = interpolate(def, lit, parts);
-            quote_spanned!(lit.span()=> ::core::convert::Into::<_>::into(#text))
+            let (text, p) = (interpolate(def, lit, parts), private_at(lit.span()));
+            quote_spanned!(lit.span()=> #p::access::FromText::from_text(#text))
         }
         [Piece::Token(TokenTree::Literal(lit))] if is_string(lit) => {
-            quote_spanned!(lit.span()=> ::core::convert::Into::<_>::into(#lit))
+            let p = private_at(lit.span());
+            quote_spanned!(lit.span()=> #p::access::FromText::from_text(#lit))
         }
         pieces => value_tokens(def, pieces),
     }
