@@ -142,8 +142,10 @@
 //! - `<<input>>`, `<<step>>`, `<<step.field.nested>>`, `<<step.items[0].name>>`,
 //!   `<<step.items[-1]>>` (from the end), `<<step.map["key"]>>`: as a whole argument, the typed
 //!   value (cloned). A step runs after every step it refers to.
-//! - `"Fixes #<<list.issues[0].number>>"`: a string literal with references interpolated
-//!   (`Display`; a `serde_json::Value` string without its quotes).
+//! - `"Fixes #<<list.issues[0].number>>"`: a string literal with references interpolated as
+//!   their JSON text, exactly as the run-time engine writes `{{…}}`: a string without its quotes,
+//!   a number as `serde_json` prints it (`1.0` stays `1.0`), `true`/`false`, `null` (and `None`)
+//!   as nothing, a list, map or struct as compact JSON. The value must be `Serialize`.
 //! - Any Rust expression, with references spliced in as places:
 //!   `count: <<search.hits>>.len() as u32`.
 //! - A string literal fills a parameter of any type that is `From<&str>` (`String`, `&str`,

@@ -10,6 +10,7 @@
 
 use proc_macro2::{Delimiter, Group, Span, TokenStream, TokenTree};
 use quote::{format_ident, quote, quote_spanned};
+use syn::ext::IdentExt as _;
 use syn::{Ident, LitStr};
 
 use super::ast::{DurationLit, OnError, Piece, Segment, Step, StepRef, StrPart, Value, WorkflowDef};
@@ -199,7 +200,7 @@ fn step_fn(def: &WorkflowDef, plan: &Plan, i: usize) -> TokenStream {
         where #tool: #p::CallTool<__WfState>
         {
             #[allow(unused_imports)]
-            use #p::access::{DisplayText as _, JsonText as _, Own as _};
+            use #p::access::Own as _;
             #(#unwrap_skipped)*
             #condition
             let __wf_outcome = #p::exec::drive(&#spec_name, __wf_record, move || async move {
@@ -308,24 +309,42 @@ fn value_tokens(def: &WorkflowDef, pieces: &[Piece]) -> TokenStream {
     out
 }
 
-/// `format!` of a string literal with references, each spliced with `Display` (JSON strings
-/// without their quotes).
+/// A string literal with references: a `String` built from its text and each reference's JSON
+/// text (strings without quotes), as the run-time template engine writes `{{x}}`. A value that is
+/// not `Serialize` is reported at the literal, by `Interpolate`'s own message.
 fn interpolate(def: &WorkflowDef, lit: &LitStr, parts: &[StrPart]) -> TokenStream {
-    let mut format = String::new();
-    let mut args = Vec::new();
-    for part in parts {
-        match part {
-            StrPart::Text(text) => format.push_str(&text.replace('{', "{{").replace('}', "}}")),
-            StrPart::Ref(r) => {
-                format.push_str("{}");
-                let place = place(def, r);
-                let p = private_at(lit.span());
-                args.push(quote_spanned!(lit.span()=> (&#p::access::Text(&#place)).wf_text()));
-            }
+    let p = private_at(lit.span());
+    let text = format_ident!("__wf_text", span = Span::mixed_site());
+    let capacity: usize =
+        parts.iter().map(|part| if let StrPart::Text(t) = part { t.len() } else { 0 }).sum();
+    let pushes = parts.iter().map(|part| match part {
+        StrPart::Text(t) => {
+            let t = LitStr::new(t, lit.span());
+            quote_spanned!(lit.span()=> #text.push_str(#t);)
+        }
+        StrPart::Ref(r) => {
+            let (place, path) = (place(def, r), LitStr::new(&ref_text(r), lit.span()));
+            quote_spanned!(lit.span()=> #p::access::Interpolate::interpolate(&#place, &mut #text, #path)?;)
+        }
+    });
+    quote_spanned! {lit.span()=> {
+        let mut #text = #p::String::with_capacity(#capacity);
+        #(#pushes)*
+        #text
+    }}
+}
+
+/// A reference as the user wrote it, without `<<` and `>>`: `list.issues[0].number`.
+fn ref_text(r: &StepRef) -> String {
+    let mut text = r.root.to_string();
+    for segment in &r.path {
+        match segment {
+            Segment::Field(field) => text.push_str(&format!(".{}", field.unraw())),
+            Segment::Index(index, _) => text.push_str(&format!("[{index}]")),
+            Segment::Key(key, _) => text.push_str(&format!("[{key:?}]")),
         }
     }
-    let format = LitStr::new(&format, lit.span());
-    quote_spanned!(lit.span()=> ::std::format!(#format, #(#args),*))
+    text
 }
 
 /// The place a reference names: `__wf_inputs.repo`, `(*__wf_o_step).field`, with `[i]` and
