@@ -20,6 +20,30 @@ pub use workflow_runtime::{
     ToolResult, WorkflowError, WorkflowTemplate,
 };
 
+/// A `#[tool]`'s return type `R`, with `CHECKED` read from `<R as ToolResult>::CHECKED`. When `R`
+/// is not a `ToolResult`, that read is the one error reported: `CHECKED` becomes an error
+/// constant, and every type derived through [`Checked`] an error type, which rustc reports
+/// nowhere else (not at the tool's impls, nor at the workflows that call it).
+pub struct Returns<R, const CHECKED: bool>(::core::marker::PhantomData<R>);
+
+/// The output of a checked return type, and the conversion to the uniform result.
+pub trait Checked {
+    /// The user's return type.
+    type Returns;
+    /// The tool's output.
+    type Output;
+    /// Converts what the tool's function returned.
+    fn finish(returned: Self::Returns) -> Result<Self::Output, ToolError>;
+}
+
+impl<R: ToolResult> Checked for Returns<R, true> {
+    type Returns = R;
+    type Output = R::Output;
+    fn finish(returned: R) -> Result<R::Output, ToolError> {
+        returned.into_tool_result()
+    }
+}
+
 /// Asserts at compile time that a field of a `#[derive(ToolOutput)]` type is a tool output.
 pub const fn assert_field_output<T: ToolOutput>() {}
 

@@ -142,11 +142,15 @@
 //! - `<<input>>`, `<<step>>`, `<<step.field.nested>>`, `<<step.items[0].name>>`,
 //!   `<<step.items[-1]>>` (from the end), `<<step.map["key"]>>`: as a whole argument, the typed
 //!   value (cloned). A step runs after every step it refers to.
-//! - `"Fixes #<<list.issues[0].number>>"`: a string literal with references interpolated
-//!   (`Display`; a `serde_json::Value` string without its quotes).
+//! - `"Fixes #<<list.issues[0].number>>"`: a string literal with references interpolated as
+//!   their JSON text, exactly as the run-time engine writes `{{…}}`: a string without its quotes,
+//!   a number as `serde_json` prints it (`1.0` stays `1.0`), `true`/`false`, `null` (and `None`)
+//!   as nothing, a list, map or struct as compact JSON. The value must be `Serialize`.
 //! - Any Rust expression, with references spliced in as places:
 //!   `count: <<search.hits>>.len() as u32`.
-//! - A plain string literal converts `Into` the parameter's type.
+//! - A string literal fills a parameter of any type that is `From<&str>` (`String`, `&str`,
+//!   `Cow<str>`, `serde_json::Value`, …), one with references any type that is `From<String>`;
+//!   for a number or a bool, write it without quotes.
 //!
 //! Field access is checked by the compiler. An index out of range or a missing key fails the
 //! step at run time, naming the reference. Outputs typed `serde_json::Value` are read with keys
@@ -162,11 +166,14 @@
 //! | `timeout D` | fail an attempt that takes longer than `D` (`500ms`, `30s`, `2m`, `1h`) |
 //! | `on_error skip` / `on_error abort` | on failure, record it and skip the dependents / stop the run (the default) |
 //!
+//! Clauses come in any order, each at most once (a second `retry` is an error rather than a
+//! silent override; so is a second `depends`: name every step in one, `depends a, b`).
+//!
 //! ## Checked at compile time
 //!
 //! Duplicate steps, unknown steps or inputs in references (with a suggestion), dependency cycles
-//! (naming the whole cycle), self-dependencies, `depends` on unknown steps, bad durations and
-//! retry counts are reported by the macro, all at once, each at the token to fix. Unknown tools,
+//! (naming the whole cycle), self-dependencies, `depends` on unknown steps, repeated clauses,
+//! bad durations and retry counts are reported by the macro, all at once, each at the token to fix. Unknown tools,
 //! unknown or missing arguments, arguments of the wrong type, unknown output fields, indexing a
 //! non-list and non-`bool` conditions are reported by rustc at the offending token in the
 //! workflow.

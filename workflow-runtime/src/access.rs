@@ -6,11 +6,14 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::fmt::Display;
+use std::fmt::{Display, Write as _};
 
+use serde::Serialize;
+use serde::ser::{self, Impossible, Serializer};
 use serde_json::Value;
 
 use crate::error::StepError;
+use crate::template::eval::write_text;
 
 /// A list that a `<<step.items[i]>>` reference can index.
 #[diagnostic::on_unimplemented(
@@ -134,35 +137,283 @@ pub trait Own: Clone {
 
 impl<T: Clone> Own for T {}
 
-/// Wraps a referenced value for interpolation into a string literal.
-///
-/// `(&Text(&v)).wf_text()` picks [`JsonText`] for a `serde_json::Value` (strings unquoted) and
-/// [`DisplayText`] for every other `Display` type.
-pub struct Text<'a, T: ?Sized>(pub &'a T);
-
-/// Interpolation of a JSON value: strings without quotes, anything else as compact JSON.
-pub trait JsonText {
-    /// The text to splice.
-    fn wf_text(&self) -> Cow<'_, str>;
+/// A parameter that a string literal argument (`title: "Fix"`, `body: "Fixes #<<n>>"`) can
+/// fill: any type that is `From<&'static str>` (for a plain literal) or `From<String>` (for one
+/// with references).
+#[diagnostic::on_unimplemented(
+    message = "expected `{Self}`, found a string literal",
+    label = "expected `{Self}`",
+    note = "a string literal fills a text parameter (`String`, `&str`, `Cow<str>` or any type that is `From<&str>`); write a number or a bool without quotes: `10`, not `\"10\"`; and a reference without quotes: `<<x>>`, not `\"<<x>>\"`"
+)]
+pub trait FromText<S>: Sized {
+    /// Converts the literal's text.
+    fn from_text(text: S) -> Self;
 }
 
-impl JsonText for Text<'_, Value> {
-    fn wf_text(&self) -> Cow<'_, str> {
-        match self.0 {
-            Value::String(s) => Cow::Borrowed(s),
-            other => Cow::Owned(other.to_string()),
+// Not recommended, so that the error is `FromText`'s own rather than rustc's list of `From` impls.
+#[diagnostic::do_not_recommend]
+impl<S, T: From<S>> FromText<S> for T {
+    fn from_text(text: S) -> Self {
+        T::from(text)
+    }
+}
+
+/// A value written into text by a `"…<<x>>…"` string literal: its JSON text, with a string
+/// written without its quotes and `null` as nothing, exactly as the run-time template engine
+/// writes `{{x}}` (see [`text_of`](crate::template::eval::text_of)).
+///
+/// Strings, numbers and bools are written straight into the output; a list, map or struct is
+/// written as compact JSON.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be interpolated into text",
+    label = "`{Self}` is not `Serialize`",
+    note = "text interpolation writes a value as JSON (strings without quotes); derive `Serialize` for it, or pass it whole as `<<x>>` instead of inside a string"
+)]
+pub trait Interpolate {
+    /// Appends the value's text to `out`, failing the step (naming the reference `path`) when
+    /// the value cannot be serialized.
+    fn interpolate(&self, out: &mut String, path: &'static str) -> Result<(), StepError>;
+}
+
+// Not recommended, so that the error is `Interpolate`'s own rather than serde's.
+#[diagnostic::do_not_recommend]
+impl<T: Serialize + ?Sized> Interpolate for T {
+    fn interpolate(&self, out: &mut String, path: &'static str) -> Result<(), StepError> {
+        let failed = |reason: String| StepError::Reference { path: Cow::Borrowed(path), reason };
+        match self.serialize(Scalar(out)) {
+            Ok(()) => Ok(()),
+            // A list, map or struct: the same JSON value the run-time engine reads, written the
+            // same way (key order and number formatting included).
+            Err(NotScalar::Compound) => {
+                let value = serde_json::to_value(self).map_err(|e| failed(e.to_string()))?;
+                write_text(out, &value);
+                Ok(())
+            }
+            Err(NotScalar::Failed(reason)) => Err(failed(reason)),
         }
     }
 }
 
-/// Interpolation of a `Display` value.
-pub trait DisplayText {
-    /// The text to splice.
-    fn wf_text(&self) -> Cow<'_, str>;
+/// Writes a scalar as `text_of` would write its JSON value, without building the value; gives
+/// up with [`NotScalar::Compound`] before writing anything for any other kind of value.
+struct Scalar<'a>(&'a mut String);
+
+#[derive(Debug)]
+enum NotScalar {
+    Compound,
+    Failed(String),
 }
 
-impl<T: Display + ?Sized> DisplayText for &Text<'_, T> {
-    fn wf_text(&self) -> Cow<'_, str> {
-        Cow::Owned(self.0.to_string())
+impl std::fmt::Display for NotScalar {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NotScalar::Compound => f.write_str("not a scalar"),
+            NotScalar::Failed(reason) => f.write_str(reason),
+        }
+    }
+}
+
+impl std::error::Error for NotScalar {}
+
+impl ser::Error for NotScalar {
+    fn custom<M: Display>(msg: M) -> Self {
+        NotScalar::Failed(msg.to_string())
+    }
+}
+
+macro_rules! write_display {
+    ($($method:ident: $ty:ty),*) => {$(
+        fn $method(self, v: $ty) -> Result<(), NotScalar> {
+            let _ = write!(self.0, "{v}");
+            Ok(())
+        }
+    )*};
+}
+
+macro_rules! compound {
+    ($($method:ident($($arg:ty),*) -> $ret:ident),*) => {$(
+        fn $method(self, $(_: $arg),*) -> Result<Self::$ret, NotScalar> {
+            Err(NotScalar::Compound)
+        }
+    )*};
+}
+
+impl<'a> Serializer for Scalar<'a> {
+    type Ok = ();
+    type Error = NotScalar;
+    type SerializeSeq = Impossible<(), NotScalar>;
+    type SerializeTuple = Impossible<(), NotScalar>;
+    type SerializeTupleStruct = Impossible<(), NotScalar>;
+    type SerializeTupleVariant = Impossible<(), NotScalar>;
+    type SerializeMap = Impossible<(), NotScalar>;
+    type SerializeStruct = Impossible<(), NotScalar>;
+    type SerializeStructVariant = Impossible<(), NotScalar>;
+
+    write_display!(
+        serialize_bool: bool, serialize_i8: i8, serialize_i16: i16, serialize_i32: i32,
+        serialize_i64: i64, serialize_u8: u8, serialize_u16: u16, serialize_u32: u32,
+        serialize_u64: u64, serialize_char: char
+    );
+
+    fn serialize_str(self, v: &str) -> Result<(), NotScalar> {
+        self.0.push_str(v);
+        Ok(())
+    }
+
+    // As `serde_json::to_value`: a finite float is a number, any other is `null`.
+    fn serialize_f64(self, v: f64) -> Result<(), NotScalar> {
+        if let Some(n) = serde_json::Number::from_f64(v) {
+            let _ = write!(self.0, "{n}");
+        }
+        Ok(())
+    }
+
+    fn serialize_none(self) -> Result<(), NotScalar> {
+        Ok(())
+    }
+
+    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<(), NotScalar> {
+        value.serialize(self)
+    }
+
+    fn serialize_unit(self) -> Result<(), NotScalar> {
+        Ok(())
+    }
+
+    fn serialize_unit_struct(self, _: &'static str) -> Result<(), NotScalar> {
+        Ok(())
+    }
+
+    fn serialize_unit_variant(self, _: &'static str, _: u32, variant: &'static str) -> Result<(), NotScalar> {
+        self.0.push_str(variant);
+        Ok(())
+    }
+
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        value: &T,
+    ) -> Result<(), NotScalar> {
+        value.serialize(self)
+    }
+
+    // `f32` widens to `f64` in `serde_json::to_value`; let it do so.
+    fn serialize_f32(self, _: f32) -> Result<(), NotScalar> {
+        Err(NotScalar::Compound)
+    }
+
+    fn serialize_i128(self, _: i128) -> Result<(), NotScalar> {
+        Err(NotScalar::Compound)
+    }
+
+    fn serialize_u128(self, _: u128) -> Result<(), NotScalar> {
+        Err(NotScalar::Compound)
+    }
+
+    fn serialize_bytes(self, _: &[u8]) -> Result<(), NotScalar> {
+        Err(NotScalar::Compound)
+    }
+
+    fn serialize_newtype_variant<T: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: &T,
+    ) -> Result<(), NotScalar> {
+        Err(NotScalar::Compound)
+    }
+
+    compound!(
+        serialize_seq(Option<usize>) -> SerializeSeq,
+        serialize_tuple(usize) -> SerializeTuple,
+        serialize_tuple_struct(&'static str, usize) -> SerializeTupleStruct,
+        serialize_tuple_variant(&'static str, u32, &'static str, usize) -> SerializeTupleVariant,
+        serialize_map(Option<usize>) -> SerializeMap,
+        serialize_struct(&'static str, usize) -> SerializeStruct,
+        serialize_struct_variant(&'static str, u32, &'static str, usize) -> SerializeStructVariant
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use serde::Serialize;
+    use serde_json::json;
+
+    use super::Interpolate;
+    use crate::template::eval::text_of;
+
+    fn text<T: Serialize + ?Sized>(value: &T) -> String {
+        let mut out = String::from(">");
+        value.interpolate(&mut out, "x").unwrap();
+        out
+    }
+
+    /// What the run-time engine writes for the same value, received as JSON.
+    fn engine<T: Serialize + ?Sized>(value: &T) -> String {
+        format!(">{}", text_of(&serde_json::to_value(value).unwrap()))
+    }
+
+    #[derive(Serialize)]
+    enum Kind {
+        Bug,
+        Size(u32),
+    }
+
+    #[derive(Serialize)]
+    struct Meters(f64);
+
+    #[test]
+    fn every_kind_of_value_is_written_as_the_engine_writes_it() {
+        let map: BTreeMap<String, f32> = [("b".to_owned(), 0.1), ("a".to_owned(), 2.0)].into();
+        let cases: Vec<(Box<dyn erased::Value>, &str)> = vec![
+            (Box::new("a \"quoted\" string"), ">a \"quoted\" string"),
+            (Box::new('c'), ">c"),
+            (Box::new(1.0_f64), ">1.0"),
+            (Box::new(f64::NAN), ">"),
+            (Box::new(-3_i64), ">-3"),
+            (Box::new(u64::MAX), ">18446744073709551615"),
+            (Box::new(7_u128), ">7"),
+            (Box::new(0.1_f32), ">0.10000000149011612"),
+            (Box::new(true), ">true"),
+            (Box::new(()), ">"),
+            (Box::new(None::<String>), ">"),
+            (Box::new(Some("x")), ">x"),
+            (Box::new(Kind::Bug), ">Bug"),
+            (Box::new(Kind::Size(3)), r#">{"Size":3}"#),
+            (Box::new(Meters(2.5)), ">2.5"),
+            (Box::new(vec![1, 2]), ">[1,2]"),
+            (Box::new(map), r#">{"a":2.0,"b":0.10000000149011612}"#),
+            (Box::new(json!({ "z": null, "a": [1.5, "s"] })), r#">{"z":null,"a":[1.5,"s"]}"#),
+        ];
+        for (value, expected) in cases {
+            assert_eq!(value.text(), expected);
+            assert_eq!(value.engine(), expected);
+        }
+    }
+
+    /// Boxes values of different types for the table above.
+    mod erased {
+        pub trait Value {
+            fn text(&self) -> String;
+            fn engine(&self) -> String;
+        }
+        impl<T: serde::Serialize> Value for T {
+            fn text(&self) -> String {
+                super::text(self)
+            }
+            fn engine(&self) -> String {
+                super::engine(self)
+            }
+        }
+    }
+
+    #[test]
+    fn a_value_that_cannot_be_serialized_fails_naming_the_reference() {
+        let map: BTreeMap<(u8, u8), u8> = [((1, 2), 3)].into();
+        let err = map.interpolate(&mut String::new(), "step.map").unwrap_err();
+        assert_eq!(err.to_string(), "reference `step.map`: key must be a string");
     }
 }

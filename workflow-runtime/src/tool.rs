@@ -71,6 +71,11 @@ pub trait ToolResult {
     type Output;
     /// Converts to the uniform result.
     fn into_tool_result(self) -> Result<Self::Output, ToolError>;
+
+    /// `true`. `#[tool]` reads it once to check its return type, so a return type that is not a
+    /// `ToolResult` is reported there alone.
+    #[doc(hidden)]
+    const CHECKED: bool = true;
 }
 
 impl<T, E: Into<ToolError>> ToolResult for Result<T, E> {

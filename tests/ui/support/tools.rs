@@ -40,3 +40,10 @@ pub async fn send_message(channel: String, message: String) -> Result<bool, Tool
     let _ = (channel, message);
     Ok(true)
 }
+
+/// Search the issues.
+#[tool]
+pub async fn search_issues(query: String, limit: u32) -> Result<Issues, ToolError> {
+    let _ = (query, limit);
+    Ok(Issues { issues: Vec::new() })
+}

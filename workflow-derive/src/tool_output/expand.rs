@@ -1,7 +1,9 @@
-//! The `ToolOutput` and `JsonSchema` impls.
+//! The `ToolOutput` and `JsonSchema` impls, and the stand-ins emitted beside a rejected type's
+//! error.
 
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
+use syn::DeriveInput;
 use syn::spanned::Spanned;
 
 use super::ast::Output;
@@ -37,6 +39,42 @@ pub(crate) fn tool_output(output: &Output<'_>) -> TokenStream {
             }
             #[automatically_derived]
             impl #impl_generics #p::ToolOutput for #ident #ty_generics #where_clause {}
+        };
+    }
+}
+
+/// The derive's error, with `ToolOutput` and `JsonSchema` impls for the type as written, so that
+/// the tools and workflows using it report nothing more (thiserror's `fallback.rs`). The impls
+/// are never used: the build fails at the error.
+pub(crate) fn fallback(input: &DeriveInput, err: syn::Error) -> TokenStream {
+    let p = quote!(::workflow::__private);
+    let err = err.into_compile_error();
+    let ident = &input.ident;
+    let name = ident.to_string();
+    let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
+    let predicates = where_clause.into_iter().flat_map(|w| &w.predicates);
+    quote! {
+        #err
+        const _: () = {
+            #[automatically_derived]
+            impl #impl_generics #p::schemars::JsonSchema for #ident #ty_generics #where_clause {
+                fn schema_name() -> #p::Cow<'static, str> {
+                    #p::Cow::Borrowed(#name)
+                }
+                fn json_schema(_: &mut #p::schemars::SchemaGenerator) -> #p::schemars::Schema {
+                    ::core::default::Default::default()
+                }
+            }
+            // A bound under `for<'__wf>` holds or not without an error of its own (trivial
+            // bounds are unstable: https://github.com/rust-lang/rust/issues/48214), so a type
+            // that is not `Serialize` gets no second error here either.
+            #[automatically_derived]
+            impl #impl_generics #p::ToolOutput for #ident #ty_generics
+            where
+                #(#predicates,)*
+                for<'__wf> #ident #ty_generics: #p::serde::Serialize + ::core::marker::Send + ::core::marker::Sync + 'static,
+            {
+            }
         };
     }
 }

@@ -7,11 +7,13 @@ mod validate;
 use proc_macro2::TokenStream;
 
 pub(crate) fn expand(input: TokenStream) -> TokenStream {
-    try_expand(input).unwrap_or_else(syn::Error::into_compile_error)
-}
-
-fn try_expand(input: TokenStream) -> syn::Result<TokenStream> {
-    let input: syn::DeriveInput = syn::parse2(input)?;
-    let output = validate::check(&input)?;
-    Ok(expand::tool_output(&output))
+    let input: syn::DeriveInput = match syn::parse2(input) {
+        Ok(input) => input,
+        Err(err) => return err.into_compile_error(),
+    };
+    match validate::check(&input) {
+        Ok(output) => expand::tool_output(&output),
+        // The error, with impls that keep every tool returning the type free of a second error.
+        Err(err) => expand::fallback(&input, err),
+    }
 }

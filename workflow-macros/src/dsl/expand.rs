@@ -10,6 +10,7 @@
 
 use proc_macro2::{Delimiter, Group, Span, TokenStream, TokenTree};
 use quote::{format_ident, quote, quote_spanned};
+use syn::ext::IdentExt as _;
 use syn::{Ident, LitStr};
 
 use workflow_core::graph::Graph as Plan;
@@ -182,6 +183,10 @@ fn step_fn(def: &WorkflowDef, plan: &Plan, i: usize) -> TokenStream {
         let (arg_name, value) = (&arg.name, arg_value(def, &arg.value));
         quote!(#arg_name: #value)
     });
+    // The literal is spanned at the tool's name, a token of the user's: rustc suggests a field
+    // ("a field with a similar name exists") only from the same syntax context as the literal, and
+    // reports a missing one at the literal's path.
+    let args = quote_spanned!(tool_span(&step.tool)=> #tool { #(#args),* });
     let position = proc_macro2::Literal::usize_unsuffixed(i);
     let finish = match (plan.skippable[i], &step.on_error) {
         (true, Some(OnError::Skip)) => quote!(#p::exec::failure_skips(__wf_outcome)),
@@ -201,11 +206,11 @@ fn step_fn(def: &WorkflowDef, plan: &Plan, i: usize) -> TokenStream {
         where #tool: #p::CallTool<__WfState>
         {
             #[allow(unused_imports)]
-            use #p::access::{DisplayText as _, JsonText as _, Own as _};
+            use #p::access::Own as _;
             #(#unwrap_skipped)*
             #condition
             let __wf_outcome = #p::exec::drive(&#name::SPECS[#position], __wf_record, move || async move {
-                let __wf_args = #tool { #(#args),* };
+                let __wf_args = #args;
                 #p::CallTool::call(__wf_args, __wf_state).await.map_err(#p::exec::tool_error(<#tool as #p::Tool>::NAME))
             })
             .await;
@@ -263,8 +268,10 @@ fn template(checked: &CheckedDef<'_>) -> TokenStream {
     }
 }
 
-/// An argument's value: a whole reference is cloned; a string literal converts `Into` the
-/// parameter's type; anything else is the user's expression with references in place.
+/// An argument's value: a whole reference is cloned; a string literal, with or without
+/// references, converts to the parameter's type through `FromText` (`From<&str>` or
+/// `From<String>`), which says "expected `u32`, found a string literal" when it cannot; anything
+/// else is the user's expression with references in place.
 fn arg_value(def: &WorkflowDef, value: &Value) -> TokenStream {
     match value.pieces.as_slice() {
         [Piece::Ref(r)] => {
@@ -276,11 +283,12 @@ fn arg_value(def: &WorkflowDef, value: &Value) -> TokenStream {
             quote!(#place #clone)
         }
         [Piece::Str(lit, parts)] => {
-            let text = interpolate(def, lit, parts);
-            quote_spanned!(lit.span()=> ::core::convert::Into::<_>::into(#text))
+            let (text, p) = (interpolate(def, lit, parts), private_at(lit.span()));
+            quote_spanned!(lit.span()=> #p::access::FromText::from_text(#text))
         }
         [Piece::Token(TokenTree::Literal(lit))] if is_string(lit) => {
-            quote_spanned!(lit.span()=> ::core::convert::Into::<_>::into(#lit))
+            let p = private_at(lit.span());
+            quote_spanned!(lit.span()=> #p::access::FromText::from_text(#lit))
         }
         pieces => value_tokens(def, pieces),
     }
@@ -308,24 +316,42 @@ fn value_tokens(def: &WorkflowDef, pieces: &[Piece]) -> TokenStream {
     out
 }
 
-/// `format!` of a string literal with references, each spliced with `Display` (JSON strings
-/// without their quotes).
+/// A string literal with references: a `String` built from its text and each reference's JSON
+/// text (strings without quotes), as the run-time template engine writes `{{x}}`. A value that is
+/// not `Serialize` is reported at the literal, by `Interpolate`'s own message.
 fn interpolate(def: &WorkflowDef, lit: &LitStr, parts: &[StrPart]) -> TokenStream {
-    let mut format = String::new();
-    let mut args = Vec::new();
-    for part in parts {
-        match part {
-            StrPart::Text(text) => format.push_str(&text.replace('{', "{{").replace('}', "}}")),
-            StrPart::Ref(r) => {
-                format.push_str("{}");
-                let place = place(def, r);
-                let p = private_at(lit.span());
-                args.push(quote_spanned!(lit.span()=> (&#p::access::Text(&#place)).wf_text()));
-            }
+    let p = private_at(lit.span());
+    let text = format_ident!("__wf_text", span = Span::mixed_site());
+    let capacity: usize =
+        parts.iter().map(|part| if let StrPart::Text(t) = part { t.len() } else { 0 }).sum();
+    let pushes = parts.iter().map(|part| match part {
+        StrPart::Text(t) => {
+            let t = LitStr::new(t, lit.span());
+            quote_spanned!(lit.span()=> #text.push_str(#t);)
+        }
+        StrPart::Ref(r) => {
+            let (place, path) = (place(def, r), LitStr::new(&ref_text(r), lit.span()));
+            quote_spanned!(lit.span()=> #p::access::Interpolate::interpolate(&#place, &mut #text, #path)?;)
+        }
+    });
+    quote_spanned! {lit.span()=> {
+        let mut #text = #p::String::with_capacity(#capacity);
+        #(#pushes)*
+        #text
+    }}
+}
+
+/// A reference as the user wrote it, without `<<` and `>>`: `list.issues[0].number`.
+fn ref_text(r: &StepRef) -> String {
+    let mut text = r.root.to_string();
+    for segment in &r.path {
+        match segment {
+            Segment::Field(field) => text.push_str(&format!(".{}", field.unraw())),
+            Segment::Index(index, _) => text.push_str(&format!("[{index}]")),
+            Segment::Key(key, _) => text.push_str(&format!("[{key:?}]")),
         }
     }
-    let format = LitStr::new(&format, lit.span());
-    quote_spanned!(lit.span()=> ::std::format!(#format, #(#args),*))
+    text
 }
 
 /// The place a reference names: `__wf_inputs.repo`, `(*__wf_o_step).field`, with `[i]` and

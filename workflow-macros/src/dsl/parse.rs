@@ -104,6 +104,7 @@ fn parse_args(content: ParseStream<'_>) -> syn::Result<Vec<Arg>> {
 }
 
 fn parse_clauses(input: ParseStream<'_>, step: &mut Step) -> syn::Result<()> {
+    let mut seen = Once::new("clause", "a step takes one");
     loop {
         if input.peek(Token![;]) {
             input.parse::<Token![;]>()?;
@@ -113,6 +114,9 @@ fn parse_clauses(input: ParseStream<'_>, step: &mut Step) -> syn::Result<()> {
             return Err(input.error(format_args!("expected `;` after step `{}`", step.id)));
         }
         let keyword = input.call(Ident::parse_any).map_err(|e| syn::Error::new(e.span(), clause_help()))?;
+        if CLAUSES.contains(&keyword.to_string().as_str()) {
+            seen.claim(&keyword)?;
+        }
         match keyword.to_string().as_str() {
             "depends" => loop {
                 step.depends.push(input.parse()?);
@@ -143,6 +147,37 @@ fn parse_clauses(input: ParseStream<'_>, step: &mut Step) -> syn::Result<()> {
     }
 }
 
+/// The keywords already used in one step or one `retry`: a clause or option is written once, and
+/// a second one is an error at its keyword rather than a silent overwrite.
+struct Once {
+    seen: Vec<String>,
+    /// What the keywords are: `clause`, `option`.
+    kind: &'static str,
+    /// Why a second one is wrong: `a step takes one`.
+    rule: &'static str,
+}
+
+impl Once {
+    fn new(kind: &'static str, rule: &'static str) -> Self {
+        Once { seen: Vec::new(), kind, rule }
+    }
+
+    /// Records `keyword`, failing at it when it was already used.
+    fn claim(&mut self, keyword: &Ident) -> syn::Result<()> {
+        let word = keyword.to_string();
+        if !self.seen.contains(&word) {
+            self.seen.push(word);
+            return Ok(());
+        }
+        let help = match word.as_str() {
+            "depends" => "name every step in one: `depends a, b`",
+            "if" => "join the conditions in one: `if a && b`",
+            _ => self.rule,
+        };
+        Err(syn::Error::new(keyword.span(), format_args!("duplicate `{word}` {}; {help}", self.kind)))
+    }
+}
+
 fn clause_help() -> String {
     let list: Vec<String> = CLAUSES.iter().map(|c| format!("`{c}`")).collect();
     format!("expected one of {}, or `;` to end the step", list.join(", "))
@@ -156,24 +191,22 @@ fn parse_retry(input: ParseStream<'_>) -> syn::Result<Retry> {
     let count =
         input.parse().map_err(|e| syn::Error::new(e.span(), "expected a retry count such as `retry 3`"))?;
     let mut retry = Retry { count, backoff: None, multiplier: None, max: None, jitter: false };
+    let mut seen = Once::new("option", "a `retry` takes one");
     loop {
         let fork = input.fork();
         let Ok(word) = fork.call(Ident::parse_any) else { return Ok(retry) };
+        if !matches!(word.to_string().as_str(), "backoff" | "max" | "jitter") {
+            return Ok(retry);
+        }
+        input.call(Ident::parse_any)?;
+        seen.claim(&word)?;
         match word.to_string().as_str() {
             "backoff" => {
-                input.call(Ident::parse_any)?;
                 retry.backoff = Some(input.parse()?);
                 retry.multiplier = parse_multiplier(input)?;
             }
-            "max" => {
-                input.call(Ident::parse_any)?;
-                retry.max = Some(input.parse()?);
-            }
-            "jitter" => {
-                input.call(Ident::parse_any)?;
-                retry.jitter = true;
-            }
-            _ => return Ok(retry),
+            "max" => retry.max = Some(input.parse()?),
+            _ => retry.jitter = true,
         }
     }
 }
@@ -383,5 +416,55 @@ fn ident(name: &str, span: Span) -> Ident {
         }
         Err(_) if matches!(name, "_" | "self" | "super" | "crate" | "Self") => Ident::new(name, span),
         Err(_) => Ident::new_raw(name, span),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use quote::quote;
+
+    use super::Workflows;
+
+    fn error(tokens: proc_macro2::TokenStream) -> String {
+        match syn::parse2::<Workflows>(tokens) {
+            Ok(_) => String::from("no error"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn a_repeated_clause_is_an_error() {
+        let cases = [
+            (
+                quote!(w() { a = t() retry 2 timeout 1s retry 3; }),
+                "duplicate `retry` clause; a step takes one",
+            ),
+            (quote!(w() { a = t() timeout 1s timeout 2s; }), "duplicate `timeout` clause; a step takes one"),
+            (
+                quote!(w() { a = t() on_error skip on_error abort; }),
+                "duplicate `on_error` clause; a step takes one",
+            ),
+            (
+                quote!(w() { a = t() if <<x>> if <<y>>; }),
+                "duplicate `if` clause; join the conditions in one: `if a && b`",
+            ),
+            (
+                quote!(w() { a = t() depends b depends c; }),
+                "duplicate `depends` clause; name every step in one: `depends a, b`",
+            ),
+            (
+                quote!(w() { a = t() retry 2 backoff 1s max 5s backoff 2s; }),
+                "duplicate `backoff` option; a `retry` takes one",
+            ),
+        ];
+        for (tokens, message) in cases {
+            assert_eq!(error(tokens), message);
+        }
+    }
+
+    #[test]
+    fn each_clause_once_parses() {
+        let tokens = quote!(w() { a = t() depends b, c if <<x>> retry 2 backoff 1s max 5s jitter timeout 1s on_error skip; });
+        assert_eq!(error(tokens), "no error");
     }
 }

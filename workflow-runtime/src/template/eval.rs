@@ -125,7 +125,7 @@ pub fn text_of(value: &Value) -> String {
     out
 }
 
-fn write_text(out: &mut String, value: &Value) {
+pub(crate) fn write_text(out: &mut String, value: &Value) {
     match value {
         Value::String(s) => out.push_str(s),
         Value::Null => {}
