@@ -135,7 +135,10 @@
 //! - `struct NameOutputs` with one field per step: the tool's output, or `Option` of it for a
 //!   step that may not run. [`Run`] dereferences to it, and carries the [`RunRecord`].
 //! - `name::LEVELS` (the step ids of each level, the seed's `parallel_groups`), `name::STEPS`
-//!   (each step's tool and the steps it needs), `name::NAME` and `name::DESCRIPTION`.
+//!   (each step's tool and the steps it needs), `name::SPECS` (each step's retry policy and
+//!   timeout, as the step driver runs them), `name::NAME`, `name::DESCRIPTION`, and
+//!   `name::template()` (the workflow as a [`WorkflowTemplate`], printed as DSL text and read
+//!   back as run-time text is).
 //!
 //! ## Values
 //!
@@ -162,16 +165,20 @@
 //! | --- | --- |
 //! | `depends a, b` | run after `a` and `b` too (ordering only) |
 //! | `if <expr>` | run only when the `bool` expression is true; otherwise the step and its dependents are skipped |
-//! | `retry N [backoff D [xF]] [max D] [jitter]` | call again up to `N` times on a retryable error, waiting `D`, `D×F`, … (F defaults to 2) |
+//! | `retry N [backoff D [xF]] [max D] [jitter]` | call again up to `N` times on a retryable error, waiting `D`, `D×F`, … capped at `max` (`D` defaults to 2 s and `F` to 2, for compiled and run-time workflows alike; `backoff 0s` retries at once) |
 //! | `timeout D` | fail an attempt that takes longer than `D` (`500ms`, `30s`, `2m`, `1h`) |
 //! | `on_error skip` / `on_error abort` | on failure, record it and skip the dependents / stop the run (the default) |
 //!
 //! Clauses come in any order, each at most once (a second `retry` is an error rather than a
 //! silent override; so is a second `depends`: name every step in one, `depends a, b`).
 //!
+//! Steps and inputs are separate namespaces: a step may not have an input's name, and an input
+//! never stands in for a step's output (inputs may come from a model).
+//!
 //! ## Checked at compile time
 //!
-//! Duplicate steps, unknown steps or inputs in references (with a suggestion), dependency cycles
+//! The rules are those of `workflow-core`'s rule book, the same for run-time workflows (see
+//! [`validate`]): duplicate steps, unknown steps or inputs in references (with a suggestion), dependency cycles
 //! (naming the whole cycle), self-dependencies, `depends` on unknown steps, repeated clauses,
 //! bad durations and retry counts are reported by the macro, all at once, each at the token to fix. Unknown tools,
 //! unknown or missing arguments, arguments of the wrong type, unknown output fields, indexing a

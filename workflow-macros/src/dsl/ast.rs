@@ -4,6 +4,7 @@ use proc_macro2::{Delimiter, Span, TokenTree};
 use syn::{Attribute, Ident, LitFloat, LitInt, LitStr, Type, Visibility};
 
 /// One `name(inputs) { steps }` block.
+#[derive(Clone)]
 pub(crate) struct WorkflowDef {
     pub attrs: Vec<Attribute>,
     pub vis: Visibility,
@@ -13,12 +14,14 @@ pub(crate) struct WorkflowDef {
 }
 
 /// `name: Type` in the workflow's parameter list.
+#[derive(Clone)]
 pub(crate) struct Input {
     pub ident: Ident,
     pub ty: Type,
 }
 
 /// `id = tool(args) clauses;`
+#[derive(Clone)]
 pub(crate) struct Step {
     pub id: Ident,
     pub tool: syn::Path,
@@ -31,12 +34,14 @@ pub(crate) struct Step {
 }
 
 /// `name: value` in a step's call.
+#[derive(Clone)]
 pub(crate) struct Arg {
     pub name: Ident,
     pub value: Value,
 }
 
 /// An argument value or a condition: Rust tokens with `<<…>>` references spliced in.
+#[derive(Clone)]
 pub(crate) struct Value {
     pub pieces: Vec<Piece>,
     /// The first and last token, to span errors over the whole value.
@@ -44,6 +49,7 @@ pub(crate) struct Value {
 }
 
 /// A part of a [`Value`].
+#[derive(Clone)]
 pub(crate) enum Piece {
     /// A token passed through as written.
     Token(TokenTree),
@@ -56,6 +62,7 @@ pub(crate) enum Piece {
 }
 
 /// Text and references inside a string literal.
+#[derive(Clone)]
 pub(crate) enum StrPart {
     Text(String),
     Ref(StepRef),
@@ -81,6 +88,7 @@ pub(crate) enum Segment {
 }
 
 /// `retry N [backoff D [xF]] [max D] [jitter]`.
+#[derive(Clone)]
 pub(crate) struct Retry {
     pub count: syn::Lit,
     pub backoff: Option<DurationLit>,
@@ -90,12 +98,14 @@ pub(crate) struct Retry {
 }
 
 /// A duration as written: `30s`, `500ms`, `1.5s`, `2m`, `1h`.
+#[derive(Clone)]
 pub(crate) enum DurationLit {
     Int(LitInt),
     Float(LitFloat),
 }
 
 /// `on_error skip | abort`.
+#[derive(Clone)]
 pub(crate) enum OnError {
     /// Record the failure, skip the step's dependents, go on with the rest.
     Skip,

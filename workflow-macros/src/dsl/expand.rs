@@ -10,7 +10,9 @@
 
 use proc_macro2::{Delimiter, Group, Span, TokenStream, TokenTree};
 use quote::{format_ident, quote, quote_spanned};
+use std::collections::BTreeSet;
 use syn::ext::IdentExt as _;
+
 use syn::{Ident, LitStr};
 
 use workflow_core::graph::Graph as Plan;
@@ -21,7 +23,7 @@ use super::validate::CheckedDef;
 use crate::paths::{private, private_at};
 
 pub(crate) fn workflow(checked: &CheckedDef<'_>) -> TokenStream {
-    let (def, plan) = (checked.def, &checked.checked.graph);
+    let (def, plan) = (&*checked.def, &checked.checked.graph);
     let p = private();
     let WorkflowDef { attrs, vis, name, inputs, steps } = def;
     let outputs = format_ident!("{}Outputs", camel_case(&name.to_string()), span = name.span());
@@ -47,7 +49,7 @@ pub(crate) fn workflow(checked: &CheckedDef<'_>) -> TokenStream {
         let needs = plan.needs[i].iter().map(|&n| steps[n].id.to_string());
         quote!(#p::StepInfo { id: #id, tool: <#tool as #p::Tool>::NAME, needs: &[#(#needs),*] })
     });
-    let step_fns = (0..steps.len()).map(|i| step_fn(def, plan, i));
+    let step_fns = (0..steps.len()).map(|i| step_fn(def, plan, &checked.unresolved[i], i));
     let specs = steps
         .iter()
         .zip(&checked.checked.policies)
@@ -149,9 +151,13 @@ fn out_var(step: &Step) -> Ident {
 }
 
 /// `async fn __wf_step_<id>`: skip checks, the condition, and the call through the driver.
-fn step_fn(def: &WorkflowDef, plan: &Plan, i: usize) -> TokenStream {
+fn step_fn(def: &WorkflowDef, plan: &Plan, unresolved: &BTreeSet<String>, i: usize) -> TokenStream {
     let p = private();
     let step = &def.steps[i];
+    // A value that reads a name already reported unknown is left out (`todo!()` takes any type),
+    // so the rest of the step is still type-checked and that name gets no second error.
+    let resolved = |v: &Value| v.refs().iter().all(|r| !unresolved.contains(&r.root.to_string()));
+    let omitted = |span: Span| quote_spanned!(span=> ::core::todo!());
     let (name, tool) = (&def.name, tool_alias(def, step));
     let fn_name = format_ident!("__wf_step_{}", step.id);
     let params = passed(plan, i).into_iter().map(|n| {
@@ -169,7 +175,7 @@ fn step_fn(def: &WorkflowDef, plan: &Plan, i: usize) -> TokenStream {
         }
     });
     let condition = step.condition.as_ref().map(|cond| {
-        let expr = value_tokens(def, &cond.pieces);
+        let expr = if resolved(cond) { value_tokens(def, &cond.pieces) } else { omitted(cond.span.0) };
         let typed = quote_spanned!(cond.span.0=> let __wf_c: bool = #expr;);
         quote! {
             match (|| -> #p::Result<bool, #p::StepError> { #typed #p::Ok(__wf_c) })() {
@@ -180,7 +186,8 @@ fn step_fn(def: &WorkflowDef, plan: &Plan, i: usize) -> TokenStream {
         }
     });
     let args = step.args.iter().map(|arg| {
-        let (arg_name, value) = (&arg.name, arg_value(def, &arg.value));
+        let value = if resolved(&arg.value) { arg_value(def, &arg.value) } else { omitted(arg.value.span.0) };
+        let arg_name = &arg.name;
         quote!(#arg_name: #value)
     });
     // The literal is spanned at the tool's name, a token of the user's: rustc suggests a field
@@ -196,7 +203,7 @@ fn step_fn(def: &WorkflowDef, plan: &Plan, i: usize) -> TokenStream {
     let out_ty = output_type(def, plan, i);
     quote! {
         // The step's values are written in the DSL, where clippy's suggestions cannot apply.
-        #[allow(non_snake_case, clippy::all, clippy::pedantic)]
+        #[allow(non_snake_case, unreachable_code, clippy::all, clippy::pedantic)]
         async fn #fn_name<__WfState: ?::core::marker::Sized + ::core::marker::Sync>(
             __wf_state: &__WfState,
             __wf_inputs: &#name,
@@ -257,7 +264,7 @@ fn option(value: Option<TokenStream>) -> TokenStream {
 /// the tool calls itself.
 fn template(checked: &CheckedDef<'_>) -> TokenStream {
     let p = private();
-    let def = checked.def;
+    let def = &*checked.def;
     let tools = def.steps.iter().map(|s| tool_alias(def, s));
     match workflow_core::print::workflow(&checked.checked.workflow) {
         Ok(text) => quote!(#p::dsl::compiled_template(#text, &[#(<#tools as #p::Tool>::NAME),*])),

@@ -13,8 +13,12 @@ pub(crate) fn expand(input: TokenStream) -> TokenStream {
 
 fn try_expand(input: TokenStream) -> syn::Result<TokenStream> {
     let parse::Workflows(defs) = syn::parse2(input)?;
-    let checked = validate::check(&defs)?;
-    Ok(checked.iter().map(expand::workflow).collect())
+    // Every problem is reported, and every workflow still expanded (leniently when it broke a
+    // rule), so that rustc's own errors come in the same build and callers see no second wave.
+    let (checked, errors) = validate::check(&defs);
+    let mut out: TokenStream = errors.map(syn::Error::into_compile_error).unwrap_or_default();
+    out.extend(checked.iter().map(expand::workflow));
+    Ok(out)
 }
 
 /// The text of the `///` comments among `attrs`, lines joined with newlines.

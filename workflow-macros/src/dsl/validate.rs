@@ -7,6 +7,9 @@
 //! output field, condition not `bool`) are left to rustc, with the generated code spanned so that
 //! its errors land on the DSL tokens.
 
+use std::borrow::Cow;
+use std::collections::BTreeSet;
+
 use proc_macro2::{Delimiter, Span, TokenTree};
 use quote::ToTokens;
 use syn::LitStr;
@@ -20,28 +23,65 @@ use workflow_core::validate::Checked;
 use super::ast::{DurationLit, OnError, Piece, Segment, Step, StepRef, StrPart, Value, WorkflowDef};
 use crate::errors::Errors;
 
-/// A workflow that passed every rule: its syntax tree for the tokens, and the checked model for
-/// the graph and policies.
+/// A workflow ready to expand: its syntax tree for the tokens, and the checked model for the
+/// graph and policies. One that broke a rule is still expanded, leniently, so that rustc reports
+/// its type errors in the same build and its callers see the items they use.
 pub(crate) struct CheckedDef<'a> {
-    pub def: &'a WorkflowDef,
+    pub def: Cow<'a, WorkflowDef>,
     pub checked: Checked<Span>,
+    /// For each step, the names its values read that name no input or other step: a value that
+    /// reads one is left to the errors already reported.
+    pub unresolved: Vec<BTreeSet<String>>,
 }
 
-/// Checks every workflow of one macro call; `Err` holds every problem of all of them.
-pub(crate) fn check(defs: &[WorkflowDef]) -> Result<Vec<CheckedDef<'_>>, syn::Error> {
+/// Checks every workflow of one macro call: what to expand, and every problem of all of them.
+pub(crate) fn check(defs: &[WorkflowDef]) -> (Vec<CheckedDef<'_>>, Option<syn::Error>) {
     let mut errors = Errors::default();
     let mut checked = Vec::new();
     for def in defs {
         let before = errors.count();
         let model = lower(def, &mut errors);
         match workflow_core::validate::check(model) {
-            // A literal that is not what its clause takes was reported; nothing to generate.
-            Ok(_) if errors.count() > before => {}
-            Ok(c) => checked.push(CheckedDef { def, checked: c }),
-            Err(problems) => problems.into_iter().for_each(|p| errors.at_span(p.span, p.message)),
+            Ok(c) if errors.count() == before => {
+                let unresolved = vec![BTreeSet::new(); def.steps.len()];
+                checked.push(CheckedDef { def: Cow::Borrowed(def), checked: c, unresolved });
+            }
+            result => {
+                if let Err(problems) = result {
+                    problems.into_iter().for_each(|p| errors.at_span(p.span, p.message));
+                }
+                checked.push(lenient(def));
+            }
         }
     }
-    errors.finish().map(|()| checked)
+    (checked, errors.finish().err())
+}
+
+/// A workflow that broke a rule, made expandable: a repeated step id or a step named like an
+/// input is left out, a cycle is cut, and each step knows which of its names are unresolved.
+fn lenient(def: &WorkflowDef) -> CheckedDef<'static> {
+    let mut def = def.clone();
+    let mut seen: BTreeSet<String> = def.inputs.iter().map(|i| i.ident.to_string()).collect();
+    def.steps.retain(|s| seen.insert(s.id.to_string()));
+    let model = lower(&def, &mut Errors::default());
+    let graph = workflow_core::graph::Graph::lenient(&model);
+    let unresolved = model
+        .steps
+        .iter()
+        .map(|step| {
+            step.refs()
+                .map(|(_, r)| r.path.root.as_str())
+                .filter(|root| {
+                    *root == step.id.value
+                        || (model.step_index(root).is_none() && !model.declares_input(root))
+                })
+                .map(str::to_owned)
+                .collect()
+        })
+        .collect();
+    let policies = model.steps.iter().map(workflow_core::policy::StepPolicy::of).collect();
+    let checked = Checked { workflow: model, graph, policies, implicit_inputs: Vec::new() };
+    CheckedDef { def: Cow::Owned(def), checked, unresolved }
 }
 
 /// The workflow as the shared model. A literal that is not what its clause takes is reported in
@@ -255,9 +295,9 @@ mod tests {
 
     fn problems(src: &str) -> Vec<(usize, usize, String)> {
         let Workflows(defs) = syn::parse_str(src).unwrap();
-        match check(&defs) {
-            Ok(_) => Vec::new(),
-            Err(err) => err
+        match check(&defs).1 {
+            None => Vec::new(),
+            Some(err) => err
                 .into_iter()
                 .map(|e| (e.span().start().line, e.span().start().column, e.to_string()))
                 .collect(),
