@@ -19,10 +19,7 @@ use crate::definition::WorkflowTemplate;
 /// );
 /// ```
 pub fn validate_source(text: &str, catalog: Option<&dyn Catalog>) -> Result<Vec<WorkflowTemplate>, Problems> {
-    let defs = workflow_template::dsl::workflows(text).map_err(|e| {
-        let problem = Problem::new(None, None, e.message.clone()).in_text(text, (e.offset, e.offset + 1));
-        Problems(vec![problem])
-    })?;
+    let defs = workflow_template::dsl::workflows(text).map_err(|e| Problems::syntax(text, &e))?;
     let mut templates = Vec::new();
     let mut problems = Vec::new();
     for def in defs {
