@@ -215,7 +215,7 @@ fn bench_dag(group: &mut BenchmarkGroup<'_, criterion::measurement::WallTime>, r
     });
     // Diagnostic: the share of `workflow` spent checking and planning the template.
     group.bench_function("workflow_validate_only", |b| {
-        b.iter(|| validate(black_box(&template), &registry).map(|plan| plan.levels.len()))
+        b.iter(|| validate(black_box(&template), &registry).map(|plan| plan.levels().len()))
     });
     group.bench_function("dagrs", |b| {
         b.iter_batched(

@@ -16,8 +16,8 @@ pub use workflow_runtime::dsl;
 pub use workflow_runtime::exec::{self, RunRecorder, StepOutcome, StepSpec, in_run_span};
 pub use workflow_runtime::schema;
 pub use workflow_runtime::{
-    CallTool, FromRef, RetryPolicy, Run, State, StepError, StepInfo, StepRecord, Tool, ToolError, ToolOutput,
-    ToolResult, WorkflowError, WorkflowTemplate,
+    CallTool, FromRef, RetryPolicy, Run, RunContext, State, StepError, StepInfo, StepRecord, Tool, ToolError,
+    ToolOutput, ToolResult, WorkflowError, WorkflowTemplate,
 };
 
 /// A `#[tool]`'s return type `R`, with `CHECKED` read from `<R as ToolResult>::CHECKED`. When `R`

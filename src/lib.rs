@@ -46,6 +46,9 @@
 //! `serde_json::Value`; `#[serde(rename = "…")]` on a field is followed by the schema. Those std
 //! types are outputs on their own too.
 //!
+//! An output also derives `Serialize` and `Deserialize` (`#[derive(ToolOutput, Serialize,
+//! Deserialize)]`): outputs are recorded as JSON, and read back when a run is resumed.
+//!
 //! # Shared state
 //!
 //! A tool that needs a client or credentials takes them as a [`State<T>`] parameter, which is
@@ -131,7 +134,9 @@
 //!
 //! - `struct name { inputs }` and `fn name(inputs) -> name`; `name(…).run(&state).await` runs it
 //!   and returns [`Run<NameOutputs>`](Run) or a [`WorkflowError`]. Use `&()` when no tool takes
-//!   state. Dropping the future cancels every step in flight.
+//!   state. Dropping the future cancels every step in flight. `run` takes anything that converts
+//!   into a [`RunContext`]: a reference to the state, or `RunContext::new(&state).observe(&obs)`
+//!   for [observers](#records-and-observers).
 //! - `struct NameOutputs` with one field per step: the tool's output, or `Option` of it for a
 //!   step that may not run. [`Run`] dereferences to it, and carries the [`RunRecord`].
 //! - `name::LEVELS` (the step ids of each level, the seed's `parallel_groups`), `name::STEPS`
@@ -185,10 +190,34 @@
 //! non-list and non-`bool` conditions are reported by rustc at the offending token in the
 //! workflow.
 //!
+//! # Records and observers
+//!
+//! Every run leaves a [`RunRecord`]: per step a [`StepRecord`] with its [`StepStatus`], every
+//! [`Attempt`] (wall-clock start and end, duration, error), and the step's start and end on
+//! tokio's clock and on the wall clock. Records are `serde::Serialize`: times as Unix
+//! milliseconds (`started_at_ms`), durations as milliseconds (`duration_ms`).
+//!
+//! A [`RunObserver`] added to the run's [`RunContext`] is told of each step as the run takes it
+//! in, and gets the run's record when it ends, also when the run fails, or is dropped or
+//! cancelled part-way: then the record is partial ([`RunRecord::cancelled`]), the steps that
+//! finished as they are, the others [`Pending`](StepStatus::Pending) or
+//! [`Cancelled`](StepStatus::Cancelled).
+//!
+//! # Errors
+//!
+//! [`WorkflowError`], [`ExecuteError`] and [`validate::Problems`] print well from `main`: their
+//! `Debug` form (what `fn main() -> Result<(), Box<dyn Error>>` shows) draws each problem with
+//! the offending text underlined, or lists what every step of a failed run did. `ExecuteError`
+//! and `Problems` are `miette::Diagnostic`s for programs that draw errors themselves.
+//!
 //! # Running tools by name
 //!
 //! A [`ToolRegistry`] calls tools by name with JSON arguments, for models and run-time workflows;
-//! see its documentation.
+//! see its documentation. Run-time workflows ([`WorkflowExecutor`]) call their tools through the
+//! [`Toolbox`] trait, which a registry implements and so can a client of a remote tool server.
+//! `executor.execute(&workflow, &tools, inputs)` runs one; pass
+//! `RunContext::new(&tools).observe(&obs).with_deadline(d)` instead of `&tools` for observers
+//! and a whole-run deadline.
 #![warn(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
@@ -200,12 +229,13 @@ pub mod __private;
 pub use workflow_derive::ToolOutput;
 pub use workflow_macros::{tool, workflow};
 pub use workflow_runtime::{
-    CallError, CallTool, DuplicateTool, ErrorKind, ExecuteError, FromRef, OnError, PreparedWorkflow,
-    RetryPolicy, Run, RunRecord, Schedule, State, StepError, StepInfo, StepRecord, StepSpec, StepStatus,
-    SubstituteError, TemplateRun, Tool, ToolDefinition, ToolError, ToolOutput, ToolRegistry, ToolResult,
-    WorkflowContext, WorkflowError, WorkflowExecutor, WorkflowInput, WorkflowStep, WorkflowTemplate,
+    Attempt, CallError, CallTool, DeadlineExceeded, DuplicateTool, ErrorKind, ExecuteError, FromRef, OnError,
+    PreparedWorkflow, RetryPolicy, Run, RunContext, RunObserver, RunRecord, Schedule, State, StepError,
+    StepInfo, StepRecord, StepSpec, StepStatus, SubstituteError, TemplateRun, Tool, ToolDefinition,
+    ToolError, ToolOutput, ToolRegistry, ToolResult, Toolbox, WorkflowContext, WorkflowError,
+    WorkflowExecutor, WorkflowInput, WorkflowStep, WorkflowTemplate,
 };
-pub use workflow_runtime::{template, validate};
+pub use workflow_runtime::{template, toolbox, validate};
 
 /// Everything a workflow author needs: `use workflow::prelude::*;`.
 pub mod prelude {

@@ -9,7 +9,7 @@ async fn slow_inc(value: u64, wait_ms: u64) -> Result<u64, ToolError> {
     Ok(value + 1)
 }
 
-#[derive(ToolOutput, Serialize, Clone, Debug)]
+#[derive(ToolOutput, Serialize, Deserialize, Clone, Debug)]
 pub struct Pair {
     pub left: u64,
     pub right: u64,

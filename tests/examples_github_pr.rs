@@ -190,7 +190,8 @@ async fn opens_a_pr_for_the_first_issue_and_posts_its_url() {
     );
 
     assert_eq!(github_pr::LEVELS, &[&["list_issues"][..], &["create_pr"], &["notify"]]);
-    let steps: Vec<_> = run.record.steps.iter().map(|s| (s.step.as_ref(), s.status, s.attempts)).collect();
+    let steps: Vec<_> =
+        run.record.steps.iter().map(|s| (s.step.as_ref(), s.status, s.attempts.len())).collect();
     assert_eq!(
         steps,
         [
@@ -222,7 +223,11 @@ async fn a_slack_error_fails_the_run_at_notify() {
          Slack answered `channel_not_found`"
     );
     let notify = err.record.step("notify").unwrap();
-    assert_eq!((notify.status, notify.attempts), (StepStatus::Failed, 1), "a permanent error is not retried");
+    assert_eq!(
+        (notify.status, notify.attempts.len()),
+        (StepStatus::Failed, 1),
+        "a permanent error is not retried"
+    );
     assert_eq!(err.record.step("create_pr").unwrap().status, StepStatus::Succeeded);
     assert_eq!(fake.received().len(), 3);
 }
@@ -234,7 +239,7 @@ async fn github_503s_are_retried_until_the_pr_is_created() {
     let run = workflow().run(&services).await.unwrap();
 
     let create_pr = run.record.step("create_pr").unwrap();
-    assert_eq!((create_pr.status, create_pr.attempts), (StepStatus::Succeeded, 3));
+    assert_eq!((create_pr.status, create_pr.attempts.len()), (StepStatus::Succeeded, 3));
     assert_eq!(run.create_pr.number, 101);
     let pulls = fake.received().iter().filter(|r| r.path.ends_with("/pulls")).count();
     assert_eq!(pulls, 3);

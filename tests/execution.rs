@@ -144,7 +144,7 @@ async fn a_false_condition_skips_the_step_and_its_dependents() {
     assert_eq!((run.maybe, run.uses_maybe, run.ordered, run.always), (None, None, None, 5));
     for id in ["maybe", "uses_maybe", "ordered"] {
         assert_eq!(run.record.step(id).unwrap().status, StepStatus::Skipped, "{id}");
-        assert_eq!(run.record.step(id).unwrap().attempts, 0);
+        assert!(run.record.step(id).unwrap().attempts.is_empty());
     }
     let run = conditional(true).run(&()).await.unwrap();
     assert_eq!((run.maybe, run.uses_maybe, run.ordered), (Some(10), Some(11), Some(0)));
@@ -207,7 +207,7 @@ async fn retries_back_off_exponentially() {
     let run = retried().run(&()).await.unwrap();
     assert_eq!(run.value, 3);
     let record = run.record.step("value").unwrap();
-    assert_eq!(record.attempts, 3);
+    assert_eq!(record.attempts.len(), 3);
     // 100 ms before the second attempt, 300 ms before the third.
     assert_eq!(record.duration(), Some(Duration::from_millis(400)));
 }
@@ -218,7 +218,7 @@ async fn permanent_errors_are_not_retried() {
         once() { bad = fail(reason: "bad input") retry 5 backoff 1s; }
     }
     let err = once().run(&()).await.unwrap_err();
-    assert_eq!(err.record.step("bad").unwrap().attempts, 1);
+    assert_eq!(err.record.step("bad").unwrap().attempts.len(), 1);
 }
 
 /// Count drops of in-flight calls.

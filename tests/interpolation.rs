@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use workflow::prelude::*;
 use workflow::{WorkflowExecutor, WorkflowTemplate};
 
-#[derive(ToolOutput, Serialize, Clone)]
+#[derive(ToolOutput, Serialize, Deserialize, Clone)]
 pub struct PullRequest {
     pub url: String,
     pub number: u64,

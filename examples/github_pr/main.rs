@@ -58,7 +58,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     for step in &record.steps {
         let took = step.duration().unwrap_or_default();
-        println!("{:<12} {:?} after {} attempt(s) in {took:.1?}", step.step, step.status, step.attempts);
+        println!(
+            "{:<12} {:?} after {} attempt(s) in {took:.1?}",
+            step.step,
+            step.status,
+            step.attempts.len()
+        );
     }
     match result {
         Ok(run) => println!(

@@ -153,7 +153,10 @@ impl WorkflowTemplate {
     }
 
     /// Reads the workflows of a `workflow!` body written as text (a `.wf` file): the syntax
-    /// of `workflow!` without Rust expressions.
+    /// of `workflow!` without Rust expressions. A syntax error is one [`Problem`] located in
+    /// `text`, drawn with its line underlined by the error's `Debug` form.
+    ///
+    /// [`Problem`]: crate::validate::Problem
     ///
     /// ```
     /// use workflow::WorkflowTemplate;
@@ -170,8 +173,10 @@ impl WorkflowTemplate {
     /// assert_eq!(template.steps[1].backoff_seconds, Some(0.1));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn from_dsl(text: &str) -> Result<Vec<Self>, crate::template::ParseError> {
-        Ok(workflow_core::dsl::workflows(text)?.iter().map(crate::dsl::to_template).collect())
+    pub fn from_dsl(text: &str) -> Result<Vec<Self>, crate::validate::Problems> {
+        let defs =
+            workflow_core::dsl::workflows(text).map_err(|e| crate::validate::Problems::syntax(text, &e))?;
+        Ok(defs.iter().map(crate::dsl::to_template).collect())
     }
 
     /// Reads a template from YAML.

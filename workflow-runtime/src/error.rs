@@ -214,17 +214,23 @@ impl fmt::Debug for WorkflowError {
             writeln!(f, "  caused by: {cause}")?;
             source = cause.source();
         }
-        writeln!(f, "steps:")?;
-        for step in &self.record.steps {
-            write!(f, "  {} ({}): {:?}, {} attempt(s)", step.step, step.tool, step.status, step.attempts)?;
-            if let Some(d) = step.duration() {
-                write!(f, " in {d:?}")?;
-            }
-            if let Some(error) = &step.error {
-                write!(f, ": {error}")?;
-            }
-            writeln!(f)?;
-        }
-        Ok(())
+        write_steps(f, &self.record)
     }
+}
+
+/// One line per step of a run, for the `Debug` form of the errors that carry its record.
+pub(crate) fn write_steps(f: &mut fmt::Formatter<'_>, record: &RunRecord) -> fmt::Result {
+    writeln!(f, "steps:")?;
+    for step in &record.steps {
+        let attempts = step.attempts.len();
+        write!(f, "  {} ({}): {:?}, {attempts} attempt(s)", step.step, step.tool, step.status)?;
+        if let Some(d) = step.duration() {
+            write!(f, " in {d:?}")?;
+        }
+        if let Some(error) = &step.error {
+            write!(f, ": {error}")?;
+        }
+        writeln!(f)?;
+    }
+    Ok(())
 }

@@ -17,17 +17,19 @@ mod registry;
 pub mod schema;
 pub mod template;
 mod tool;
+pub mod toolbox;
 pub mod validate;
 
 pub use context::{SubstituteError, WorkflowContext};
 pub use definition::{OnError, WorkflowInput, WorkflowStep, WorkflowTemplate};
 pub use error::{ErrorKind, StepError, ToolError, WorkflowError};
 pub use exec::{
-    ExecuteError, PreparedWorkflow, RetryPolicy, Run, RunRecord, Schedule, StepInfo, StepRecord, StepSpec,
-    StepStatus, TemplateRun, WorkflowExecutor,
+    Attempt, DeadlineExceeded, ExecuteError, PreparedWorkflow, RetryPolicy, Run, RunContext, RunObserver,
+    RunRecord, Schedule, StepInfo, StepRecord, StepSpec, StepStatus, TemplateRun, WorkflowExecutor,
 };
 pub use registry::{CallError, DuplicateTool, ToolRegistry, closest};
 pub use tool::{CallTool, FromRef, State, Tool, ToolDefinition, ToolOutput, ToolResult};
+pub use toolbox::Toolbox;
 
 #[doc(hidden)]
 pub use schemars;

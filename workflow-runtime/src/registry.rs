@@ -1,18 +1,15 @@
 //! [`ToolRegistry`]: tools called by name with JSON arguments.
 
 use std::collections::BTreeMap;
-use std::future::Future;
 use std::marker::PhantomData;
 use std::panic::AssertUnwindSafe;
-use std::pin::Pin;
 
 use futures::FutureExt as _;
 use serde_json::Value;
 
 use crate::error::ToolError;
 use crate::tool::{CallTool, ToolDefinition};
-
-type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+use crate::toolbox::{BoxFuture, Toolbox};
 
 /// Why a call by name failed.
 #[derive(Debug, thiserror::Error)]
@@ -162,11 +159,33 @@ impl<S: Send + Sync + 'static> ToolRegistry<S> {
     pub async fn call(&self, name: &str, args: Value) -> Result<Value, CallError> {
         match self.tools.get(name) {
             Some(tool) => tool.call(&self.state, args).await,
-            None => Err(CallError::UnknownTool {
-                name: name.to_owned(),
-                suggestion: closest(name, self.tools.keys().map(String::as_str)).map(str::to_owned),
-            }),
+            None => Err(self.unknown(name)),
         }
+    }
+
+    fn unknown(&self, name: &str) -> CallError {
+        CallError::UnknownTool {
+            name: name.to_owned(),
+            suggestion: closest(name, self.tools.keys().map(String::as_str)).map(str::to_owned),
+        }
+    }
+}
+
+impl<S: Send + Sync + 'static> Toolbox for ToolRegistry<S> {
+    fn call<'a>(&'a self, name: &'a str, args: Value) -> BoxFuture<'a, Result<Value, CallError>> {
+        match self.tools.get(name) {
+            // The tool's own boxed future, not a second box around it.
+            Some(tool) => tool.call(&self.state, args),
+            None => Box::pin(std::future::ready(Err(self.unknown(name)))),
+        }
+    }
+
+    fn definition(&self, name: &str) -> Option<&ToolDefinition> {
+        ToolRegistry::definition(self, name)
+    }
+
+    fn names(&self) -> Vec<&str> {
+        self.tools.keys().map(String::as_str).collect()
     }
 }
 
@@ -176,28 +195,4 @@ impl<S> std::fmt::Debug for ToolRegistry<S> {
     }
 }
 
-/// The candidate closest to `name` by edit distance, if it is close enough to be a typo.
-pub fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-    candidates
-        .into_iter()
-        .map(|c| (edit_distance(name, c), c))
-        // Close enough to be a typo, and not merely another short name.
-        .filter(|&(d, c)| d <= (name.len().max(c.len()) / 3).max(1) && d < name.len().min(c.len()))
-        .min_by_key(|&(d, _)| d)
-        .map(|(_, c)| c)
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, &cb) in b.iter().enumerate() {
-            let cur = row[j + 1];
-            row[j + 1] = (prev + usize::from(ca != cb)).min(row[j] + 1).min(cur + 1);
-            prev = cur;
-        }
-    }
-    row[b.len()]
-}
+pub use workflow_core::suggest::closest;

@@ -9,17 +9,20 @@ use serde::de::DeserializeOwned;
 
 use crate::error::ToolError;
 
-/// A value a tool can return: serialisable, with a JSON schema.
+/// A value a tool can return: serialisable and deserialisable, with a JSON schema.
 ///
-/// `#[derive(ToolOutput)]` implements it (and [`JsonSchema`]) for structs with named fields;
-/// it is implemented for strings, numbers, `bool`, `()`, `Vec<T>`, `Option<T>`, string-keyed maps
-/// and [`serde_json::Value`].
+/// `#[derive(ToolOutput)]` implements it (and [`JsonSchema`]) for structs with named fields,
+/// which also derive `Serialize` and `Deserialize`; it is implemented for strings, numbers,
+/// `bool`, `()`, `Vec<T>`, `Option<T>`, string-keyed maps and [`serde_json::Value`].
+///
+/// Outputs deserialise so that a run can be resumed from a journal: the recorded outputs of the
+/// steps that finished are read back instead of calling their tools again.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be returned by a tool",
     label = "not a tool output",
-    note = "add `#[derive(ToolOutput)]` to the type, or return a `String`, a number, a `Vec` or a `serde_json::Value`"
+    note = "add `#[derive(ToolOutput, Serialize, Deserialize)]` to the type, or return a `String`, a number, a `Vec` or a `serde_json::Value`"
 )]
-pub trait ToolOutput: Serialize + JsonSchema + Send + Sync + 'static {
+pub trait ToolOutput: Serialize + DeserializeOwned + JsonSchema + Send + Sync + 'static {
     /// The JSON schema of this output, as models and run-time workflows see it.
     fn output_schema() -> Schema {
         SchemaGenerator::default().into_root_schema_for::<Self>()

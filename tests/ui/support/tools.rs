@@ -3,18 +3,18 @@
 
 use workflow::prelude::*;
 
-#[derive(ToolOutput, Serialize, Clone)]
+#[derive(ToolOutput, Serialize, Deserialize, Clone)]
 pub struct Issue {
     pub number: u64,
     pub title: String,
 }
 
-#[derive(ToolOutput, Serialize, Clone)]
+#[derive(ToolOutput, Serialize, Deserialize, Clone)]
 pub struct Issues {
     pub issues: Vec<Issue>,
 }
 
-#[derive(ToolOutput, Serialize, Clone)]
+#[derive(ToolOutput, Serialize, Deserialize, Clone)]
 pub struct PullRequest {
     pub url: String,
     pub number: u64,

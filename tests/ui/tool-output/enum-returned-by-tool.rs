@@ -2,7 +2,7 @@
 // error must be the only one, with no second error at the tool or the workflow.
 use workflow::prelude::*;
 
-#[derive(ToolOutput, Serialize, Clone)]
+#[derive(ToolOutput, Serialize, Deserialize, Clone)]
 pub enum Status {
     Open,
     Closed,

@@ -106,12 +106,13 @@ pub(crate) fn workflow(checked: &CheckedDef<'_>) -> TokenStream {
 
             /// Runs the workflow: level by level, the steps of a level concurrently.
             ///
-            /// `state` is the shared state the tools take through `State<T>` (`&()` when none
-            /// does). Dropping the returned future cancels every step in flight.
+            /// The argument is a reference to the shared state the tools take through `State<T>`
+            /// (`&()` when none does), or a `RunContext` around it with observers. Dropping the
+            /// returned future cancels every step in flight.
             #[allow(clippy::redundant_closure_call, clippy::too_many_lines, unused_variables)]
-            pub async fn run<__WfState: ?::core::marker::Sized + ::core::marker::Sync>(
+            pub async fn run<'__wf, __WfState: ?::core::marker::Sized + ::core::marker::Sync + '__wf>(
                 self,
-                __wf_state: &__WfState,
+                __wf_context: impl ::core::convert::Into<#p::RunContext<'__wf, __WfState>>,
             ) -> #p::Result<#p::Run<#outputs>, #p::Box<#p::WorkflowError>>
             where #(#tools: #p::CallTool<__WfState>,)*
             {
@@ -446,7 +447,10 @@ fn run_body(def: &WorkflowDef, plan: &Plan) -> TokenStream {
     let outputs = format_ident!("{}Outputs", camel_case(&workflow_name), span = def.name.span());
     quote! {
         let __wf_inputs = &self;
-        let mut __wf_rec = #p::RunRecorder::planned(#workflow_name, &[#(&Self::SPECS[#planned]),*]);
+        let __wf_ctx: #p::RunContext<'_, _> = ::core::convert::Into::into(__wf_context);
+        let __wf_state = __wf_ctx.state();
+        let mut __wf_rec =
+            #p::RunRecorder::planned(#workflow_name, &[#(&Self::SPECS[#planned]),*]).observed_by(__wf_ctx.observers());
         #(#levels)*
         #p::Ok(#p::Run { outputs: #outputs { #(#fields),* }, record: __wf_rec.finish() })
     }

@@ -5,30 +5,71 @@
 //! that reading. A step that waits on
 //! I/O finishes in a later poll, which reads the clock again when it is woken, so records stay
 //! as accurate as the wake-ups that drive them, at a fraction of the cost for quick steps.
+//!
+//! Wall-clock times ([`wall`]) are never read per step: a run reads `SystemTime` once, at its
+//! first poll, and every later wall-clock time is that reading plus the time elapsed on tokio's
+//! clock. Records of one run are therefore consistent with each other (and exact under tokio's
+//! paused time), even if the system clock is adjusted during the run.
 
 use std::cell::Cell;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
+use std::time::SystemTime;
 
 use tokio::time::Instant;
 
+/// The readings a poll inside [`timed`] shares: the time of the poll, and the run's anchor
+/// tying tokio's clock to the wall clock.
+#[derive(Clone, Copy)]
+struct Reading {
+    now: Instant,
+    anchor: Anchor,
+}
+
+/// One instant on tokio's clock and the wall-clock time read with it.
+#[derive(Clone, Copy)]
+struct Anchor {
+    instant: Instant,
+    wall: SystemTime,
+}
+
+impl Anchor {
+    fn now() -> Self {
+        Self { instant: Instant::now(), wall: SystemTime::now() }
+    }
+
+    fn wall(self, at: Instant) -> SystemTime {
+        let wall = match at.checked_duration_since(self.instant) {
+            Some(later) => self.wall.checked_add(later),
+            None => self.wall.checked_sub(self.instant.saturating_duration_since(at)),
+        };
+        wall.unwrap_or(self.wall)
+    }
+}
+
 thread_local! {
-    static NOW: Cell<Option<Instant>> = const { Cell::new(None) };
+    static NOW: Cell<Option<Reading>> = const { Cell::new(None) };
 }
 
 /// The time for a step record: the start of the current poll inside [`timed`], otherwise a
 /// fresh reading of the clock.
 pub fn now() -> Instant {
-    NOW.with(Cell::get).unwrap_or_else(Instant::now)
+    NOW.with(Cell::get).map_or_else(Instant::now, |r| r.now)
+}
+
+/// The wall-clock time of `at`, an instant on tokio's clock: from the run's anchor inside
+/// [`timed`] (no reading of the wall clock), otherwise from a fresh reading of both clocks.
+pub fn wall(at: Instant) -> SystemTime {
+    NOW.with(Cell::get).map_or_else(Anchor::now, |r| r.anchor).wall(at)
 }
 
 /// Reads the clock again for the rest of the current poll inside [`timed`] (between the levels
 /// of a run, so that each level's records start from a fresh reading).
 pub fn tick() {
     NOW.with(|now| {
-        if now.get().is_some() {
-            now.set(Some(Instant::now()));
+        if let Some(reading) = now.get() {
+            now.set(Some(Reading { now: Instant::now(), ..reading }));
         }
     });
 }
@@ -39,21 +80,25 @@ pin_project_lite::pin_project! {
     pub struct Timed<F> {
         #[pin]
         inner: F,
+        anchor: Option<Anchor>,
     }
 }
 
 /// Polls `inner` with the clock read once per poll.
 pub fn timed<F: Future>(inner: F) -> Timed<F> {
-    Timed { inner }
+    Timed { inner, anchor: None }
 }
 
 impl<F: Future> Future for Timed<F> {
     type Output = F::Output;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
-        let previous = NOW.with(|now| now.replace(Some(Instant::now())));
-        let result = self.project().inner.poll(cx);
-        NOW.with(|now| now.set(previous));
+        let this = self.project();
+        let now = Instant::now();
+        let anchor = *this.anchor.get_or_insert_with(|| Anchor { instant: now, wall: SystemTime::now() });
+        let previous = NOW.with(|cell| cell.replace(Some(Reading { now, anchor })));
+        let result = this.inner.poll(cx);
+        NOW.with(|cell| cell.set(previous));
         result
     }
 }

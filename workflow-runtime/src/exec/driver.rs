@@ -13,7 +13,7 @@ use futures::FutureExt as _;
 use tokio::time::Instant;
 use tracing::Instrument as _;
 
-use super::record::{StepRecord, StepStatus};
+use super::record::{Attempt, StepRecord, StepStatus};
 use crate::error::{StepError, ToolError};
 
 pub use workflow_core::policy::RetryPolicy;
@@ -71,11 +71,13 @@ where
     Fut: Future<Output = Result<T, StepError>>,
 {
     let span = tracing::info_span!("workflow.step", step = %spec.id, tool = %spec.tool);
-    record.started = Some(super::clock::now());
+    let started = super::clock::now();
+    record.started = Some(started);
+    record.started_at = Some(super::clock::wall(started));
     let attempts = &mut record.attempts;
     let result = async {
+        let mut begun = started;
         loop {
-            *attempts += 1;
             let call = AssertUnwindSafe(async { attempt().await }).catch_unwind();
             // The timer lives on the heap: a timeout is the rare case, and keeping its state out of
             // the future keeps every step's future small (they are moved as a level is joined).
@@ -89,23 +91,34 @@ where
             let result = result.unwrap_or_else(|panic| {
                 Err(StepError::Panicked { tool: spec.tool.clone(), message: panic_message(&*panic) })
             });
+            let ended = super::clock::now();
+            attempts.push(Attempt {
+                started_at: super::clock::wall(begun),
+                finished_at: super::clock::wall(ended),
+                duration: ended.saturating_duration_since(begun),
+                error: result.as_ref().err().map(ToString::to_string),
+            });
+            let tries = u32::try_from(attempts.len()).unwrap_or(u32::MAX);
             match result {
-                Err(err) if err.is_retryable() && *attempts <= spec.retry.retries => {
-                    tracing::warn!(attempt = *attempts, error = %err, "step failed; retrying");
-                    Box::pin(tokio::time::sleep(delay(&spec.retry, *attempts))).await;
+                Err(err) if err.is_retryable() && tries <= spec.retry.retries => {
+                    tracing::warn!(attempt = tries, error = %err, "step failed; retrying");
+                    Box::pin(tokio::time::sleep(delay(&spec.retry, tries))).await;
+                    begun = super::clock::now();
                 }
-                other => break other,
+                other => break (other, ended),
             }
         }
     }
     .instrument(span)
     .await;
-    record.finished = Some(super::clock::now());
+    let (result, finished) = result;
+    record.finished = Some(finished);
+    record.finished_at = Some(super::clock::wall(finished));
     match &result {
         Ok(_) => record.status = StepStatus::Succeeded,
-        Err(err) => {
+        Err(_) => {
             record.status = StepStatus::Failed;
-            record.error = Some(err.to_string());
+            record.error = record.attempts.last().and_then(|a| a.error.clone());
         }
     }
     result

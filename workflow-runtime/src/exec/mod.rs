@@ -1,14 +1,20 @@
 //! Execution: the step driver, run records, and the pieces that `workflow!` futures are made of.
 
 mod clock;
+mod context;
 mod driver;
+mod errors;
+mod observe;
 mod record;
 mod run;
 mod template;
 
-pub use clock::{Timed, now, tick, timed};
+pub use clock::{Timed, now, tick, timed, wall};
+pub use context::RunContext;
 pub use driver::{RetryPolicy, StepOutcome, StepSpec, drive, drive_owned, tool_error};
-pub use record::{RunRecord, StepRecord, StepStatus};
+pub use errors::DeadlineExceeded;
+pub use observe::RunObserver;
+pub use record::{Attempt, RunRecord, StepRecord, StepStatus};
 pub use run::{Failed, Run, RunRecorder};
 pub use template::{ExecuteError, PreparedWorkflow, Schedule, TemplateRun, WorkflowExecutor};
 

@@ -1,13 +1,15 @@
 //! A run in progress ([`RunRecorder`]) and a finished one ([`Run`]).
 
 use std::borrow::Cow;
+use std::collections::HashSet;
+use std::fmt;
 use std::ops::{Deref, DerefMut};
-use std::time::SystemTime;
 
 use tokio::time::Instant;
 
 use super::driver::{StepOutcome, StepSpec};
-use super::record::{RunRecord, StepRecord};
+use super::observe::RunObserver;
+use super::record::{RunRecord, StepRecord, StepStatus};
 use crate::error::{StepError, WorkflowError};
 
 /// A finished run: the typed outputs of every step and the run's record.
@@ -41,24 +43,37 @@ pub struct Failed {
     error: StepError,
 }
 
-/// Collects step records while a run goes on.
-#[derive(Debug)]
-pub struct RunRecorder {
+/// Collects step records while a run goes on, and tells the run's observers.
+///
+/// Dropped before the run ended (the run's future was dropped, or cancelled), it hands its
+/// observers the partial record: the steps that finished as they are, the ones that were
+/// running [`Cancelled`](StepStatus::Cancelled), the rest [`Pending`](StepStatus::Pending).
+pub struct RunRecorder<'o> {
     record: RunRecord,
+    observers: &'o [&'o dyn RunObserver],
+    /// Every step of the workflow, for a recorder that keeps records in the order steps end:
+    /// those missing from a cancelled run are added to its record as pending.
+    expected: &'o [StepSpec],
+    open: bool,
 }
 
-impl RunRecorder {
+impl<'o> RunRecorder<'o> {
     /// Starts recording a run of `workflow` with room for `steps` step records.
     pub fn new(workflow: impl Into<Cow<'static, str>>, steps: usize) -> Self {
-        let now = Instant::now();
+        let now = super::clock::now();
         Self {
             record: RunRecord {
                 workflow: workflow.into(),
-                started_at: SystemTime::now(),
+                started_at: super::clock::wall(now),
+                finished_at: super::clock::wall(now),
                 started: now,
                 finished: now,
+                cancelled: false,
                 steps: Vec::with_capacity(steps),
             },
+            observers: &[],
+            expected: &[],
+            open: true,
         }
     }
 
@@ -68,6 +83,22 @@ impl RunRecorder {
         let mut recorder = Self::new(workflow, steps.len());
         recorder.record.steps.extend(steps.iter().map(|s| StepRecord::pending(s.id.clone(), s.tool.clone())));
         recorder
+    }
+
+    /// Tells `observers` of every step and of the end of the run.
+    #[must_use]
+    pub fn observed_by(mut self, observers: &'o [&'o dyn RunObserver]) -> Self {
+        self.observers = observers;
+        self
+    }
+
+    /// Names every step of the workflow, so that a cancelled run's record lists the steps that
+    /// had not ended (for a recorder made with [`new`](Self::new), which keeps records in the
+    /// order steps end).
+    #[must_use]
+    pub fn expecting(mut self, steps: &'o [StepSpec]) -> Self {
+        self.expected = steps;
+        self
     }
 
     /// The records of the `N` steps of a level, from position `start`, for its steps to fill.
@@ -88,7 +119,13 @@ impl RunRecorder {
         position: usize,
         result: Result<T, StepError>,
     ) -> Result<T, Box<WorkflowError>> {
-        let step = self.record.steps.get(position).map_or(Cow::Borrowed("?"), |r| r.step.clone());
+        let step = match self.record.steps.get(position) {
+            Some(record) => {
+                self.step_finished(record);
+                record.step.clone()
+            }
+            None => Cow::Borrowed("?"),
+        };
         self.check(result.map_err(|error| Failed { step, error }))
     }
 
@@ -96,12 +133,13 @@ impl RunRecorder {
     /// every step of the level is recorded.
     pub fn record<T>(&mut self, (record, result): StepOutcome<T>) -> Result<T, Failed> {
         let step = record.step.clone();
-        self.record.steps.push(record);
+        self.skip(record);
         result.map_err(|error| Failed { step, error })
     }
 
     /// Keeps the record of a step that did not run.
     pub fn skip(&mut self, record: StepRecord) {
+        self.step_finished(&record);
         self.record.steps.push(record);
     }
 
@@ -122,8 +160,64 @@ impl RunRecorder {
         self.take()
     }
 
+    /// Ends the run before its end (its deadline passed, or it was cancelled): the record so
+    /// far, marked [`cancelled`](RunRecord::cancelled), with the steps that had not ended
+    /// pending (cancelled, for those that had started).
+    pub fn cancel(&mut self) -> RunRecord {
+        for step in &mut self.record.steps {
+            if step.status == StepStatus::Pending && step.started.is_some() {
+                step.status = StepStatus::Cancelled;
+            }
+        }
+        if !self.expected.is_empty() {
+            let missing: Vec<StepRecord> = {
+                let ended: HashSet<&str> = self.record.steps.iter().map(|s| s.step.as_ref()).collect();
+                self.expected
+                    .iter()
+                    .filter(|s| !ended.contains(s.id.as_ref()))
+                    .map(|s| StepRecord::pending(s.id.clone(), s.tool.clone()))
+                    .collect()
+            };
+            self.record.steps.extend(missing);
+        }
+        self.record.cancelled = true;
+        self.take()
+    }
+
+    fn step_finished(&self, record: &StepRecord) {
+        for observer in self.observers {
+            observer.on_step_finished(record);
+        }
+    }
+
+    /// The record, once: the run has ended, and its observers are told.
     fn take(&mut self) -> RunRecord {
-        self.record.finished = Instant::now();
-        RunRecord { steps: std::mem::take(&mut self.record.steps), ..self.record.clone() }
+        self.open = false;
+        let finished = Instant::now();
+        self.record.finished = finished;
+        self.record.finished_at = super::clock::wall(finished);
+        let record = RunRecord { steps: std::mem::take(&mut self.record.steps), ..self.record.clone() };
+        for observer in self.observers {
+            observer.on_run_finished(&record);
+        }
+        record
+    }
+}
+
+impl Drop for RunRecorder<'_> {
+    fn drop(&mut self) {
+        if self.open && !self.observers.is_empty() {
+            self.cancel();
+        }
+    }
+}
+
+impl fmt::Debug for RunRecorder<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RunRecorder")
+            .field("record", &self.record)
+            .field("observers", &self.observers.len())
+            .field("open", &self.open)
+            .finish_non_exhaustive()
     }
 }

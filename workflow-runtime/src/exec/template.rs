@@ -1,24 +1,31 @@
-//! [`WorkflowExecutor`]: runs a [`WorkflowTemplate`] against a [`ToolRegistry`], level by level,
-//! each step through the same step driver as compiled workflows.
+//! [`WorkflowExecutor`]: runs a [`WorkflowTemplate`] against a [`Toolbox`] (such as a
+//! [`ToolRegistry`](crate::ToolRegistry)), level by level, each step through the same step driver
+//! as compiled workflows.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
 
 use serde_json::{Map, Value};
 
+use super::context::RunContext;
 use super::driver::{StepOutcome, StepSpec, drive_owned};
+use super::errors::DeadlineExceeded;
 use super::record::{RunRecord, StepRecord};
 use super::run::RunRecorder;
 use crate::context::WorkflowContext;
 use crate::definition::WorkflowTemplate;
 use crate::error::{StepError, ToolError, WorkflowError};
-use crate::registry::{CallError, ToolRegistry};
+use crate::registry::CallError;
 use crate::template::eval::kind;
 use crate::template::{Limits, Scope, eval, render};
+use crate::toolbox::{Toolbox, ToolboxCatalog};
 use crate::validate::{Compiled, Plan, Problems, validate};
 
 /// Why a run-time workflow did not run to the end.
-#[derive(Debug, thiserror::Error)]
+///
+/// Its `Debug` form (what `main` prints for an error returned with `?`) draws validation
+/// problems with the offending text underlined, and lists the steps of a failed run.
+#[derive(thiserror::Error)]
 pub enum ExecuteError {
     /// The workflow did not pass validation; nothing ran.
     #[error(transparent)]
@@ -26,6 +33,9 @@ pub enum ExecuteError {
     /// A step failed and stopped the run.
     #[error(transparent)]
     Failed(#[from] Box<WorkflowError>),
+    /// The run did not finish within the deadline of its [`RunContext`]; it was cancelled.
+    #[error(transparent)]
+    DeadlineExceeded(#[from] Box<DeadlineExceeded>),
 }
 
 /// A finished run of a run-time workflow.
@@ -53,7 +63,7 @@ pub enum Schedule {
 ///
 /// ```
 /// use workflow::prelude::*;
-/// use workflow::{WorkflowExecutor, WorkflowTemplate};
+/// use workflow::{RunContext, WorkflowExecutor, WorkflowTemplate};
 ///
 /// /// Add two numbers.
 /// #[tool]
@@ -69,6 +79,11 @@ pub enum Schedule {
 ///   - { step_id: second, tool_name: add, parameters: { a: "{{first}}", b: "{{first}}" } }
 /// "#)?;
 /// let run = WorkflowExecutor::new().execute(&workflow, &tools, serde_json::json!({ "x": 2 })).await?;
+/// assert_eq!(run.context.get_result("second"), Some(&serde_json::json!(6)));
+///
+/// // With observers or a deadline: a `RunContext` around the tools.
+/// let context = RunContext::new(&tools).with_deadline(std::time::Duration::from_secs(5));
+/// let run = WorkflowExecutor::new().execute(&workflow, context, serde_json::json!({ "x": 2 })).await?;
 /// assert_eq!(run.context.get_result("second"), Some(&serde_json::json!(6)));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// # }).unwrap();
@@ -113,25 +128,27 @@ impl WorkflowExecutor {
         self
     }
 
-    /// Validates `workflow` against the registry's tools, then runs it with `inputs` (a JSON
-    /// object of the workflow's inputs).
-    pub async fn execute<S: Send + Sync + 'static>(
+    /// Validates `workflow` against the tools (a [`Toolbox`], such as a
+    /// [`ToolRegistry`](crate::ToolRegistry), or a [`RunContext`] around one), then runs it with
+    /// `inputs` (a JSON object of the workflow's inputs).
+    pub async fn execute<'a, T: Toolbox + ?Sized + 'a>(
         &self,
         workflow: &WorkflowTemplate,
-        registry: &ToolRegistry<S>,
+        tools: impl Into<RunContext<'a, T>>,
         inputs: Value,
     ) -> Result<TemplateRun, ExecuteError> {
-        self.prepare(workflow, registry)?.run(registry, inputs).await
+        let context = tools.into();
+        self.prepare(workflow, context.state())?.run(context, inputs).await
     }
 
-    /// Validates `workflow` against the registry's tools once, for runs that need not check it
-    /// again ([`PreparedWorkflow::run`]).
-    pub fn prepare<S: Send + Sync + 'static>(
+    /// Validates `workflow` against the tools once, for runs that need not check it again
+    /// ([`PreparedWorkflow::run`]).
+    pub fn prepare<T: Toolbox + ?Sized>(
         &self,
         workflow: &WorkflowTemplate,
-        registry: &ToolRegistry<S>,
+        tools: &T,
     ) -> Result<PreparedWorkflow, Problems> {
-        let plan = validate(workflow, registry)?;
+        let plan = validate(workflow, &ToolboxCatalog(tools))?;
         Ok(PreparedWorkflow {
             executor: self.clone(),
             specs: workflow.steps.iter().zip(&plan.policies).map(|(s, p)| spec(s, p)).collect(),
@@ -164,13 +181,17 @@ impl PreparedWorkflow {
         &self.specs
     }
 
-    /// Runs the workflow with `inputs` (a JSON object of its inputs) against `registry`, which
-    /// must hold the tools it was prepared with.
-    pub async fn run<S: Send + Sync + 'static>(
+    /// Runs the workflow with `inputs` (a JSON object of its inputs) against `tools` (a
+    /// [`Toolbox`] holding the tools it was prepared with, or a [`RunContext`] around one, for
+    /// observers and a deadline).
+    pub async fn run<'a, T: Toolbox + ?Sized + 'a>(
         &self,
-        registry: &ToolRegistry<S>,
+        tools: impl Into<RunContext<'a, T>>,
         inputs: Value,
     ) -> Result<TemplateRun, ExecuteError> {
+        let context = tools.into();
+        let (toolbox, observers) = (context.state(), context.observers());
+        let schedule = context.schedule().unwrap_or(self.executor.schedule);
         let n = self.workflow.steps.len();
         let steps: Vec<&str> = self.workflow.steps.iter().map(|s| s.step_id.as_str()).collect();
         crate::validate::check_inputs(&self.plan, &steps, &inputs)?;
@@ -184,15 +205,27 @@ impl PreparedWorkflow {
             plan: &self.plan,
             specs: &self.specs,
             scope: RunScope { inputs, index: &self.index, results: vec![None; n] },
-            recorder: RunRecorder::new(self.workflow.name.clone(), n),
+            recorder: RunRecorder::new(self.workflow.name.clone(), n)
+                .observed_by(observers)
+                .expecting(&self.specs),
         };
         let body = async {
-            match self.executor.schedule {
-                Schedule::Levels => run.levels(registry).await,
-                Schedule::Eager => run.eager(registry).await,
+            match schedule {
+                Schedule::Levels => run.levels(toolbox).await,
+                Schedule::Eager => run.eager(toolbox).await,
             }
         };
-        crate::exec::in_run_span_owned(&self.workflow.name, body).await.map_err(ExecuteError::Failed)?;
+        let body = crate::exec::in_run_span_owned(&self.workflow.name, body);
+        match context.deadline() {
+            None => body.await?,
+            Some(deadline) => match tokio::time::timeout(deadline, body).await {
+                Ok(result) => result?,
+                Err(_) => {
+                    let (workflow, record) = (self.workflow.name.clone(), run.recorder.cancel());
+                    return Err(Box::new(DeadlineExceeded { workflow, deadline, record }).into());
+                }
+            },
+        }
         let RunScope { inputs, results, .. } = run.scope;
         let mut context = WorkflowContext { variables: inputs, ..WorkflowContext::default() };
         for (step, result) in self.workflow.steps.iter().zip(results) {
@@ -234,14 +267,11 @@ struct Running<'a> {
     plan: &'a Plan,
     specs: &'a [StepSpec],
     scope: RunScope<'a>,
-    recorder: RunRecorder,
+    recorder: RunRecorder<'a>,
 }
 
 impl Running<'_> {
-    async fn levels<S: Send + Sync + 'static>(
-        &mut self,
-        registry: &ToolRegistry<S>,
-    ) -> Result<(), Box<WorkflowError>> {
+    async fn levels<T: Toolbox + ?Sized>(&mut self, registry: &T) -> Result<(), Box<WorkflowError>> {
         use futures::StreamExt as _;
         let specs = self.specs;
         for level in &self.plan.graph.levels {
@@ -276,10 +306,7 @@ impl Running<'_> {
         Ok(())
     }
 
-    async fn eager<S: Send + Sync + 'static>(
-        &mut self,
-        registry: &ToolRegistry<S>,
-    ) -> Result<(), Box<WorkflowError>> {
+    async fn eager<T: Toolbox + ?Sized>(&mut self, registry: &T) -> Result<(), Box<WorkflowError>> {
         use futures::StreamExt as _;
         let n = self.workflow.steps.len();
         let mut waiting: Vec<usize> = self.plan.graph.needs.iter().map(Vec::len).collect();
@@ -385,10 +412,10 @@ fn release(
 }
 
 /// Calls a step's tool through the step driver.
-async fn call<S: Send + Sync + 'static>(
+async fn call<T: Toolbox + ?Sized>(
     spec: &StepSpec,
     args: Map<String, Value>,
-    registry: &ToolRegistry<S>,
+    registry: &T,
 ) -> StepOutcome<Option<Value>> {
     let (record, result) = drive_owned(spec, || {
         let args = Value::Object(args.clone());

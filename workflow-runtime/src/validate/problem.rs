@@ -81,7 +81,12 @@ impl Diagnostic for Problem {
 }
 
 /// Every problem found in a workflow.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Its `Display` form lists the problems, one a line, with their positions; its `Debug` form
+/// (what `main` prints for an error returned with `?`) is [`render`](Self::render): each problem
+/// drawn with the offending text underlined. As a [`miette::Diagnostic`], it has one
+/// [`related`](Diagnostic::related) diagnostic per problem.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Problems(pub Vec<Problem>);
 
 impl fmt::Display for Problems {
@@ -97,7 +102,26 @@ impl fmt::Display for Problems {
 
 impl std::error::Error for Problems {}
 
+impl fmt::Debug for Problems {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.render())
+    }
+}
+
+impl Diagnostic for Problems {
+    fn related<'a>(&'a self) -> Option<Box<dyn Iterator<Item = &'a dyn Diagnostic> + 'a>> {
+        Some(Box::new(self.0.iter().map(|p| p as &dyn Diagnostic)))
+    }
+}
+
 impl Problems {
+    /// A syntax error in workflow text (a `.wf` file), located in that text.
+    pub(crate) fn syntax(text: &str, error: &ParseError) -> Self {
+        let problem =
+            Problem::new(None, None, error.message.clone()).in_text(text, (error.offset, error.offset + 1));
+        Problems(vec![problem])
+    }
+
     /// The problems drawn as miette diagnostics, the offending text underlined.
     pub fn render(&self) -> String {
         let handler = miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor());

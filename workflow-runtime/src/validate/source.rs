@@ -1,6 +1,6 @@
 //! Checking workflow text (a `.wf` file) with positions in the file.
 
-use super::{Catalog, Problem, Problems, check_model, to_problem};
+use super::{Catalog, Problems, check_model, to_problem};
 use crate::definition::WorkflowTemplate;
 use crate::dsl::Site;
 
@@ -21,7 +21,7 @@ use crate::dsl::Site;
 /// );
 /// ```
 pub fn validate_source(text: &str, catalog: Option<&dyn Catalog>) -> Result<Vec<WorkflowTemplate>, Problems> {
-    let defs = workflow_core::dsl::workflows(text).map_err(|e| parse_problems(text, &e))?;
+    let defs = workflow_core::dsl::workflows(text).map_err(|e| Problems::syntax(text, &e))?;
     let mut templates = Vec::new();
     let mut problems = Vec::new();
     for def in defs {
@@ -33,10 +33,4 @@ pub fn validate_source(text: &str, catalog: Option<&dyn Catalog>) -> Result<Vec<
         templates.push(template);
     }
     if problems.is_empty() { Ok(templates) } else { Err(Problems(problems)) }
-}
-
-/// A parse error of workflow text as a problem drawn in the text.
-pub(crate) fn parse_problems(text: &str, e: &workflow_core::ParseError) -> Problems {
-    let problem = Problem::new(None, None, e.message.clone()).in_text(text, (e.offset, e.offset + 1));
-    Problems(vec![problem])
 }

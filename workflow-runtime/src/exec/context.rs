@@ -1,0 +1,123 @@
+//! [`RunContext`]: what a run is given besides its inputs.
+
+use std::fmt;
+use std::time::Duration;
+
+use super::observe::RunObserver;
+use super::template::Schedule;
+
+/// What a run is given besides its inputs: what its tools need, options, and observers.
+///
+/// For a compiled workflow, `S` is the shared state its tools take through
+/// [`State<T>`](crate::State); for a run-time workflow, it is the [`Toolbox`](crate::Toolbox)
+/// its steps call. A plain reference converts into a context with no observers and default
+/// options, so `name(a, b).run(&state)` and `prepared.run(&tools, inputs)` stay short:
+///
+/// ```
+/// use workflow::prelude::*;
+/// use workflow::{RunContext, RunObserver, RunRecord};
+///
+/// /// Add two numbers.
+/// #[tool]
+/// async fn add(a: i64, b: i64) -> Result<i64, ToolError> { Ok(a + b) }
+///
+/// workflow! {
+///     /// Add twice.
+///     pub sums(x: i64) {
+///         first = add(a: <<x>>, b: 1);
+///         second = add(a: <<first>>, b: <<first>>);
+///     }
+/// }
+///
+/// struct Log;
+/// impl RunObserver for Log {
+///     fn on_run_finished(&self, run: &RunRecord) {
+///         println!("{} took {:?}", run.workflow, run.duration());
+///     }
+/// }
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
+/// let run = sums(2).run(&()).await?;
+/// assert_eq!(run.second, 6);
+/// let run = sums(2).run(RunContext::new(&()).observe(&Log)).await?;
+/// assert_eq!(run.second, 6);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # }).unwrap();
+/// ```
+pub struct RunContext<'a, S: ?Sized = ()> {
+    state: &'a S,
+    observers: Vec<&'a dyn RunObserver>,
+    schedule: Option<Schedule>,
+    deadline: Option<Duration>,
+}
+
+impl<'a, S: ?Sized> RunContext<'a, S> {
+    /// A context for `state`, with no observers and default options.
+    pub fn new(state: &'a S) -> Self {
+        Self { state, observers: Vec::new(), schedule: None, deadline: None }
+    }
+
+    /// Adds an observer of the run.
+    #[must_use]
+    pub fn observe(mut self, observer: &'a dyn RunObserver) -> Self {
+        self.observers.push(observer);
+        self
+    }
+
+    /// Sets how the run's steps are scheduled, instead of the executor's setting.
+    ///
+    /// Run-time workflows follow it; compiled workflows run level by level for now, and
+    /// ignore it (it is reserved for their eager schedule).
+    #[must_use]
+    pub fn with_schedule(mut self, schedule: Schedule) -> Self {
+        self.schedule = Some(schedule);
+        self
+    }
+
+    /// Bounds the whole run: a run-time workflow still running after `deadline` is cancelled
+    /// and fails with [`ExecuteError::DeadlineExceeded`](crate::ExecuteError::DeadlineExceeded).
+    ///
+    /// Compiled workflows do not enforce it yet (it is reserved for them); bound one with
+    /// `tokio::time::timeout`, which cancels it the same way.
+    #[must_use]
+    pub fn with_deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = Some(deadline);
+        self
+    }
+
+    /// What the tools need: the shared state, or the toolbox.
+    pub fn state(&self) -> &'a S {
+        self.state
+    }
+
+    /// The run's observers, in the order they were added.
+    pub fn observers(&self) -> &[&'a dyn RunObserver] {
+        &self.observers
+    }
+
+    /// The schedule asked for, if any.
+    pub fn schedule(&self) -> Option<Schedule> {
+        self.schedule
+    }
+
+    /// The whole-run deadline, if any.
+    pub fn deadline(&self) -> Option<Duration> {
+        self.deadline
+    }
+}
+
+impl<'a, S: ?Sized> From<&'a S> for RunContext<'a, S> {
+    fn from(state: &'a S) -> Self {
+        Self::new(state)
+    }
+}
+
+impl<S: ?Sized> fmt::Debug for RunContext<'_, S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RunContext")
+            .field("observers", &self.observers.len())
+            .field("schedule", &self.schedule)
+            .field("deadline", &self.deadline)
+            .finish_non_exhaustive()
+    }
+}
