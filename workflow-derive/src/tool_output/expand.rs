@@ -67,12 +67,12 @@ pub(crate) fn fallback(input: &DeriveInput, err: syn::Error) -> TokenStream {
             }
             // A bound under `for<'__wf>` holds or not without an error of its own (trivial
             // bounds are unstable: https://github.com/rust-lang/rust/issues/48214), so a type
-            // that is not `Serialize` gets no second error here either.
+            // that is not `Serialize` or `Deserialize` gets no second error here either.
             #[automatically_derived]
             impl #impl_generics #p::ToolOutput for #ident #ty_generics
             where
                 #(#predicates,)*
-                for<'__wf> #ident #ty_generics: #p::serde::Serialize + ::core::marker::Send + ::core::marker::Sync + 'static,
+                for<'__wf> #ident #ty_generics: #p::serde::Serialize + #p::serde::de::DeserializeOwned + ::core::marker::Send + ::core::marker::Sync + 'static,
             {
             }
         };
