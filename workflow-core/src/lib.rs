@@ -9,7 +9,7 @@
 //! - [`graph`]: needs, levels, cycles and skip propagation;
 //! - [`policy`]: retry policies, timeouts and their one set of defaults;
 //! - [`suggest`]: "did you mean" and name lists;
-//! - [`print`]: the model back to DSL text;
+//! - [`print`](mod@print): the model back to DSL text;
 //! - the expression language: one pest grammar ([`parse`], [`ast`]) for run-time templates
 //!   (`"Fixes #{{list.issues[0].number}}"`), conditions (`"{{s.count}} > 3"`), the `<<…>>`
 //!   references of `workflow!` strings and the DSL as text ([`dsl`]).
