@@ -193,8 +193,9 @@
 //! # Records and observers
 //!
 //! Every run leaves a [`RunRecord`]: per step a [`StepRecord`] with its [`StepStatus`], every
-//! [`Attempt`] (wall-clock start and end, duration, error), and the step's start and end on
-//! tokio's clock and on the wall clock. Records are `serde::Serialize`: times as Unix
+//! [`Attempt`] (start, end and error), and the step's start and end on tokio's clock; the wall
+//! clock is read once per step ([`StepRecord::started_at`]) and every other wall-clock time is
+//! derived from it ([`StepRecord::wall`]). Records are `serde::Serialize`: times as Unix
 //! milliseconds (`started_at_ms`), durations as milliseconds (`duration_ms`).
 //!
 //! A [`RunObserver`] added to the run's [`RunContext`] is told of each step as the run takes it
@@ -229,10 +230,10 @@ pub mod __private;
 pub use workflow_derive::ToolOutput;
 pub use workflow_macros::{tool, workflow};
 pub use workflow_runtime::{
-    Attempt, CallError, CallTool, DeadlineExceeded, DuplicateTool, ErrorKind, ExecuteError, FromRef, OnError,
-    PreparedWorkflow, RetryPolicy, Run, RunContext, RunObserver, RunRecord, Schedule, State, StepError,
-    StepInfo, StepRecord, StepSpec, StepStatus, SubstituteError, TemplateRun, Tool, ToolDefinition,
-    ToolError, ToolOutput, ToolRegistry, ToolResult, Toolbox, WorkflowContext, WorkflowError,
+    Attempt, Attempts, CallError, CallTool, DeadlineExceeded, DuplicateTool, ErrorKind, ExecuteError,
+    FromRef, OnError, PreparedWorkflow, RetryPolicy, Run, RunContext, RunObserver, RunRecord, Schedule,
+    State, StepError, StepInfo, StepRecord, StepSpec, StepStatus, SubstituteError, TemplateRun, Tool,
+    ToolDefinition, ToolError, ToolOutput, ToolRegistry, ToolResult, Toolbox, WorkflowContext, WorkflowError,
     WorkflowExecutor, WorkflowInput, WorkflowStep, WorkflowTemplate,
 };
 pub use workflow_runtime::{template, toolbox, validate};

@@ -172,11 +172,14 @@ async fn records_keep_every_attempt_with_wall_clock_times() {
 
     // 100 ms before the second attempt, 200 ms before the third; the wall-clock times follow
     // tokio's (paused) clock from the run's start.
-    let (started_at, finished_at) = (step.started_at.unwrap(), step.finished_at.unwrap());
+    let (started_at, finished_at) = (step.started_at().unwrap(), step.finished_at().unwrap());
     assert!(started_at >= before - Duration::from_secs(1));
     assert_eq!(finished_at.duration_since(started_at).unwrap(), Duration::from_millis(300));
     assert_eq!(
-        step.attempts[2].started_at.duration_since(step.attempts[0].finished_at).unwrap(),
+        step.wall(step.attempts.get(2).unwrap().started)
+            .unwrap()
+            .duration_since(step.wall(step.attempts.get(0).unwrap().finished).unwrap())
+            .unwrap(),
         Duration::from_millis(300)
     );
     assert_eq!(run.record.finished_at.duration_since(run.record.started_at).unwrap(), run.record.duration());

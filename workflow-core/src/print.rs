@@ -5,7 +5,7 @@
 
 use std::fmt::Write as _;
 
-use crate::ast::{BinOp, Expr, Literal, Part, Path};
+use crate::ast::{Expr, Literal, Part};
 use crate::model::{OnError, Step, Value, Workflow};
 use crate::policy::duration_text;
 
@@ -165,21 +165,13 @@ fn dsl_expr(expr: &Expr) -> Result<String, String> {
         Expr::Literal(Literal::Number(n), _) => n.clone(),
         Expr::Literal(Literal::Bool(b), _) => b.to_string(),
         Expr::Literal(Literal::Null, _) => return Err("`null`".to_owned()),
-        Expr::Path(p) => path(p),
+        Expr::Path(p) => format!("<<{p}>>"),
         Expr::Not(e) => format!("!{}", operand(e)?),
         Expr::Neg(e) => format!("-{}", operand(e)?),
-        Expr::Binary(a, op, b) => format!("{} {} {}", operand(a)?, op_text(*op), operand(b)?),
+        Expr::Binary(a, op, b) => format!("{} {op} {}", operand(a)?, operand(b)?),
         Expr::Ternary(..) => return Err("a `? :` choice".to_owned()),
         Expr::Filter(_, f) => return Err(format!("a filter (at byte {})", f.span.start)),
     })
-}
-
-fn path(p: &Path) -> String {
-    format!("<<{p}>>")
-}
-
-fn op_text(op: BinOp) -> String {
-    op.to_string()
 }
 
 #[cfg(test)]

@@ -163,10 +163,7 @@ fn check_conditions<S: Clone>(workflow: &Workflow<S>, problems: &mut Problems<S>
         if let Some(kind) = non_boolean(expr) {
             problems.at(
                 span,
-                format!(
-                    "a condition must be a boolean, found {kind}; compare it, e.g. `{} > 0`",
-                    shown(expr)
-                ),
+                format!("a condition must be a boolean, found {kind}; compare it, e.g. `{expr} > 0`"),
             );
         }
     }
@@ -186,10 +183,6 @@ fn non_boolean(expr: &Expr) -> Option<&'static str> {
         Expr::Ternary(_, a, b) => non_boolean(a).and(non_boolean(b)),
         Expr::Binary(..) | Expr::Not(_) | Expr::Literal(Literal::Bool(_), _) | Expr::Path(_) => None,
     }
-}
-
-fn shown(expr: &Expr) -> String {
-    expr.to_string()
 }
 
 // Retry counts are small whole numbers; backoffs are durations from zero, factors at least 1,

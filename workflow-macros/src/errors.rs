@@ -6,7 +6,10 @@ use proc_macro2::Span;
 use quote::ToTokens;
 
 #[derive(Default)]
-pub(crate) struct Errors(Option<syn::Error>);
+pub(crate) struct Errors {
+    first: Option<syn::Error>,
+    count: usize,
+}
 
 impl Errors {
     /// An error spanning `tokens`.
@@ -20,19 +23,20 @@ impl Errors {
     }
 
     pub fn push(&mut self, err: syn::Error) {
-        match &mut self.0 {
+        self.count += 1;
+        match &mut self.first {
             Some(first) => first.combine(err),
-            None => self.0 = Some(err),
+            None => self.first = Some(err),
         }
     }
 
     /// How many errors so far.
     pub fn count(&self) -> usize {
-        self.0.as_ref().map_or(0, |e| e.clone().into_iter().count())
+        self.count
     }
 
     pub fn finish(self) -> syn::Result<()> {
-        self.0.map_or(Ok(()), Err)
+        self.first.map_or(Ok(()), Err)
     }
 }
 

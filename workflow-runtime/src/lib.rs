@@ -24,8 +24,9 @@ pub use context::{SubstituteError, WorkflowContext};
 pub use definition::{OnError, WorkflowInput, WorkflowStep, WorkflowTemplate};
 pub use error::{ErrorKind, StepError, ToolError, WorkflowError};
 pub use exec::{
-    Attempt, DeadlineExceeded, ExecuteError, PreparedWorkflow, RetryPolicy, Run, RunContext, RunObserver,
-    RunRecord, Schedule, StepInfo, StepRecord, StepSpec, StepStatus, TemplateRun, WorkflowExecutor,
+    Attempt, Attempts, DeadlineExceeded, ExecuteError, PreparedWorkflow, RetryPolicy, Run, RunContext,
+    RunObserver, RunRecord, Schedule, StepInfo, StepRecord, StepSpec, StepStatus, TemplateRun,
+    WorkflowExecutor,
 };
 pub use registry::{CallError, DuplicateTool, ToolRegistry, closest};
 pub use tool::{CallTool, FromRef, State, Tool, ToolDefinition, ToolOutput, ToolResult};

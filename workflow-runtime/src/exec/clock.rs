@@ -54,12 +54,14 @@ thread_local! {
 
 /// The time for a step record: the start of the current poll inside [`timed`], otherwise a
 /// fresh reading of the clock.
+#[inline]
 pub fn now() -> Instant {
     NOW.with(Cell::get).map_or_else(Instant::now, |r| r.now)
 }
 
 /// The wall-clock time of `at`, an instant on tokio's clock: from the run's anchor inside
 /// [`timed`] (no reading of the wall clock), otherwise from a fresh reading of both clocks.
+#[inline]
 pub fn wall(at: Instant) -> SystemTime {
     NOW.with(Cell::get).map_or_else(Anchor::now, |r| r.anchor).wall(at)
 }

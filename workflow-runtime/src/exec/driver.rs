@@ -73,7 +73,6 @@ where
     let span = tracing::info_span!("workflow.step", step = %spec.id, tool = %spec.tool);
     let started = super::clock::now();
     record.started = Some(started);
-    record.started_at = Some(super::clock::wall(started));
     let attempts = &mut record.attempts;
     let result = async {
         let mut begun = started;
@@ -91,13 +90,8 @@ where
             let result = result.unwrap_or_else(|panic| {
                 Err(StepError::Panicked { tool: spec.tool.clone(), message: panic_message(&*panic) })
             });
-            let ended = super::clock::now();
-            attempts.push(Attempt {
-                started_at: super::clock::wall(begun),
-                finished_at: super::clock::wall(ended),
-                duration: ended.saturating_duration_since(begun),
-                error: result.as_ref().err().map(ToString::to_string),
-            });
+            let error = result.as_ref().err().map(ToString::to_string);
+            attempts.push(Attempt { started: begun, finished: super::clock::now(), error });
             let tries = u32::try_from(attempts.len()).unwrap_or(u32::MAX);
             match result {
                 Err(err) if err.is_retryable() && tries <= spec.retry.retries => {
@@ -105,20 +99,20 @@ where
                     Box::pin(tokio::time::sleep(delay(&spec.retry, tries))).await;
                     begun = super::clock::now();
                 }
-                other => break (other, ended),
+                other => break other,
             }
         }
     }
     .instrument(span)
     .await;
-    let (result, finished) = result;
-    record.finished = Some(finished);
-    record.finished_at = Some(super::clock::wall(finished));
+    // The step ends with its last attempt.
+    let last = record.attempts.last();
+    record.finished = last.map(|a| a.finished);
     match &result {
         Ok(_) => record.status = StepStatus::Succeeded,
         Err(_) => {
             record.status = StepStatus::Failed;
-            record.error = record.attempts.last().and_then(|a| a.error.clone());
+            record.error = last.and_then(|a| a.error.clone());
         }
     }
     result

@@ -14,7 +14,7 @@ pub use context::RunContext;
 pub use driver::{RetryPolicy, StepOutcome, StepSpec, drive, drive_owned, tool_error};
 pub use errors::DeadlineExceeded;
 pub use observe::RunObserver;
-pub use record::{Attempt, RunRecord, StepRecord, StepStatus};
+pub use record::{Attempt, Attempts, RunRecord, StepRecord, StepStatus};
 pub use run::{Failed, Run, RunRecorder};
 pub use template::{ExecuteError, PreparedWorkflow, Schedule, TemplateRun, WorkflowExecutor};
 

@@ -27,20 +27,82 @@ pub enum StepStatus {
     Cancelled,
 }
 
-/// One call of a step's tool: when it ran, and how it failed if it did.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+/// One call of a step's tool: when it ran (tokio's clock, as [`StepRecord::started`]), and how
+/// it failed if it did. [`StepRecord::wall`] gives its times on the wall clock.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Attempt {
-    /// When the call started (wall clock, read as [`StepRecord::started_at`] is).
-    #[serde(rename = "started_at_ms", serialize_with = "unix_ms")]
-    pub started_at: SystemTime,
-    /// When the call ended (wall clock).
-    #[serde(rename = "finished_at_ms", serialize_with = "unix_ms")]
-    pub finished_at: SystemTime,
-    /// How long the call took (tokio's clock).
-    #[serde(rename = "duration_ms", serialize_with = "millis")]
-    pub duration: Duration,
+    /// When the call started.
+    pub started: Instant,
+    /// When the call ended.
+    pub finished: Instant,
     /// The call's error, if it failed.
     pub error: Option<String>,
+}
+
+impl Attempt {
+    /// How long the call took.
+    pub fn duration(&self) -> Duration {
+        self.finished.saturating_duration_since(self.started)
+    }
+}
+
+/// The attempts of a step, in order. The first is kept inline, so that a step called once (the
+/// usual case) allocates nothing for its record; retries go to a list.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Attempts {
+    first: Option<Attempt>,
+    retries: Vec<Attempt>,
+}
+
+impl Attempts {
+    /// Adds the next attempt.
+    #[inline]
+    pub fn push(&mut self, attempt: Attempt) {
+        match self.first {
+            None => self.first = Some(attempt),
+            Some(_) => self.retries.push(attempt),
+        }
+    }
+
+    /// How many attempts there were.
+    #[inline]
+    pub fn len(&self) -> usize {
+        usize::from(self.first.is_some()) + self.retries.len()
+    }
+
+    /// `true` when the tool was not called.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.first.is_none()
+    }
+
+    /// The attempts in order.
+    pub fn iter(&self) -> <&Self as IntoIterator>::IntoIter {
+        self.into_iter()
+    }
+
+    /// The last attempt.
+    #[inline]
+    pub fn last(&self) -> Option<&Attempt> {
+        self.retries.last().or(self.first.as_ref())
+    }
+
+    /// The attempt at `index` (from 0).
+    pub fn get(&self, index: usize) -> Option<&Attempt> {
+        match index {
+            0 => self.first.as_ref(),
+            i => self.retries.get(i - 1),
+        }
+    }
+}
+
+impl<'a> IntoIterator for &'a Attempts {
+    type Item = &'a Attempt;
+    type IntoIter = std::iter::Chain<std::option::Iter<'a, Attempt>, std::slice::Iter<'a, Attempt>>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.first.iter().chain(&self.retries)
+    }
 }
 
 /// What one step did in one run.
@@ -54,7 +116,7 @@ pub struct StepRecord {
     pub status: StepStatus,
     /// Every call of the tool, in order (none for a skipped step); `attempts.len()` is how many
     /// times the tool was called.
-    pub attempts: Vec<Attempt>,
+    pub attempts: Attempts,
     /// When the first attempt started (tokio's clock, so paused time in tests is exact).
     ///
     /// The clock is read once per poll of the run and once per level, so steps that start or end
@@ -62,11 +124,9 @@ pub struct StepRecord {
     pub started: Option<Instant>,
     /// When the last attempt ended (read as `started` is).
     pub finished: Option<Instant>,
-    /// `started` on the wall clock: the run reads the wall clock once, when it starts, and adds
-    /// the time elapsed on tokio's clock.
-    pub started_at: Option<SystemTime>,
-    /// `finished` on the wall clock (read as `started_at` is).
-    pub finished_at: Option<SystemTime>,
+    /// The run's reading of both clocks, from which the step's wall-clock times are derived
+    /// ([`wall`](Self::wall)): set when the run takes the record, so a step pays nothing for them.
+    clock: Option<WallClock>,
     /// The last attempt's error, for a failed step; why it was skipped, for a skipped one.
     pub error: Option<String>,
 }
@@ -78,11 +138,10 @@ impl StepRecord {
             step: step.into(),
             tool: tool.into(),
             status: StepStatus::Pending,
-            attempts: Vec::new(),
+            attempts: Attempts::default(),
             started: None,
             finished: None,
-            started_at: None,
-            finished_at: None,
+            clock: None,
             error: None,
         }
     }
@@ -100,6 +159,54 @@ impl StepRecord {
     pub fn duration(&self) -> Option<Duration> {
         Some(self.finished?.saturating_duration_since(self.started?))
     }
+
+    /// The wall-clock time of `at`, an instant of this step (an attempt's start or end): the
+    /// run reads the wall clock once, when it starts, and adds the time elapsed on tokio's
+    /// clock. `None` for a record no run has taken yet.
+    pub fn wall(&self, at: Instant) -> Option<SystemTime> {
+        let clock = self.clock?;
+        match at.checked_duration_since(clock.instant) {
+            Some(later) => clock.wall.checked_add(later),
+            None => clock.wall.checked_sub(clock.instant.saturating_duration_since(at)),
+        }
+    }
+
+    /// When the first attempt started, on the wall clock.
+    pub fn started_at(&self) -> Option<SystemTime> {
+        self.wall(self.started?)
+    }
+
+    /// Ties the record to its run's clocks.
+    pub(crate) fn set_clock(&mut self, instant: Instant, wall: SystemTime) {
+        self.clock = Some(WallClock { instant, wall });
+    }
+
+    /// When the last attempt ended, on the wall clock.
+    pub fn finished_at(&self) -> Option<SystemTime> {
+        self.wall(self.finished?)
+    }
+}
+
+/// One instant on tokio's clock and the wall-clock time read with it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct WallClock {
+    instant: Instant,
+    wall: SystemTime,
+}
+
+/// An attempt as it serialises: its times on the wall clock of its step.
+struct AttemptJson<'a>(&'a StepRecord, &'a Attempt);
+
+impl Serialize for AttemptJson<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let AttemptJson(step, attempt) = self;
+        let mut s = serializer.serialize_struct("Attempt", 4)?;
+        s.serialize_field("started_at_ms", &step.wall(attempt.started).map(unix_ms_value))?;
+        s.serialize_field("finished_at_ms", &step.wall(attempt.finished).map(unix_ms_value))?;
+        s.serialize_field("duration_ms", &ms(attempt.duration()))?;
+        s.serialize_field("error", &attempt.error)?;
+        s.end()
+    }
 }
 
 impl Serialize for StepRecord {
@@ -108,10 +215,11 @@ impl Serialize for StepRecord {
         s.serialize_field("step", &self.step)?;
         s.serialize_field("tool", &self.tool)?;
         s.serialize_field("status", &self.status)?;
-        s.serialize_field("attempts", &self.attempts)?;
-        s.serialize_field("started_at_ms", &self.started_at.map(unix_ms_value))?;
-        s.serialize_field("finished_at_ms", &self.finished_at.map(unix_ms_value))?;
-        s.serialize_field("duration_ms", &self.duration().map(|d| d.as_secs_f64() * 1000.0))?;
+        let attempts: Vec<AttemptJson<'_>> = self.attempts.iter().map(|a| AttemptJson(self, a)).collect();
+        s.serialize_field("attempts", &attempts)?;
+        s.serialize_field("started_at_ms", &self.started_at().map(unix_ms_value))?;
+        s.serialize_field("finished_at_ms", &self.finished_at().map(unix_ms_value))?;
+        s.serialize_field("duration_ms", &self.duration().map(ms))?;
         s.serialize_field("error", &self.error)?;
         s.end()
     }
@@ -124,7 +232,7 @@ pub struct RunRecord {
     pub workflow: Cow<'static, str>,
     /// Wall-clock time at which the run started.
     pub started_at: SystemTime,
-    /// Wall-clock time at which the run ended (read as [`StepRecord::started_at`] is).
+    /// Wall-clock time at which the run ended (the start's reading plus the time elapsed).
     pub finished_at: SystemTime,
     /// When the run started (tokio's clock).
     pub started: Instant,
@@ -163,7 +271,7 @@ impl Serialize for RunRecord {
         s.serialize_field("workflow", &self.workflow)?;
         s.serialize_field("started_at_ms", &unix_ms_value(self.started_at))?;
         s.serialize_field("finished_at_ms", &unix_ms_value(self.finished_at))?;
-        s.serialize_field("duration_ms", &(self.duration().as_secs_f64() * 1000.0))?;
+        s.serialize_field("duration_ms", &ms(self.duration()))?;
         s.serialize_field("cancelled", &self.cancelled)?;
         s.serialize_field("steps", &self.steps)?;
         s.end()
@@ -176,10 +284,7 @@ fn unix_ms_value(time: SystemTime) -> u64 {
     u64::try_from(ms).unwrap_or(u64::MAX)
 }
 
-fn unix_ms<S: Serializer>(time: &SystemTime, serializer: S) -> Result<S::Ok, S::Error> {
-    serializer.serialize_u64(unix_ms_value(*time))
-}
-
-fn millis<S: Serializer>(duration: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
-    serializer.serialize_f64(duration.as_secs_f64() * 1000.0)
+/// A duration in milliseconds, with a fraction.
+fn ms(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1000.0
 }

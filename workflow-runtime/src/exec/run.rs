@@ -119,9 +119,14 @@ impl<'o> RunRecorder<'o> {
         position: usize,
         result: Result<T, StepError>,
     ) -> Result<T, Box<WorkflowError>> {
-        let step = match self.record.steps.get(position) {
+        let (instant, wall) = (self.record.started, self.record.started_at);
+        let step = match self.record.steps.get_mut(position) {
             Some(record) => {
-                self.step_finished(record);
+                record.set_clock(instant, wall);
+                let record = &*record;
+                for observer in self.observers {
+                    observer.on_step_finished(record);
+                }
                 record.step.clone()
             }
             None => Cow::Borrowed("?"),
@@ -138,7 +143,8 @@ impl<'o> RunRecorder<'o> {
     }
 
     /// Keeps the record of a step that did not run.
-    pub fn skip(&mut self, record: StepRecord) {
+    pub fn skip(&mut self, mut record: StepRecord) {
+        record.set_clock(self.record.started, self.record.started_at);
         self.step_finished(&record);
         self.record.steps.push(record);
     }
@@ -196,6 +202,8 @@ impl<'o> RunRecorder<'o> {
         let finished = Instant::now();
         self.record.finished = finished;
         self.record.finished_at = super::clock::wall(finished);
+        let (instant, wall) = (self.record.started, self.record.started_at);
+        self.record.steps.iter_mut().for_each(|s| s.set_clock(instant, wall));
         let record = RunRecord { steps: std::mem::take(&mut self.record.steps), ..self.record.clone() };
         for observer in self.observers {
             observer.on_run_finished(&record);
