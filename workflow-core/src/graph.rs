@@ -3,13 +3,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::model::{Step, Workflow};
+use crate::model::{Names, Step, Workflow};
 
 /// For each step, the other steps it needs (by reference or `depends`), each with the span of
 /// the first token that names it. Names that are not steps, and a step's own name, are left out.
 pub fn edges<S>(workflow: &Workflow<S>) -> Vec<BTreeMap<usize, &S>> {
-    let index: BTreeMap<&str, usize> =
-        workflow.steps.iter().enumerate().map(|(i, s)| (s.id.value.as_str(), i)).collect();
+    let names = workflow.names();
     workflow
         .steps
         .iter()
@@ -18,7 +17,7 @@ pub fn edges<S>(workflow: &Workflow<S>) -> Vec<BTreeMap<usize, &S>> {
             let mut edges = BTreeMap::new();
             let named = step.refs().map(|(_, r)| (r.path.root.as_str(), &r.span));
             for (name, span) in named.chain(step.depends.iter().map(|d| (d.value.as_str(), &d.span))) {
-                if let Some(&i) = index.get(name).filter(|&&i| i != me) {
+                if let Some(i) = names.step(name).filter(|&i| i != me) {
                     edges.entry(i).or_insert(span);
                 }
             }
@@ -75,7 +74,8 @@ impl Graph {
     }
 
     fn from_order<S>(workflow: &Workflow<S>, needs: Vec<Vec<usize>>, order: &[usize]) -> Graph {
-        let reads = workflow.steps.iter().map(|step| reads(workflow, step)).collect();
+        let names = workflow.names();
+        let reads = workflow.steps.iter().enumerate().map(|(i, step)| reads(&names, i, step)).collect();
         let mut level = vec![0usize; needs.len()];
         let mut skippable = vec![false; needs.len()];
         for &i in order {
@@ -113,16 +113,11 @@ fn may_skip<S>(step: &Step<S>) -> bool {
     step.condition.is_some() || step.on_error.as_ref().is_some_and(|o| o.value == crate::model::OnError::Skip)
 }
 
-/// The steps whose outputs `step` reads, ascending.
-fn reads<S>(workflow: &Workflow<S>, step: &Step<S>) -> Vec<usize> {
-    let roots: BTreeSet<&str> = step.refs().map(|(_, r)| r.path.root.as_str()).collect();
-    let mut out: Vec<usize> = roots
-        .into_iter()
-        .filter_map(|root| workflow.step_index(root))
-        .filter(|&i| workflow.steps[i].id.value != step.id.value)
-        .collect();
-    out.sort_unstable();
-    out
+/// The steps whose outputs step `me` reads, ascending.
+fn reads<S>(names: &Names<'_>, me: usize, step: &Step<S>) -> Vec<usize> {
+    let found: BTreeSet<usize> =
+        step.refs().filter_map(|(_, r)| names.step(&r.path.root)).filter(|&i| i != me).collect();
+    found.into_iter().collect()
 }
 
 /// Kahn's algorithm: steps with no order between them keep their written order. Returns the

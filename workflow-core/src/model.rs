@@ -5,6 +5,8 @@
 //! `proc_macro2::Span` in the macro, a place in a document at run time. The rules in
 //! [`validate`](crate::validate) report problems with those spans, so each rule is written once.
 
+use std::collections::{HashMap, HashSet};
+
 use crate::ast::{Expr, Literal, Path, Template};
 
 /// A value and where it was written.
@@ -198,14 +200,33 @@ impl<S> Step<S> {
 }
 
 impl<S> Workflow<S> {
+    /// Its step ids and input names, for lookups in constant time.
+    pub fn names(&self) -> Names<'_> {
+        let mut steps = HashMap::with_capacity(self.steps.len());
+        for (i, step) in self.steps.iter().enumerate() {
+            steps.entry(step.id.value.as_str()).or_insert(i);
+        }
+        Names { steps, inputs: self.inputs.iter().flatten().map(|i| i.name.value.as_str()).collect() }
+    }
+}
+
+/// A workflow's step ids (each with the index of the first step of that id) and declared input
+/// names.
+#[derive(Debug, Clone)]
+pub struct Names<'a> {
+    steps: HashMap<&'a str, usize>,
+    inputs: HashSet<&'a str>,
+}
+
+impl Names<'_> {
     /// The index of the step with id `id`.
-    pub fn step_index(&self, id: &str) -> Option<usize> {
-        self.steps.iter().position(|s| s.id.value == id)
+    pub fn step(&self, id: &str) -> Option<usize> {
+        self.steps.get(id).copied()
     }
 
     /// Whether `name` is a declared input.
-    pub fn declares_input(&self, name: &str) -> bool {
-        self.inputs.iter().flatten().any(|i| i.name.value == name)
+    pub fn is_input(&self, name: &str) -> bool {
+        self.inputs.contains(name)
     }
 }
 

@@ -102,6 +102,7 @@ fn check_names<S: Clone>(workflow: &Workflow<S>, problems: &mut Problems<S>) {
 // Every reference names a declared input or another step. When the workflow declares no inputs,
 // a name that is not a step is an input, unless it is a step's name misspelt.
 fn check_references<S: Clone>(workflow: &Workflow<S>, problems: &mut Problems<S>) {
+    let known_names = workflow.names();
     let names = || {
         let inputs = workflow.inputs.iter().flatten().map(|i| i.name.value.as_str());
         inputs.chain(workflow.steps.iter().map(|s| s.id.value.as_str()))
@@ -110,14 +111,14 @@ fn check_references<S: Clone>(workflow: &Workflow<S>, problems: &mut Problems<S>
         for (_, r) in step.refs() {
             let root = r.path.root.as_str();
             // (A step named like an input is reported once, by `check_names`.)
-            if root == step.id.value && !workflow.declares_input(root) {
+            if root == step.id.value && !known_names.is_input(root) {
                 problems.at(
                     &r.span,
                     format!(
                         "step `{root}` refers to its own output; a step can use inputs and other steps only"
                     ),
                 );
-            } else if workflow.step_index(root).is_some() || workflow.declares_input(root) {
+            } else if known_names.step(root).is_some() || known_names.is_input(root) {
                 continue;
             } else if workflow.inputs.is_some() {
                 let hint = did_you_mean(root, names()).unwrap_or_else(|| known(workflow));
@@ -137,15 +138,16 @@ fn check_references<S: Clone>(workflow: &Workflow<S>, problems: &mut Problems<S>
 
 // `depends` names other steps of the workflow.
 fn check_depends<S: Clone>(workflow: &Workflow<S>, problems: &mut Problems<S>) {
+    let known = workflow.names();
     let steps = || workflow.steps.iter().map(|s| s.id.value.as_str());
     for step in &workflow.steps {
         for dep in &step.depends {
             let name = dep.value.as_str();
             if name == step.id.value {
                 problems.at(&dep.span, format!("step `{name}` depends on itself; remove it from `depends`"));
-            } else if workflow.declares_input(name) {
+            } else if known.is_input(name) {
                 problems.at(&dep.span, format!("`{name}` is an input, not a step; `depends` takes step ids"));
-            } else if workflow.step_index(name).is_none() {
+            } else if known.step(name).is_none() {
                 let hint = did_you_mean(name, steps())
                     .unwrap_or_else(|| format!("; the steps are {}", list(steps())));
                 problems.at(&dep.span, format!("`depends` names unknown step `{name}`{hint}"));
@@ -299,9 +301,9 @@ pub(crate) fn implicit_inputs<S>(workflow: &Workflow<S>) -> Vec<String> {
     if workflow.inputs.is_some() {
         return Vec::new();
     }
-    let mut seen = HashSet::new();
+    let (names, mut seen) = (workflow.names(), HashSet::new());
     let refs = workflow.steps.iter().flat_map(|s| s.refs().map(|(_, r)| r.path.root.as_str()));
-    refs.filter(|root| workflow.step_index(root).is_none() && seen.insert(*root)).map(str::to_owned).collect()
+    refs.filter(|root| names.step(root).is_none() && seen.insert(*root)).map(str::to_owned).collect()
 }
 
 #[cfg(test)]

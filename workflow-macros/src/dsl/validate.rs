@@ -65,6 +65,7 @@ fn lenient(def: &WorkflowDef) -> CheckedDef<'static> {
     def.steps.retain(|s| seen.insert(s.id.to_string()));
     let model = lower(&def, &mut Errors::default());
     let graph = workflow_core::graph::Graph::lenient(&model);
+    let names = model.names();
     let unresolved = model
         .steps
         .iter()
@@ -72,8 +73,7 @@ fn lenient(def: &WorkflowDef) -> CheckedDef<'static> {
             step.refs()
                 .map(|(_, r)| r.path.root.as_str())
                 .filter(|root| {
-                    *root == step.id.value
-                        || (model.step_index(root).is_none() && !model.declares_input(root))
+                    *root == step.id.value || (names.step(root).is_none() && !names.is_input(root))
                 })
                 .map(str::to_owned)
                 .collect()

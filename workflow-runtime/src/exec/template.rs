@@ -193,8 +193,7 @@ impl PreparedWorkflow {
         let (toolbox, observers) = (context.state(), context.observers());
         let schedule = context.schedule().unwrap_or(self.executor.schedule);
         let n = self.workflow.steps.len();
-        let steps: Vec<&str> = self.workflow.steps.iter().map(|s| s.step_id.as_str()).collect();
-        crate::validate::check_inputs(&self.plan, &steps, &inputs)?;
+        crate::validate::check_inputs(&self.plan, &self.index, &inputs)?;
         let inputs = match inputs {
             Value::Object(map) => map,
             _ => Map::new(), // `check_inputs` rejected anything else

@@ -1,6 +1,8 @@
 //! Declared inputs: the JSON type a Rust type name asks for, and the check of a run's inputs
 //! before any tool is called.
 
+use std::collections::HashMap;
+
 use serde_json::{Map, Value};
 use workflow_core::suggest::did_you_mean;
 
@@ -99,13 +101,13 @@ impl InputType {
 /// every one is given (unless `Option`), has its type, and nothing else is given; without, every
 /// name the workflow reads is given. No input may have a step's name: an input never stands in
 /// for a step's output.
-pub(crate) fn check(plan: &Plan, steps: &[&str], inputs: &Value) -> Result<(), Problems> {
+pub(crate) fn check(plan: &Plan, steps: &HashMap<String, usize>, inputs: &Value) -> Result<(), Problems> {
     let Value::Object(given) = inputs else {
         let kind = crate::template::eval::kind(inputs);
         return Err(one(format!("the inputs must be a JSON object of named values, found {kind}")));
     };
     let mut problems = Vec::new();
-    for name in given.keys().filter(|k| steps.contains(&k.as_str())) {
+    for name in given.keys().filter(|k| steps.contains_key(k.as_str())) {
         problems.push(Problem::new(
             None,
             Some("inputs"),
@@ -116,7 +118,9 @@ pub(crate) fn check(plan: &Plan, steps: &[&str], inputs: &Value) -> Result<(), P
         Some(declared) => check_declared(declared, given, &mut problems),
         None => {
             for name in plan.implicit_inputs.iter().filter(|n| !given.contains_key(*n)) {
-                let names = steps.iter().copied().chain(given.keys().map(String::as_str));
+                // In a fixed order, so that a tie between two close names is decided the same way.
+                let mut names: Vec<&str> = steps.keys().chain(given.keys()).map(String::as_str).collect();
+                names.sort_unstable();
                 let hint = did_you_mean(name, names).unwrap_or_default();
                 problems.push(Problem::new(
                     None,

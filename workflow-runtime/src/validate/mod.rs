@@ -276,8 +276,9 @@ fn check_output_fields(
     catalog: &dyn Catalog,
     problems: &mut Vec<CoreProblem<Site>>,
 ) {
+    let names = workflow.names();
     let schema_of = |root: &str| {
-        let step = &workflow.steps[workflow.step_index(root)?];
+        let step = &workflow.steps[names.step(root)?];
         Some(catalog.tool(&step.tool.value)?.output_schema.as_value())
     };
     for step in &workflow.steps {
