@@ -8,7 +8,11 @@ use crate::model::{Names, Step, Workflow};
 /// For each step, the other steps it needs (by reference or `depends`), each with the span of
 /// the first token that names it. Names that are not steps, and a step's own name, are left out.
 pub fn edges<S>(workflow: &Workflow<S>) -> Vec<BTreeMap<usize, &S>> {
-    let names = workflow.names();
+    edges_named(workflow, &workflow.names())
+}
+
+/// [`edges`], with the workflow's names looked up already.
+fn edges_named<'a, S>(workflow: &'a Workflow<S>, names: &Names<'_>) -> Vec<BTreeMap<usize, &'a S>> {
     workflow
         .steps
         .iter()
@@ -44,18 +48,24 @@ impl Graph {
     /// The graph of `workflow`, or the cycles among its steps (each once, as a path of step
     /// indices that returns to its first).
     pub fn of<S>(workflow: &Workflow<S>) -> Result<Graph, Vec<Vec<usize>>> {
-        let needs: Vec<Vec<usize>> = edges(workflow).iter().map(|e| e.keys().copied().collect()).collect();
+        Self::of_named(workflow, &workflow.names())
+    }
+
+    /// [`Graph::of`], with the workflow's names looked up already.
+    pub fn of_named<S>(workflow: &Workflow<S>, names: &Names<'_>) -> Result<Graph, Vec<Vec<usize>>> {
+        let needs = needs(workflow, names);
         let (order, waiting) = topological_order(&needs);
         if order.len() < needs.len() {
             return Err(cycles(&needs, &waiting));
         }
-        Ok(Self::from_order(workflow, needs, &order))
+        Ok(Self::from_order(workflow, names, needs, &order))
     }
 
     /// A graph even when there are cycles, for the code that still type-checks a workflow with
     /// mistakes: the steps of a cycle are put after everything else, in written order.
     pub fn lenient<S>(workflow: &Workflow<S>) -> Graph {
-        let needs: Vec<Vec<usize>> = edges(workflow).iter().map(|e| e.keys().copied().collect()).collect();
+        let names = workflow.names();
+        let needs = needs(workflow, &names);
         let (mut order, _) = topological_order(&needs);
         let placed: BTreeSet<usize> = order.iter().copied().collect();
         order.extend((0..needs.len()).filter(|i| !placed.contains(i)));
@@ -70,12 +80,16 @@ impl Graph {
             .enumerate()
             .map(|(i, ns)| ns.iter().copied().filter(|&n| position[n] < position[i]).collect())
             .collect();
-        Self::from_order(workflow, needs, &order)
+        Self::from_order(workflow, &names, needs, &order)
     }
 
-    fn from_order<S>(workflow: &Workflow<S>, needs: Vec<Vec<usize>>, order: &[usize]) -> Graph {
-        let names = workflow.names();
-        let reads = workflow.steps.iter().enumerate().map(|(i, step)| reads(&names, i, step)).collect();
+    fn from_order<S>(
+        workflow: &Workflow<S>,
+        names: &Names<'_>,
+        needs: Vec<Vec<usize>>,
+        order: &[usize],
+    ) -> Graph {
+        let reads = workflow.steps.iter().enumerate().map(|(i, step)| reads(names, i, step)).collect();
         let mut level = vec![0usize; needs.len()];
         let mut skippable = vec![false; needs.len()];
         for &i in order {
@@ -106,6 +120,11 @@ impl Graph {
         }
         users
     }
+}
+
+/// For each step, the steps it needs, ascending.
+fn needs<S>(workflow: &Workflow<S>, names: &Names<'_>) -> Vec<Vec<usize>> {
+    edges_named(workflow, names).iter().map(|e| e.keys().copied().collect()).collect()
 }
 
 /// Whether a step may not run by its own clauses: a condition or `on_error skip`.

@@ -39,7 +39,7 @@ pub fn workflow<S>(workflow: &Workflow<S>) -> Result<String, PrintError> {
             .iter()
             .map(|i| format!("{}: {}", i.name.value, i.ty.as_deref().unwrap_or("serde_json::Value")))
             .collect(),
-        None => crate::validate::implicit_inputs(workflow)
+        None => crate::validate::implicit_inputs(workflow, &workflow.names())
             .into_iter()
             .map(|n| format!("{n}: serde_json::Value"))
             .collect(),

@@ -10,7 +10,7 @@ use std::collections::HashSet;
 
 use crate::ast::{Expr, FilterKind, Literal};
 use crate::graph::{Graph, edges};
-use crate::model::{Condition, Spanned, Workflow};
+use crate::model::{Condition, Names, Spanned, Workflow};
 use crate::policy::{MAX_DURATION_MS, MAX_RETRIES, StepPolicy, duration_text};
 use crate::suggest::{did_you_mean, list};
 
@@ -41,18 +41,21 @@ pub struct Checked<S> {
 /// Checks `workflow` against every rule, reporting all problems at once.
 pub fn check<S: Clone>(workflow: Workflow<S>) -> Result<Checked<S>, Vec<Problem<S>>> {
     let mut problems = Problems(Vec::new());
+    let names = workflow.names();
     check_has_steps(&workflow, &mut problems);
-    check_names(&workflow, &mut problems);
-    check_references(&workflow, &mut problems);
-    check_depends(&workflow, &mut problems);
+    check_names(&workflow, &names, &mut problems);
+    check_references(&workflow, &names, &mut problems);
+    check_depends(&workflow, &names, &mut problems);
     check_conditions(&workflow, &mut problems);
     check_retries(&workflow, &mut problems);
     check_timeouts(&workflow, &mut problems);
-    let graph = check_cycles(&workflow, &mut problems);
+    let graph = check_cycles(&workflow, &names, &mut problems);
+    let implicit_inputs = implicit_inputs(&workflow, &names);
+    drop(names);
     match graph {
         Some(graph) if problems.0.is_empty() => Ok(Checked {
             policies: workflow.steps.iter().map(StepPolicy::of).collect(),
-            implicit_inputs: implicit_inputs(&workflow),
+            implicit_inputs,
             graph,
             workflow,
         }),
@@ -79,21 +82,21 @@ fn check_has_steps<S: Clone>(workflow: &Workflow<S>, problems: &mut Problems<S>)
 
 // Inputs and step ids are unique, and no step has an input's name: steps and inputs are separate
 // namespaces, and a reference must name exactly one thing.
-fn check_names<S: Clone>(workflow: &Workflow<S>, problems: &mut Problems<S>) {
+fn check_names<S: Clone>(workflow: &Workflow<S>, names: &Names<'_>, problems: &mut Problems<S>) {
     let mut inputs = HashSet::new();
     for input in workflow.inputs.iter().flatten() {
         if !inputs.insert(input.name.value.as_str()) {
             problems.at(&input.name.span, format!("duplicate input `{}`", input.name.value));
         }
     }
-    let mut steps = HashSet::new();
-    for step in &workflow.steps {
+    for (i, step) in workflow.steps.iter().enumerate() {
         let id = step.id.value.as_str();
-        if inputs.contains(id) {
+        if names.is_input(id) {
             let message =
                 format!("step `{id}` has the name of an input of `{}`; rename the step", workflow.name.value);
             problems.at(&step.id.span, message);
-        } else if !steps.insert(id) {
+        } else if names.step(id) != Some(i) {
+            // `names` keeps the first step of each id: this one repeats it.
             problems.at(&step.id.span, format!("duplicate step id `{id}`; rename one of the steps"));
         }
     }
@@ -101,8 +104,7 @@ fn check_names<S: Clone>(workflow: &Workflow<S>, problems: &mut Problems<S>) {
 
 // Every reference names a declared input or another step. When the workflow declares no inputs,
 // a name that is not a step is an input, unless it is a step's name misspelt.
-fn check_references<S: Clone>(workflow: &Workflow<S>, problems: &mut Problems<S>) {
-    let known_names = workflow.names();
+fn check_references<S: Clone>(workflow: &Workflow<S>, known_names: &Names<'_>, problems: &mut Problems<S>) {
     let names = || {
         let inputs = workflow.inputs.iter().flatten().map(|i| i.name.value.as_str());
         inputs.chain(workflow.steps.iter().map(|s| s.id.value.as_str()))
@@ -137,8 +139,7 @@ fn check_references<S: Clone>(workflow: &Workflow<S>, problems: &mut Problems<S>
 }
 
 // `depends` names other steps of the workflow.
-fn check_depends<S: Clone>(workflow: &Workflow<S>, problems: &mut Problems<S>) {
-    let known = workflow.names();
+fn check_depends<S: Clone>(workflow: &Workflow<S>, known: &Names<'_>, problems: &mut Problems<S>) {
     let steps = || workflow.steps.iter().map(|s| s.id.value.as_str());
     for step in &workflow.steps {
         for dep in &step.depends {
@@ -261,8 +262,12 @@ fn check_duration<S: Clone>(
 }
 
 // The steps form a DAG: no step needs (by reference or `depends`) a step that needs it.
-fn check_cycles<S: Clone>(workflow: &Workflow<S>, problems: &mut Problems<S>) -> Option<Graph> {
-    match Graph::of(workflow) {
+fn check_cycles<S: Clone>(
+    workflow: &Workflow<S>,
+    names: &Names<'_>,
+    problems: &mut Problems<S>,
+) -> Option<Graph> {
+    match Graph::of_named(workflow, names) {
         Ok(graph) => Some(graph),
         Err(cycles) => {
             let edges = edges(workflow);
@@ -297,11 +302,11 @@ fn known<S>(workflow: &Workflow<S>) -> String {
 }
 
 /// The roots that are neither steps nor declared inputs, when the workflow declares none.
-pub(crate) fn implicit_inputs<S>(workflow: &Workflow<S>) -> Vec<String> {
+pub(crate) fn implicit_inputs<S>(workflow: &Workflow<S>, names: &Names<'_>) -> Vec<String> {
     if workflow.inputs.is_some() {
         return Vec::new();
     }
-    let (names, mut seen) = (workflow.names(), HashSet::new());
+    let mut seen = HashSet::new();
     let refs = workflow.steps.iter().flat_map(|s| s.refs().map(|(_, r)| r.path.root.as_str()));
     refs.filter(|root| names.step(root).is_none() && seen.insert(*root)).map(str::to_owned).collect()
 }

@@ -3,6 +3,8 @@
 //! (`name::template()`, printed by the macro with the shared printer) and JSON templates all
 //! pass through it, so the same source gives the same template and the same checks.
 
+use std::borrow::Cow;
+
 use serde_json::{Map, Value};
 use workflow_core::ast::{Expr, Literal, Part, Path, Span, Template};
 use workflow_core::graph::Graph;
@@ -23,7 +25,7 @@ pub struct Site {
     /// The step, by index.
     pub step: Option<usize>,
     /// The field, as the serde form names it.
-    pub field: Option<String>,
+    pub field: Option<Cow<'static, str>>,
     /// The offending bytes.
     pub range: Option<Span>,
 }
@@ -36,24 +38,21 @@ impl Site {
 }
 
 /// The serde form's name of a field.
-fn field_name(field: Field<'_>) -> Option<String> {
-    Some(
-        match field {
-            Field::Name | Field::Id => return None,
-            Field::Input => "inputs",
-            Field::Tool => "tool_name",
-            Field::ArgName(name) | Field::Arg(name) => name,
-            Field::Depends => "depends_on",
-            Field::Condition => "condition",
-            Field::RetryCount => "retry_count",
-            Field::Backoff => "backoff_seconds",
-            Field::Multiplier => "backoff_multiplier",
-            Field::MaxDelay => "max_delay_seconds",
-            Field::Timeout => "timeout_seconds",
-            Field::OnError => "on_error",
-        }
-        .to_owned(),
-    )
+fn field_name(field: Field<'_>) -> Option<Cow<'static, str>> {
+    Some(Cow::Borrowed(match field {
+        Field::Name | Field::Id => return None,
+        Field::ArgName(name) | Field::Arg(name) => return Some(Cow::Owned(name.to_owned())),
+        Field::Input => "inputs",
+        Field::Tool => "tool_name",
+        Field::Depends => "depends_on",
+        Field::Condition => "condition",
+        Field::RetryCount => "retry_count",
+        Field::Backoff => "backoff_seconds",
+        Field::Multiplier => "backoff_multiplier",
+        Field::MaxDelay => "max_delay_seconds",
+        Field::Timeout => "timeout_seconds",
+        Field::OnError => "on_error",
+    }))
 }
 
 // ---------------------------------------------------------------- model → template
@@ -214,7 +213,7 @@ pub(crate) fn model(t: &WorkflowTemplate, bad: &mut Vec<BadText>) -> Workflow<Si
         t.inputs
             .iter()
             .map(|i| Input {
-                name: Name::new(i.name.clone(), Site { field: Some("inputs".into()), ..whole() }),
+                name: Name::new(i.name.clone(), Site { field: Some(Cow::Borrowed("inputs")), ..whole() }),
                 ty: i.ty.clone(),
             })
             .collect()
@@ -224,21 +223,30 @@ pub(crate) fn model(t: &WorkflowTemplate, bad: &mut Vec<BadText>) -> Workflow<Si
 }
 
 fn step_model(index: usize, step: &WorkflowStep, bad: &mut Vec<BadText>) -> Step<Site> {
-    let at =
-        |field: &str, range: Option<Span>| Site { step: Some(index), field: Some(field.to_owned()), range };
-    let seconds = |field: &str, v: Option<f64>| v.map(|s| Spanned::new(s * 1000.0, at(field, None)));
+    let at = |field: &'static str, range: Option<Span>| Site {
+        step: Some(index),
+        field: Some(Cow::Borrowed(field)),
+        range,
+    };
+    let at_param = |name: &str, range: Option<Span>| Site {
+        step: Some(index),
+        field: Some(Cow::Owned(name.to_owned())),
+        range,
+    };
+    let seconds = |field: &'static str, v: Option<f64>| v.map(|s| Spanned::new(s * 1000.0, at(field, None)));
     let mut args = Vec::new();
     for (name, value) in &step.parameters {
-        match value_model(value, &|range| at(name, range)) {
-            Ok(v) => args.push(model::Arg { name: Name::new(name.clone(), at(name, None)), value: v }),
+        let at = |range| at_param(name, range);
+        match value_model(value, &at) {
+            Ok(v) => args.push(model::Arg { name: Name::new(name.clone(), at(None)), value: v }),
             Err((text, error)) => {
-                bad.push(BadText { site: at(name, None), text, error });
+                bad.push(BadText { site: at(None), text, error });
                 // Still given, so the tool's checks do not also call it missing.
                 let opaque = model::Value::Template(TemplateValue {
                     template: Template { parts: Vec::new() },
                     refs: Vec::new(),
                 });
-                args.push(model::Arg { name: Name::new(name.clone(), at(name, None)), value: opaque });
+                args.push(model::Arg { name: Name::new(name.clone(), at(None)), value: opaque });
             }
         }
     }

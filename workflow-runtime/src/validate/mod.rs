@@ -262,7 +262,7 @@ fn check_tools(workflow: &Workflow<Site>, catalog: &dyn Catalog, problems: &mut 
         for name in required.filter_map(Value::as_str) {
             if !step.args.iter().any(|a| a.name.value == name) {
                 let mut span = step.tool.span.clone();
-                span.field = Some(name.to_owned());
+                span.field = Some(name.to_owned().into());
                 at(&span, format!("missing parameter `{name}` of tool `{}`", step.tool.value));
             }
         }
