@@ -97,7 +97,8 @@ pub struct WorkflowExecutor {
 
 /// A step ready to start: done already (skipped, or its condition failed), or a call to make.
 enum Prepared {
-    Done(StepOutcome<Option<Value>>),
+    /// Boxed: the rare case, and a step record is large.
+    Done(Box<StepOutcome<Option<Value>>>),
     Call(Map<String, Value>),
 }
 
@@ -277,7 +278,7 @@ impl Running<'_> {
             // A level of one step (a chain) needs no joining.
             if let [i] = level[..] {
                 let outcome = match self.prepare(i) {
-                    Prepared::Done(outcome) => outcome,
+                    Prepared::Done(outcome) => *outcome,
                     Prepared::Call(args) => call(&specs[i], args, registry).await,
                 };
                 let result = self.recorder.record(outcome);
@@ -288,7 +289,7 @@ impl Running<'_> {
             let prepared: Vec<(usize, Prepared)> = level.iter().map(|&i| (i, self.prepare(i))).collect();
             let calls = prepared.into_iter().map(|(i, p)| async move {
                 match p {
-                    Prepared::Done(outcome) => (i, outcome),
+                    Prepared::Done(outcome) => (i, *outcome),
                     Prepared::Call(args) => (i, call(&specs[i], args, registry).await),
                 }
             });
@@ -319,7 +320,7 @@ impl Running<'_> {
                 let Some(i) = ready.pop_front() else { break };
                 match self.prepare(i) {
                     Prepared::Done(outcome) => {
-                        let result = self.recorder.record(outcome);
+                        let result = self.recorder.record(*outcome);
                         self.settle(i, result)?;
                         release(i, &users, &mut waiting, &mut ready);
                     }
@@ -346,23 +347,24 @@ impl Running<'_> {
         let spec = &self.specs[i];
         if let Some(n) = self.plan.graph.blocked_by(i, |n| self.scope.results[n].is_some()) {
             let reason = format!("`{}` did not run", self.workflow.steps[n].step_id);
-            return Prepared::Done(skipped(spec, &reason));
+            return Prepared::Done(Box::new(skipped(spec, &reason)));
         }
         let limits = self.executor.limits;
         if let Some(condition) = &self.plan.conditions[i] {
             match eval(condition, &self.scope, limits).map(|v| v.as_bool().ok_or_else(|| kind(&v))) {
                 Ok(Ok(true)) => {}
-                Ok(Ok(false)) => return Prepared::Done(skipped(spec, "its condition is false")),
+                Ok(Ok(false)) => return Prepared::Done(Box::new(skipped(spec, "its condition is false"))),
                 Ok(Err(found)) => {
                     let reason =
                         format!("a condition must be a boolean, found {found}; compare it, e.g. `… > 0`");
-                    return Prepared::Done(crate::exec::failed(spec, template_error("condition", &reason)));
+                    return Prepared::Done(Box::new(crate::exec::failed(
+                        spec,
+                        template_error("condition", &reason),
+                    )));
                 }
                 Err(e) => {
-                    return Prepared::Done(crate::exec::failed(
-                        spec,
-                        template_error("condition", &e.message),
-                    ));
+                    let error = template_error("condition", &e.message);
+                    return Prepared::Done(Box::new(crate::exec::failed(spec, error)));
                 }
             }
         }
@@ -373,7 +375,10 @@ impl Running<'_> {
                     args.insert(name.clone(), v);
                 }
                 Err(reason) => {
-                    return Prepared::Done(crate::exec::failed(spec, template_error(name, &reason)));
+                    return Prepared::Done(Box::new(crate::exec::failed(
+                        spec,
+                        template_error(name, &reason),
+                    )));
                 }
             }
         }
