@@ -155,10 +155,11 @@ fn out_var(step: &Step) -> Ident {
 fn step_fn(def: &WorkflowDef, plan: &Plan, unresolved: &BTreeSet<String>, i: usize) -> TokenStream {
     let p = private();
     let step = &def.steps[i];
-    // A value that reads a name already reported unknown is left out (`todo!()` takes any type),
-    // so the rest of the step is still type-checked and that name gets no second error.
+    // A value that reads a name already reported unknown is left out: this code is emitted only
+    // beside that `compile_error!`, so it never runs, and `unreachable!()` takes any type, so
+    // the rest of the step is still type-checked and that name gets no second error.
     let resolved = |v: &Value| v.refs().iter().all(|r| !unresolved.contains(&r.root.to_string()));
-    let omitted = |span: Span| quote_spanned!(span=> ::core::todo!());
+    let omitted = |span: Span| quote_spanned!(span=> ::core::unreachable!("a reference reported above"));
     let (name, tool) = (&def.name, tool_alias(def, step));
     let fn_name = format_ident!("__wf_step_{}", step.id);
     let params = passed(plan, i).into_iter().map(|n| {
