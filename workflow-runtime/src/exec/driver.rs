@@ -13,7 +13,7 @@ use futures::FutureExt as _;
 use tokio::time::Instant;
 use tracing::Instrument as _;
 
-use super::record::{Attempt, StepRecord, StepStatus};
+use super::record::{Attempt, Attempts, StepRecord, StepStatus};
 use crate::error::{StepError, ToolError};
 
 pub use workflow_core::policy::RetryPolicy;
@@ -73,38 +73,23 @@ where
     let span = tracing::info_span!("workflow.step", step = %spec.id, tool = %spec.tool);
     let started = super::clock::now();
     record.started = Some(started);
-    let attempts = &mut record.attempts;
-    let result = async {
-        let mut begun = started;
-        loop {
-            let call = AssertUnwindSafe(async { attempt().await }).catch_unwind();
-            // The timer lives on the heap: a timeout is the rare case, and keeping its state out of
-            // the future keeps every step's future small (they are moved as a level is joined).
-            let result = match spec.timeout {
-                None => call.await,
-                Some(limit) => match Box::pin(tokio::time::timeout(limit, call)).await {
-                    Ok(result) => result,
-                    Err(_) => Ok(Err(StepError::TimedOut(limit))),
-                },
-            };
-            let result = result.unwrap_or_else(|panic| {
-                Err(StepError::Panicked { tool: spec.tool.clone(), message: panic_message(&*panic) })
-            });
-            let error = result.as_ref().err().map(ToString::to_string);
-            attempts.push(Attempt { started: begun, finished: super::clock::now(), error });
-            let tries = u32::try_from(attempts.len()).unwrap_or(u32::MAX);
-            match result {
-                Err(err) if err.is_retryable() && tries <= spec.retry.retries => {
-                    tracing::warn!(attempt = tries, error = %err, "step failed; retrying");
-                    Box::pin(tokio::time::sleep(delay(&spec.retry, tries))).await;
-                    begun = super::clock::now();
-                }
-                other => break other,
-            }
-        }
-    }
-    .instrument(span)
-    .await;
+    let result = if spec.retry.retries == 0 && spec.timeout.is_none() {
+        // The usual step: called once, with no time limit. It takes the short way, without the
+        // retry loop and the timer, and without entering a span no subscriber wants.
+        let call = AssertUnwindSafe(async { attempt().await }).catch_unwind();
+        let result = match enabled(span) {
+            None => call.await,
+            Some(span) => call.instrument(span).await,
+        };
+        let result = result.unwrap_or_else(|panic| Err(panicked(spec, &*panic)));
+        let error = result.as_ref().err().map(ToString::to_string);
+        record.attempts.push(Attempt { started, finished: super::clock::now(), error });
+        result
+    } else {
+        // On the heap: the loop and its timers would otherwise make every step's future larger,
+        // and step futures are moved as their level is joined.
+        Box::pin(with_policy(spec, &mut record.attempts, started, attempt).instrument(span)).await
+    };
     // The step ends with its last attempt.
     let last = record.attempts.last();
     record.finished = last.map(|a| a.finished);
@@ -116,6 +101,53 @@ where
         }
     }
     result
+}
+
+/// The span, if a subscriber wants it. Taking it by value keeps a disabled span out of the
+/// step's future.
+fn enabled(span: tracing::Span) -> Option<tracing::Span> {
+    (!span.is_disabled()).then_some(span)
+}
+
+/// The calls of the tool under the step's retry policy and timeout, each recorded.
+async fn with_policy<T, F, Fut>(
+    spec: &StepSpec,
+    attempts: &mut Attempts,
+    started: Instant,
+    mut attempt: F,
+) -> Result<T, StepError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, StepError>>,
+{
+    let mut begun = started;
+    loop {
+        let call = AssertUnwindSafe(async { attempt().await }).catch_unwind();
+        let result = match spec.timeout {
+            None => call.await,
+            Some(limit) => match tokio::time::timeout(limit, call).await {
+                Ok(result) => result,
+                Err(_) => Ok(Err(StepError::TimedOut(limit))),
+            },
+        };
+        let result = result.unwrap_or_else(|panic| Err(panicked(spec, &*panic)));
+        let error = result.as_ref().err().map(ToString::to_string);
+        attempts.push(Attempt { started: begun, finished: super::clock::now(), error });
+        let tries = u32::try_from(attempts.len()).unwrap_or(u32::MAX);
+        match result {
+            Err(err) if err.is_retryable() && tries <= spec.retry.retries => {
+                tracing::warn!(attempt = tries, error = %err, "step failed; retrying");
+                tokio::time::sleep(delay(&spec.retry, tries)).await;
+                begun = super::clock::now();
+            }
+            other => break other,
+        }
+    }
+}
+
+#[cold]
+fn panicked(spec: &StepSpec, panic: &(dyn Any + Send)) -> StepError {
+    StepError::Panicked { tool: spec.tool.clone(), message: panic_message(panic) }
 }
 
 /// [`drive`] with a record of its own, returned with the result.

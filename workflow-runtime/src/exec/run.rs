@@ -119,19 +119,24 @@ impl<'o> RunRecorder<'o> {
         position: usize,
         result: Result<T, StepError>,
     ) -> Result<T, Box<WorkflowError>> {
-        let (instant, wall) = (self.record.started, self.record.started_at);
-        let step = match self.record.steps.get_mut(position) {
-            Some(record) => {
+        if !self.observers.is_empty() {
+            let (instant, wall) = (self.record.started, self.record.started_at);
+            if let Some(record) = self.record.steps.get_mut(position) {
+                // Observers see the step's wall-clock times; otherwise the run's end sets them.
                 record.set_clock(instant, wall);
                 let record = &*record;
                 for observer in self.observers {
                     observer.on_step_finished(record);
                 }
-                record.step.clone()
             }
-            None => Cow::Borrowed("?"),
-        };
-        self.check(result.map_err(|error| Failed { step, error }))
+        }
+        match result {
+            Ok(output) => Ok(output),
+            Err(error) => {
+                let step = self.record.steps.get(position).map_or(Cow::Borrowed("?"), |r| r.step.clone());
+                self.check(Err(Failed { step, error }))
+            }
+        }
     }
 
     /// Keeps a step's record and hands back its result, to be [`check`](Self::check)ed once
