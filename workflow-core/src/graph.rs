@@ -1,7 +1,8 @@
 //! The graph of a workflow's steps: what each step needs, the order and levels they run in,
 //! the cycles that forbid running, and which steps may not run.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
 
 use crate::model::{Names, Step, Workflow};
 
@@ -124,7 +125,22 @@ impl Graph {
 
 /// For each step, the steps it needs, ascending.
 fn needs<S>(workflow: &Workflow<S>, names: &Names<'_>) -> Vec<Vec<usize>> {
-    edges_named(workflow, names).iter().map(|e| e.keys().copied().collect()).collect()
+    let steps = workflow.steps.iter().enumerate();
+    steps
+        .map(|(me, step)| {
+            let named = step.refs().map(|(_, r)| r.path.root.as_str());
+            let named = named.chain(step.depends.iter().map(|d| d.value.as_str()));
+            ascending(named.filter_map(|name| names.step(name)).filter(|&i| i != me))
+        })
+        .collect()
+}
+
+/// The distinct indices, ascending.
+fn ascending(indices: impl Iterator<Item = usize>) -> Vec<usize> {
+    let mut indices: Vec<usize> = indices.collect();
+    indices.sort_unstable();
+    indices.dedup();
+    indices
 }
 
 /// Whether a step may not run by its own clauses: a condition or `on_error skip`.
@@ -134,29 +150,35 @@ fn may_skip<S>(step: &Step<S>) -> bool {
 
 /// The steps whose outputs step `me` reads, ascending.
 fn reads<S>(names: &Names<'_>, me: usize, step: &Step<S>) -> Vec<usize> {
-    let found: BTreeSet<usize> =
-        step.refs().filter_map(|(_, r)| names.step(&r.path.root)).filter(|&i| i != me).collect();
-    found.into_iter().collect()
+    ascending(step.refs().filter_map(|(_, r)| names.step(&r.path.root)).filter(|&i| i != me))
 }
 
 /// Kahn's algorithm: steps with no order between them keep their written order. Returns the
 /// order and, for each step, how many of its needs were never met (non-zero only on cycles).
 pub fn topological_order(needs: &[Vec<usize>]) -> (Vec<usize>, Vec<usize>) {
     let mut waiting: Vec<usize> = needs.iter().map(Vec::len).collect();
-    let mut users = vec![Vec::new(); needs.len()];
+    // Who needs each step, as one list: the users of step `n` are `users[first[n]..first[n + 1]]`.
+    let mut first = vec![0usize; needs.len() + 1];
+    needs.iter().flatten().for_each(|&n| first[n + 1] += 1);
+    (0..needs.len()).for_each(|n| first[n + 1] += first[n]);
+    let mut users = vec![0usize; first[needs.len()]];
+    let mut next = first.clone();
     for (i, ns) in needs.iter().enumerate() {
         for &n in ns {
-            users[n].push(i);
+            users[next[n]] = i;
+            next[n] += 1;
         }
     }
-    let mut ready: BTreeSet<usize> = (0..needs.len()).filter(|&i| waiting[i] == 0).collect();
+    // The lowest index first: a min-heap of the steps whose needs are all met.
+    let mut ready: BinaryHeap<Reverse<usize>> =
+        (0..needs.len()).filter(|&i| waiting[i] == 0).map(Reverse).collect();
     let mut order = Vec::with_capacity(needs.len());
-    while let Some(i) = ready.pop_first() {
+    while let Some(Reverse(i)) = ready.pop() {
         order.push(i);
-        for &u in &users[i] {
+        for &u in &users[first[i]..first[i + 1]] {
             waiting[u] -= 1;
             if waiting[u] == 0 {
-                ready.insert(u);
+                ready.push(Reverse(u));
             }
         }
     }

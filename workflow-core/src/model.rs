@@ -7,6 +7,8 @@
 
 use std::collections::{HashMap, HashSet};
 
+use foldhash::fast::RandomState;
+
 use crate::ast::{Expr, Literal, Path, Template};
 
 /// A value and where it was written.
@@ -168,14 +170,41 @@ pub enum OnError {
 
 impl<S> Value<S> {
     /// Every reference in this value, in order.
-    pub fn refs(&self) -> Box<dyn Iterator<Item = &Ref<S>> + '_> {
-        match self {
-            Value::Ref(r) => Box::new(std::iter::once(r)),
-            Value::Template(t) => Box::new(t.refs.iter()),
-            Value::Rust(r) => Box::new(r.refs.iter()),
-            Value::Literal(_) => Box::new(std::iter::empty()),
-            Value::List(items) => Box::new(items.iter().flat_map(Value::refs)),
-            Value::Object(fields) => Box::new(fields.iter().flat_map(|(_, v)| v.refs())),
+    pub fn refs(&self) -> Refs<'_, S> {
+        Refs { next: Some(self), one: None, many: [].iter(), nested: Vec::new() }
+    }
+}
+
+/// The references in a value, in order ([`Value::refs`]). It allocates only for lists and
+/// objects, to remember the values still to visit.
+#[derive(Debug, Clone)]
+pub struct Refs<'a, S> {
+    /// The value to visit next.
+    next: Option<&'a Value<S>>,
+    /// A whole reference, found and not yet returned.
+    one: Option<&'a Ref<S>>,
+    /// The references of a text or a Rust expression, not yet returned.
+    many: std::slice::Iter<'a, Ref<S>>,
+    /// The values of lists and objects still to visit, the next one last.
+    nested: Vec<&'a Value<S>>,
+}
+
+impl<'a, S> Iterator for Refs<'a, S> {
+    type Item = &'a Ref<S>;
+
+    fn next(&mut self) -> Option<&'a Ref<S>> {
+        loop {
+            if let Some(r) = self.one.take().or_else(|| self.many.next()) {
+                return Some(r);
+            }
+            match self.next.take().or_else(|| self.nested.pop())? {
+                Value::Ref(r) => self.one = Some(r),
+                Value::Template(t) => self.many = t.refs.iter(),
+                Value::Rust(r) => self.many = r.refs.iter(),
+                Value::Literal(_) => {}
+                Value::List(items) => self.nested.extend(items.iter().rev()),
+                Value::Object(fields) => self.nested.extend(fields.iter().rev().map(|(_, v)| v)),
+            }
         }
     }
 }
@@ -202,7 +231,7 @@ impl<S> Step<S> {
 impl<S> Workflow<S> {
     /// Its step ids and input names, for lookups in constant time.
     pub fn names(&self) -> Names<'_> {
-        let mut steps = HashMap::with_capacity(self.steps.len());
+        let mut steps = HashMap::with_capacity_and_hasher(self.steps.len(), RandomState::default());
         for (i, step) in self.steps.iter().enumerate() {
             steps.entry(step.id.value.as_str()).or_insert(i);
         }
@@ -214,8 +243,8 @@ impl<S> Workflow<S> {
 /// names.
 #[derive(Debug, Clone)]
 pub struct Names<'a> {
-    steps: HashMap<&'a str, usize>,
-    inputs: HashSet<&'a str>,
+    steps: HashMap<&'a str, usize, RandomState>,
+    inputs: HashSet<&'a str, RandomState>,
 }
 
 impl Names<'_> {

@@ -40,6 +40,15 @@ pub struct Checked<S> {
 
 /// Checks `workflow` against every rule, reporting all problems at once.
 pub fn check<S: Clone>(workflow: Workflow<S>) -> Result<Checked<S>, Vec<Problem<S>>> {
+    check_with(workflow, |_, _, _| {})
+}
+
+/// [`check`], and the caller's own rules (a runtime's catalogue of tools, say) over the same
+/// name index; their problems are reported after those of the shared rules.
+pub fn check_with<S: Clone>(
+    workflow: Workflow<S>,
+    rules: impl FnOnce(&Workflow<S>, &Names<'_>, &mut Vec<Problem<S>>),
+) -> Result<Checked<S>, Vec<Problem<S>>> {
     let mut problems = Problems(Vec::new());
     let names = workflow.names();
     check_has_steps(&workflow, &mut problems);
@@ -51,6 +60,7 @@ pub fn check<S: Clone>(workflow: Workflow<S>) -> Result<Checked<S>, Vec<Problem<
     check_timeouts(&workflow, &mut problems);
     let graph = check_cycles(&workflow, &names, &mut problems);
     let implicit_inputs = implicit_inputs(&workflow, &names);
+    rules(&workflow, &names, &mut problems.0);
     drop(names);
     match graph {
         Some(graph) if problems.0.is_empty() => Ok(Checked {

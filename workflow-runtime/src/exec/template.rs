@@ -139,7 +139,8 @@ impl WorkflowExecutor {
         inputs: Value,
     ) -> Result<TemplateRun, ExecuteError> {
         let context = tools.into();
-        self.prepare(workflow, context.state())?.run(context, inputs).await
+        let plan = validate(workflow, &ToolboxCatalog(context.state()))?;
+        run(self, workflow, &plan, context, inputs).await
     }
 
     /// Validates `workflow` against the tools once, for runs that need not check it again
@@ -150,13 +151,7 @@ impl WorkflowExecutor {
         tools: &T,
     ) -> Result<PreparedWorkflow, Problems> {
         let plan = validate(workflow, &ToolboxCatalog(tools))?;
-        Ok(PreparedWorkflow {
-            executor: self.clone(),
-            specs: workflow.steps.iter().zip(&plan.policies).map(|(s, p)| spec(s, p)).collect(),
-            index: workflow.steps.iter().enumerate().map(|(i, s)| (s.step_id.clone(), i)).collect(),
-            workflow: workflow.clone(),
-            plan,
-        })
+        Ok(PreparedWorkflow { executor: self.clone(), workflow: workflow.clone(), plan })
     }
 }
 
@@ -166,8 +161,6 @@ pub struct PreparedWorkflow {
     executor: WorkflowExecutor,
     workflow: WorkflowTemplate,
     plan: Plan,
-    specs: Vec<StepSpec>,
-    index: HashMap<String, usize>,
 }
 
 impl PreparedWorkflow {
@@ -179,7 +172,7 @@ impl PreparedWorkflow {
     /// What the step driver runs for each step, in written order: its retry policy and timeout,
     /// defaults filled in as for a compiled workflow (`name::SPECS`).
     pub fn specs(&self) -> &[StepSpec] {
-        &self.specs
+        &self.plan.specs
     }
 
     /// Runs the workflow with `inputs` (a JSON object of its inputs) against `tools` (a
@@ -190,51 +183,59 @@ impl PreparedWorkflow {
         tools: impl Into<RunContext<'a, T>>,
         inputs: Value,
     ) -> Result<TemplateRun, ExecuteError> {
-        let context = tools.into();
-        let (toolbox, observers) = (context.state(), context.observers());
-        let schedule = context.schedule().unwrap_or(self.executor.schedule);
-        let n = self.workflow.steps.len();
-        crate::validate::check_inputs(&self.plan, &self.index, &inputs)?;
-        let inputs = match inputs {
-            Value::Object(map) => map,
-            _ => Map::new(), // `check_inputs` rejected anything else
-        };
-        let mut run = Running {
-            executor: &self.executor,
-            workflow: &self.workflow,
-            plan: &self.plan,
-            specs: &self.specs,
-            scope: RunScope { inputs, index: &self.index, results: vec![None; n] },
-            recorder: RunRecorder::new(self.workflow.name.clone(), n)
-                .observed_by(observers)
-                .expecting(&self.specs),
-        };
-        let body = async {
-            match schedule {
-                Schedule::Levels => run.levels(toolbox).await,
-                Schedule::Eager => run.eager(toolbox).await,
-            }
-        };
-        let body = crate::exec::in_run_span_owned(&self.workflow.name, body);
-        match context.deadline() {
-            None => body.await?,
-            Some(deadline) => match tokio::time::timeout(deadline, body).await {
-                Ok(result) => result?,
-                Err(_) => {
-                    let (workflow, record) = (self.workflow.name.clone(), run.recorder.cancel());
-                    return Err(Box::new(DeadlineExceeded { workflow, deadline, record }).into());
-                }
-            },
-        }
-        let RunScope { inputs, results, .. } = run.scope;
-        let mut context = WorkflowContext { variables: inputs, ..WorkflowContext::default() };
-        for (step, result) in self.workflow.steps.iter().zip(results) {
-            if let Some(value) = result {
-                context.set_result(step.step_id.clone(), value);
-            }
-        }
-        Ok(TemplateRun { context, record: run.recorder.finish() })
+        run(&self.executor, &self.workflow, &self.plan, tools.into(), inputs).await
     }
+}
+
+/// Runs a validated workflow: its plan, and the template it was made from.
+async fn run<'a, T: Toolbox + ?Sized + 'a>(
+    executor: &WorkflowExecutor,
+    workflow: &WorkflowTemplate,
+    plan: &Plan,
+    context: RunContext<'a, T>,
+    inputs: Value,
+) -> Result<TemplateRun, ExecuteError> {
+    let (toolbox, observers) = (context.state(), context.observers());
+    let schedule = context.schedule().unwrap_or(executor.schedule);
+    let n = workflow.steps.len();
+    crate::validate::check_inputs(plan, &plan.index, &inputs)?;
+    let inputs = match inputs {
+        Value::Object(map) => map,
+        _ => Map::new(), // `check_inputs` rejected anything else
+    };
+    let mut run = Running {
+        executor,
+        workflow,
+        plan,
+        specs: &plan.specs,
+        scope: RunScope { inputs, index: &plan.index, results: vec![None; n] },
+        recorder: RunRecorder::new(workflow.name.clone(), n).observed_by(observers).expecting(&plan.specs),
+    };
+    let body = async {
+        match schedule {
+            Schedule::Levels => run.levels(toolbox).await,
+            Schedule::Eager => run.eager(toolbox).await,
+        }
+    };
+    let body = crate::exec::in_run_span_owned(&workflow.name, body);
+    match context.deadline() {
+        None => body.await?,
+        Some(deadline) => match tokio::time::timeout(deadline, body).await {
+            Ok(result) => result?,
+            Err(_) => {
+                let (workflow, record) = (workflow.name.clone(), run.recorder.cancel());
+                return Err(Box::new(DeadlineExceeded { workflow, deadline, record }).into());
+            }
+        },
+    }
+    let RunScope { inputs, results, .. } = run.scope;
+    let mut context = WorkflowContext { variables: inputs, ..WorkflowContext::default() };
+    for (step, result) in workflow.steps.iter().zip(results) {
+        if let Some(value) = result {
+            context.set_result(step.step_id.clone(), value);
+        }
+    }
+    Ok(TemplateRun { context, record: run.recorder.finish() })
 }
 
 /// What a run's templates read: its inputs, then the results of its steps by position.
@@ -463,14 +464,5 @@ fn call_error(tool: &str, err: CallError) -> StepError {
         other @ (CallError::UnknownTool { .. } | CallError::InvalidOutput { .. }) => {
             StepError::Tool { tool, source: ToolError::permanent(other.to_string()) }
         }
-    }
-}
-
-fn spec(step: &crate::definition::WorkflowStep, policy: &workflow_core::policy::StepPolicy) -> StepSpec {
-    StepSpec {
-        id: Cow::Owned(step.step_id.clone()),
-        tool: Cow::Owned(step.tool_name.clone()),
-        retry: policy.retry,
-        timeout: policy.timeout,
     }
 }

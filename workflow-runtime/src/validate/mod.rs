@@ -11,16 +11,20 @@
 //! references into a step's output name fields its output schema has, a condition that reads
 //! one value reads a boolean, and no argument is a Rust expression (only `workflow!` runs those).
 
+use std::borrow::Cow;
+use std::collections::HashMap;
+
 use serde_json::Value;
 use workflow_core::ast::{Expr, Template};
 use workflow_core::graph::Graph;
-use workflow_core::model::{self, Workflow};
+use workflow_core::model::{self, Names, Workflow};
 use workflow_core::policy::StepPolicy;
 use workflow_core::suggest::{did_you_mean, list};
 use workflow_core::validate::{Checked, Problem as CoreProblem};
 
 use crate::definition::WorkflowTemplate;
 use crate::dsl::{BadText, Site};
+use crate::exec::StepSpec;
 use crate::tool::ToolDefinition;
 
 mod inputs;
@@ -81,6 +85,10 @@ pub struct Plan {
     pub inputs: Option<Vec<(String, InputType)>>,
     /// When no inputs are declared: the names read that are not steps, which a run must supply.
     pub implicit_inputs: Vec<String>,
+    /// For each step, what the step driver runs: its id, tool, retry policy and timeout.
+    pub specs: Vec<StepSpec>,
+    /// Each step's position, by id.
+    pub index: HashMap<String, usize>,
 }
 
 impl Plan {
@@ -120,64 +128,62 @@ pub(crate) fn check_model(
     model: Workflow<Site>,
     catalog: Option<&dyn Catalog>,
 ) -> Result<Checked<Site>, Vec<CoreProblem<Site>>> {
-    let mut problems = Vec::new();
-    if let Some(catalog) = catalog {
-        check_runnable(&model, &mut problems);
-        check_tools(&model, catalog, &mut problems);
-        check_output_fields(&model, catalog, &mut problems);
-    }
-    match workflow_core::validate::check(model) {
-        Ok(checked) if problems.is_empty() => Ok(checked),
-        Ok(_) => Err(problems),
-        Err(mut found) => {
-            found.extend(problems);
-            Err(found)
+    workflow_core::validate::check_with(model, |model, names, problems| {
+        if let Some(catalog) = catalog {
+            check_runnable(model, problems);
+            check_tools(model, catalog, problems);
+            check_output_fields(model, names, catalog, problems);
         }
-    }
+    })
 }
 
 /// What the executor needs of a checked workflow.
 pub(crate) fn plan_of(checked: Checked<Site>) -> Plan {
     let Checked { workflow, graph, policies, implicit_inputs } = checked;
+    let n = workflow.steps.len();
+    let (mut parameters, mut conditions) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    let (mut specs, mut index) = (Vec::with_capacity(n), HashMap::with_capacity(n));
+    for (i, (step, policy)) in workflow.steps.into_iter().zip(&policies).enumerate() {
+        parameters.push(step.args.into_iter().map(|a| (a.name.value, compile(a.value))).collect());
+        conditions.push(step.condition.and_then(|c| c.expr));
+        index.insert(step.id.value.clone(), i);
+        specs.push(StepSpec {
+            id: Cow::Owned(step.id.value),
+            tool: Cow::Owned(step.tool.value),
+            retry: policy.retry,
+            timeout: policy.timeout,
+        });
+    }
     Plan {
-        parameters: workflow
-            .steps
-            .iter()
-            .map(|s| s.args.iter().map(|a| (a.name.value.clone(), compile(&a.value))).collect())
-            .collect(),
-        conditions: workflow
-            .steps
-            .iter()
-            .map(|s| s.condition.as_ref().and_then(|c| c.expr.clone()))
-            .collect(),
+        parameters,
+        conditions,
         inputs: workflow.inputs.map(|inputs| {
             inputs.into_iter().map(|i| (i.name.value, InputType::parse(i.ty.as_deref()))).collect()
         }),
         implicit_inputs,
         graph,
         policies,
+        specs,
+        index,
     }
 }
 
 /// A model value as the executor evaluates it.
-fn compile(value: &model::Value<Site>) -> Compiled {
+fn compile(value: model::Value<Site>) -> Compiled {
     use workflow_core::ast::Part;
     match value {
-        model::Value::Ref(r) => {
-            Compiled::Template(Template { parts: vec![Part::Expr(Expr::Path(r.path.clone()))] })
-        }
-        model::Value::Template(t) => Compiled::Template(t.template.clone()),
-        model::Value::Literal(l) => Compiled::Literal(crate::dsl::literal(l, false)),
+        model::Value::Ref(r) => Compiled::Template(Template { parts: vec![Part::Expr(Expr::Path(r.path))] }),
+        model::Value::Template(t) => Compiled::Template(t.template),
+        model::Value::Literal(l) => Compiled::Literal(crate::dsl::literal(&l, false)),
         model::Value::List(items) => {
-            let items: Vec<Compiled> = items.iter().map(compile).collect();
+            let items: Vec<Compiled> = items.into_iter().map(compile).collect();
             match items.iter().map(literal_of).collect::<Option<Vec<Value>>>() {
                 Some(values) => Compiled::Literal(Value::Array(values)),
                 None => Compiled::List(items),
             }
         }
         model::Value::Object(fields) => {
-            let fields: Vec<(String, Compiled)> =
-                fields.iter().map(|(k, v)| (k.clone(), compile(v))).collect();
+            let fields: Vec<(String, Compiled)> = fields.into_iter().map(|(k, v)| (k, compile(v))).collect();
             match fields.iter().map(|(k, c)| Some((k.clone(), literal_of(c)?))).collect::<Option<_>>() {
                 Some(map) => Compiled::Literal(Value::Object(map)),
                 None => Compiled::Object(fields),
@@ -226,16 +232,17 @@ fn check_runnable(workflow: &Workflow<Site>, problems: &mut Vec<CoreProblem<Site
 // have the schema's JSON type.
 fn check_tools(workflow: &Workflow<Site>, catalog: &dyn Catalog, problems: &mut Vec<CoreProblem<Site>>) {
     let mut at = |span: &Site, message: String| problems.push(CoreProblem { span: span.clone(), message });
+    // What each tool's schema says, read once per tool however many steps call it.
+    let mut shapes: HashMap<*const ToolDefinition, InputShape<'_>> = HashMap::new();
     for step in &workflow.steps {
         let Some(tool) = catalog.tool(&step.tool.value) else {
             let hint = did_you_mean(&step.tool.value, catalog.tool_names()).unwrap_or_default();
             at(&step.tool.span, format!("unknown tool `{}`{hint}", step.tool.value));
             continue;
         };
-        let schema = tool.input_schema.as_value();
-        let properties = schema.get("properties").and_then(Value::as_object);
+        let &mut InputShape { properties, closed, ref required } =
+            shapes.entry(std::ptr::from_ref(tool)).or_insert_with(|| InputShape::of(tool));
         let names = || properties.into_iter().flat_map(|p| p.keys().map(String::as_str));
-        let closed = schema.get("additionalProperties") == Some(&Value::Bool(false));
         for arg in &step.args {
             let name = arg.name.value.as_str();
             match properties.and_then(|p| p.get(name)) {
@@ -258,8 +265,7 @@ fn check_tools(workflow: &Workflow<Site>, catalog: &dyn Catalog, problems: &mut 
                 None => {}
             }
         }
-        let required = schema.get("required").and_then(Value::as_array).into_iter().flatten();
-        for name in required.filter_map(Value::as_str) {
+        for &name in required {
             if !step.args.iter().any(|a| a.name.value == name) {
                 let mut span = step.tool.span.clone();
                 span.field = Some(name.to_owned().into());
@@ -269,14 +275,36 @@ fn check_tools(workflow: &Workflow<Site>, catalog: &dyn Catalog, problems: &mut 
     }
 }
 
+/// What `check_tools` reads of a tool's input schema.
+struct InputShape<'a> {
+    /// Its parameters' schemas.
+    properties: Option<&'a serde_json::Map<String, Value>>,
+    /// Whether it takes no parameters other than those.
+    closed: bool,
+    /// The parameters it requires.
+    required: Vec<&'a str>,
+}
+
+impl<'a> InputShape<'a> {
+    fn of(tool: &'a ToolDefinition) -> Self {
+        let schema = tool.input_schema.as_value();
+        let required = schema.get("required").and_then(Value::as_array).into_iter().flatten();
+        InputShape {
+            properties: schema.get("properties").and_then(Value::as_object),
+            closed: schema.get("additionalProperties") == Some(&Value::Bool(false)),
+            required: required.filter_map(Value::as_str).collect(),
+        }
+    }
+}
+
 // With a catalogue: a reference into a step's output names fields the output schema has, and a
 // condition that is one reference reads a boolean.
 fn check_output_fields(
     workflow: &Workflow<Site>,
+    names: &Names<'_>,
     catalog: &dyn Catalog,
     problems: &mut Vec<CoreProblem<Site>>,
 ) {
-    let names = workflow.names();
     let schema_of = |root: &str| {
         let step = &workflow.steps[names.step(root)?];
         Some(catalog.tool(&step.tool.value)?.output_schema.as_value())
