@@ -1,0 +1,11 @@
+//! Pattern mining for `workflow`.
+#![warn(missing_docs)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+mod error;
+mod event;
+mod read;
+
+pub use error::{BadLine, BadReason, LineRef, MineError};
+pub use event::Event;
+pub use read::{LogSource, ReadOptions};
