@@ -161,8 +161,18 @@ pub struct Pattern {
     /// The steps by level (indexes into `steps`): each level after the one before it, the steps
     /// of one level in either order.
     pub levels: Vec<Vec<usize>>,
-    /// How many occurrences the bindings were voted over.
-    pub occurrences: usize,
+    /// The occurrences the bindings were voted over ([`MineOptions::max_occurrences`] at most).
+    pub occurrences: Vec<Occurrence>,
+}
+
+/// Where a pattern occurs: a session and the `seq` of each of its calls there (the first call
+/// of each run, when repeats are collapsed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Occurrence {
+    /// The session.
+    pub session: String,
+    /// The `seq` of the call of each step.
+    pub seqs: Vec<u64>,
 }
 
 /// One step of a mined pattern.
@@ -237,6 +247,12 @@ impl PatternDetector {
     /// Sets [`MineOptions::closed_only`].
     pub fn closed_only(mut self, closed: bool) -> Self {
         self.options.closed_only = closed;
+        self
+    }
+
+    /// Sets [`MineOptions::max_occurrences`].
+    pub fn max_occurrences(mut self, max: usize) -> Self {
+        self.options.max_occurrences = max;
         self
     }
 
@@ -491,17 +507,17 @@ fn build(
     names: &mut Vec<String>,
 ) -> Pattern {
     let tools: Vec<String> = chain.iter().map(|&t| sessions.tools.names[t as usize].clone()).collect();
+    let mut kept = Vec::new();
     let occurrences: Vec<Vec<&Event>> = found
         .occurrences
         .iter()
         .filter_map(|(s, calls)| {
-            calls
-                .iter()
-                .map(|&c| {
-                    let call = sessions.calls[*s as usize][c as usize];
-                    events.get(&(call.file, call.line))
-                })
-                .collect::<Option<Vec<&Event>>>()
+            let calls: Vec<_> = calls.iter().map(|&c| sessions.calls[*s as usize][c as usize]).collect();
+            let events =
+                calls.iter().map(|c| events.get(&(c.file, c.line))).collect::<Option<Vec<&Event>>>()?;
+            let session = sessions.ids.names[*s as usize].clone();
+            kept.push(Occurrence { session, seqs: calls.iter().map(|c| c.seq).collect() });
+            Some(events)
         })
         .collect();
     let (args, inputs) = flow::bindings(&occurrences, chain.len(), Vote { min_share: options.min_share });
@@ -544,7 +560,7 @@ fn build(
         steps,
         inputs,
         levels,
-        occurrences: occurrences.len(),
+        occurrences: kept,
     }
 }
 

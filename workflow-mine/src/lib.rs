@@ -12,7 +12,8 @@ mod read;
 mod session;
 
 pub use detect::{
-    ContextGroup, MinSupport, MineOptions, Mined, MinedStep, Pattern, PatternDetector, Progress, ReadStats,
+    ContextGroup, MinSupport, MineOptions, Mined, MinedStep, Occurrence, Pattern, PatternDetector, Progress,
+    ReadStats,
 };
 pub use error::{BadLine, BadReason, LineRef, MineError};
 pub use event::Event;
