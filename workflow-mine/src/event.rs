@@ -15,7 +15,7 @@ use crate::error::BadReason;
 /// `success` are required; `timestamp` (text or a number), `duration_ms` and `source` may be
 /// `null` or left out. Other keys are ignored.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Event {
+pub(crate) struct Event {
     /// The session (conversation, run) the call belongs to.
     pub session_id: String,
     /// The call's place in its session.

@@ -268,9 +268,9 @@ pub(crate) fn unique(name: &str, taken: &[String]) -> String {
 /// level.
 pub(crate) fn levels(steps: &[StepBindings], swappable: impl Fn(usize) -> bool) -> Vec<Vec<usize>> {
     let mut levels: Vec<Vec<usize>> = Vec::new();
-    for k in 0..steps.len() {
+    for (k, step) in steps.iter().enumerate() {
         let reads = |level: &[usize]| {
-            steps[k].iter().any(|(_, b)| matches!(&b.bound, Bound::Ref { step, .. } if level.contains(step)))
+            step.iter().any(|(_, b)| matches!(&b.bound, Bound::Ref { step, .. } if level.contains(step)))
         };
         match levels.last_mut() {
             Some(level) if k > 0 && swappable(k) && !reads(level) => level.push(k),

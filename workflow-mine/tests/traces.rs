@@ -10,9 +10,12 @@ use std::fs;
 use serde_json::Value;
 use workflow_mine::{Bound, LogSource, Mined, PatternDetector};
 
-/// Each session's calls, in `seq` order: (seq, tool, success).
-fn sessions(file: &str) -> Vec<(String, Vec<(u64, String, bool)>)> {
-    let mut by_id: Vec<(String, Vec<(u64, String, bool)>)> = Vec::new();
+/// A call: its seq, tool and success.
+type Call = (u64, String, bool);
+
+/// Each session's calls, in `seq` order.
+fn sessions(file: &str) -> Vec<(String, Vec<Call>)> {
+    let mut by_id: Vec<(String, Vec<Call>)> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
     for line in fs::read_to_string(common::trace(file)).unwrap().lines() {
         let e: Value = serde_json::from_str(line).unwrap();
