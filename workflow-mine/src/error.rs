@@ -74,7 +74,7 @@ pub enum MineError {
     },
     /// A file had more bad lines than the ratio allows.
     #[error(
-        "{file}: {bad} of {lines} lines are bad ({ratio:.1} %, more than the {max:.1} % allowed); the first: line {first_line}: {first_reason}",
+        "{file}: {bad} of {lines} lines are bad ({ratio:.2} %, more than the {max:.2} % allowed); the first: line {first_line}: {first_reason}",
         ratio = 100.0 * *bad as f64 / *lines as f64, max = 100.0 * max_ratio
     )]
     TooManyBadLines {

@@ -59,7 +59,13 @@ impl<'a> RawEvent<'a> {
     pub fn parse(line: &'a str, last: bool) -> Result<Self, BadReason> {
         let first = line.trim_start().as_bytes().first().copied();
         if first != Some(b'{') {
-            return Err(BadReason::NotAnObject(kind_of(first)));
+            return Err(match serde_json::from_str::<serde::de::IgnoredAny>(line) {
+                Ok(_) => BadReason::NotAnObject(kind_of(first)),
+                Err(e) if last && e.classify() == serde_json::error::Category::Eof => {
+                    BadReason::Truncated(e.to_string())
+                }
+                Err(e) => BadReason::InvalidJson(e.to_string()),
+            });
         }
         let event: RawEvent<'a> = serde_json::from_str(line).map_err(|e| match e.classify() {
             serde_json::error::Category::Eof if last => BadReason::Truncated(e.to_string()),
@@ -151,7 +157,8 @@ mod tests {
     fn each_kind_of_bad_line_has_its_reason() {
         let reason = |line: &str, last| RawEvent::parse(line, last).err().map(|r| r.to_string());
         assert_eq!(reason("[1, 2]", false).unwrap(), "expected a JSON object, found an array");
-        assert_eq!(reason("hello", false).unwrap(), "expected a JSON object, found text that is not JSON");
+        assert_eq!(reason("hello", false).unwrap(), "invalid JSON: expected value at line 1 column 1");
+        assert_eq!(reason("null", false).unwrap(), "expected a JSON object, found null");
         assert!(reason(r#"{"session_id": "s", "#, false).unwrap().starts_with("invalid JSON: EOF"));
         assert!(reason(r#"{"session_id": "s", "#, true).unwrap().starts_with("truncated last line"));
         assert!(reason("{\"a\" 1}", false).unwrap().starts_with("invalid JSON: expected `:`"));

@@ -351,7 +351,7 @@ mod tests {
         let (result, _, _) = read(data.as_bytes(), 0.2);
         assert_eq!(
             result.unwrap_err().to_string(),
-            "log: 1 of 3 lines are bad (33.3 %, more than the 20.0 % allowed); the first: line 3: expected a JSON object, found an array"
+            "log: 1 of 3 lines are bad (33.33 %, more than the 20.00 % allowed); the first: line 3: expected a JSON object, found an array"
         );
     }
 
