@@ -2,8 +2,9 @@
 //! at its first occurrence, and the pruning of chains that a longer one with the same support
 //! contains.
 
-use std::collections::HashMap;
 use std::hash::Hash;
+
+use rustc_hash::FxHashMap as HashMap;
 
 use crate::session::Db;
 
@@ -66,7 +67,7 @@ fn count_windows<K: Hash + Eq + Clone>(
     empty: K,
     push: impl Fn(K, u32) -> K,
 ) -> HashMap<K, Tally> {
-    let mut map: HashMap<K, Tally> = HashMap::new();
+    let mut map: HashMap<K, Tally> = HashMap::default();
     for s in 0..db.sessions() {
         let session = u32::try_from(s).unwrap_or(u32::MAX);
         let range = db.range(s);
@@ -104,7 +105,7 @@ fn frequent<K>(counts: HashMap<K, Tally>, limits: Limits, unpack: impl Fn(K) -> 
 /// `min_support` sessions (PrefixSpan with pseudo-projection: each session is followed from the
 /// first, leftmost, occurrence of the prefix).
 pub(crate) fn gapped(db: &Db, tools: usize, limits: Limits) -> Chains {
-    let mut out = Chains::new();
+    let mut out = Chains::default();
     // Every session, projected on the empty prefix: (session, last matched position + 1, ok).
     let projection: Vec<(u32, usize, bool)> =
         (0..db.sessions()).map(|s| (u32::try_from(s).unwrap_or(u32::MAX), db.starts[s], true)).collect();
@@ -124,36 +125,34 @@ fn grow(
     if prefix.len() == limits.max_len {
         return;
     }
-    // Sessions in which each tool follows the prefix.
-    let mut support = vec![0u32; tools];
+    // One pass over the suffixes projects every extension at once: each tool's first
+    // occurrence after the prefix, once per session.
+    let mut children: Vec<Vec<(u32, usize, bool)>> = vec![Vec::new(); tools];
+    let mut ok_sessions = vec![0u32; tools];
     let mut last = vec![u32::MAX; tools];
-    for &(s, from, _) in projection {
-        for &t in &db.tools[from..db.starts[s as usize + 1]] {
+    for &(s, from, ok) in projection {
+        let end = db.starts[s as usize + 1];
+        for (i, &t) in db.tools[from..end].iter().enumerate() {
             let t = t as usize;
             if last[t] != s {
                 last[t] = s;
-                support[t] += 1;
+                let ok = ok && db.ok[from + i];
+                ok_sessions[t] += u32::from(ok);
+                children[t].push((s, from + i + 1, ok));
             }
         }
     }
-    for (tool, &count) in support.iter().enumerate() {
+    drop(last);
+    for (tool, next) in children.iter_mut().enumerate() {
+        let count = u32::try_from(next.len()).unwrap_or(u32::MAX);
         if count < limits.min_support {
+            *next = Vec::new();
             continue;
         }
-        let tool = u32::try_from(tool).unwrap_or(u32::MAX);
-        let mut next = Vec::with_capacity(count as usize);
-        let mut ok_sessions = 0;
-        for &(s, from, ok) in projection {
-            let end = db.starts[s as usize + 1];
-            if let Some(i) = db.tools[from..end].iter().position(|&t| t == tool) {
-                let ok = ok && db.ok[from + i];
-                ok_sessions += u32::from(ok);
-                next.push((s, from + i + 1, ok));
-            }
-        }
-        prefix.push(tool);
+        let next = std::mem::take(next);
+        prefix.push(u32::try_from(tool).unwrap_or(u32::MAX));
         if prefix.len() >= limits.min_len {
-            out.insert(prefix.clone(), Counts { support: count, ok: ok_sessions });
+            out.insert(prefix.clone(), Counts { support: count, ok: ok_sessions[tool] });
         }
         grow(db, tools, limits, prefix, &next, out);
         prefix.pop();

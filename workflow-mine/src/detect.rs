@@ -8,7 +8,7 @@ use crate::count::{self, Chains, Counts, Limits};
 use crate::error::{BadLine, LineRef, MineError};
 use crate::event::Event;
 use crate::flow::{self, Binding, StepBindings, Vote};
-use crate::read::{LogSource, ReadOptions, read_source};
+use crate::read::{LogSource, ReadOptions, Wanted, read_source};
 use crate::session::{Db, Sessions};
 
 /// The least support a pattern needs: a number of sessions, or a share of them.
@@ -482,7 +482,10 @@ fn second_read(
                 done += n;
                 progress(2, done);
             },
-            Some(&|line| lines.contains(&line)),
+            Some(Wanted {
+                line: &|line| lines.contains(&line),
+                last: lines.iter().copied().max().unwrap_or(0),
+            }),
             &mut |line, raw| {
                 if let Ok(event) = raw.to_event() {
                     events.insert((id, line), event);

@@ -209,14 +209,23 @@ pub(crate) struct FileCount {
     pub bad: u64,
 }
 
+/// Lines of a file to read, for a read that needs only some events.
+pub(crate) struct Wanted<'a> {
+    /// Whether to parse this line.
+    pub line: &'a dyn Fn(u64) -> bool,
+    /// The last line wanted: the read stops after it.
+    pub last: u64,
+}
+
 /// Reads every line of `source`, calling `event` with each good one (and its line number) and
 /// `bad` with each bad one. `wanted`, when given, says which lines to parse: the others are
-/// passed over (used for the second read, which needs only some events).
+/// passed over, and the read ends after the last one (used for the second read, which needs
+/// only some events).
 pub(crate) fn read_source(
     source: &LogSource,
     options: &ReadOptions,
     progress: &mut dyn FnMut(u64),
-    wanted: Option<&dyn Fn(u64) -> bool>,
+    wanted: Option<Wanted<'_>>,
     event: &mut dyn FnMut(u64, &RawEvent<'_>),
     bad: &mut dyn FnMut(BadLine),
 ) -> Result<FileCount, MineError> {
@@ -237,7 +246,8 @@ pub(crate) fn read_source(
         let parsed = match line {
             Line::TooLong { len } => Err(BadReason::TooLong { len, limit: options.max_line_bytes }),
             Line::Text { .. } if buf.iter().all(u8::is_ascii_whitespace) => continue,
-            Line::Text { .. } if wanted.is_some_and(|w| !w(number)) => {
+            _ if wanted.as_ref().is_some_and(|w| number > w.last) => break,
+            Line::Text { .. } if wanted.as_ref().is_some_and(|w| !(w.line)(number)) => {
                 count.nonblank += 1;
                 continue;
             }

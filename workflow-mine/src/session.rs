@@ -1,7 +1,7 @@
 //! The first read: every event reduced to what counting needs (its tool, its place and whether
 //! it succeeded), grouped by session and ordered by `seq`, duplicates dropped.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use crate::event::RawEvent;
 
@@ -91,7 +91,7 @@ impl Sessions {
             calls.shrink_to_fit();
         }
         duplicates.sort_unstable_by_key(|c| (c.file, c.line));
-        let mut groups: HashMap<(u32, u32), u32> = HashMap::new();
+        let mut groups: HashMap<(u32, u32), u32> = HashMap::default();
         self.group = Vec::with_capacity(self.calls.len());
         for (calls, &(_, shape)) in self.calls.iter().zip(&self.first) {
             let tool = calls.first().map_or(0, |c| c.tool);
