@@ -61,9 +61,21 @@ type Call = (&'static str, Value, Value, bool);
 /// the reliable one, 1 in 4 the parallel one, the rest noise only; every session has 0 to 3
 /// noise calls before and after its chain. Some sessions are written out of `seq` order.
 pub fn generate(seed: u64, sessions: u64, out: &mut impl Write) -> io::Result<Truth> {
+    generate_until(seed, out, |s, _| s < sessions)
+}
+
+/// Writes sessions as [`generate`] does until there are at least `events` events.
+pub fn generate_events(seed: u64, events: u64, out: &mut impl Write) -> io::Result<Truth> {
+    generate_until(seed, out, |_, truth| truth.events < events)
+}
+
+fn generate_until(seed: u64, out: &mut impl Write, more: impl Fn(u64, &Truth) -> bool) -> io::Result<Truth> {
     let mut rng = StdRng::seed_from_u64(seed);
     let mut truth = Truth::default();
-    for s in 0..sessions {
+    let mut s = 0;
+    while more(s, &truth) {
+        s += 1;
+        let s = s - 1;
         let mut calls: Vec<Call> = Vec::new();
         noise(&mut rng, &mut calls);
         match s % 40 {
