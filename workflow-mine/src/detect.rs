@@ -7,7 +7,7 @@ use std::str::FromStr;
 use crate::count::{self, Chains, Counts, Limits};
 use crate::error::{BadLine, LineRef, MineError};
 use crate::event::Event;
-use crate::flow::{self, Binding, StepBindings, Vote};
+use crate::flow::{self, Binding, Bound, StepBindings, Vote};
 use crate::read::{LogSource, ReadOptions, Wanted, read_source};
 use crate::session::{Db, Sessions};
 
@@ -530,7 +530,7 @@ fn build(
         all.contains_key(&swapped)
     });
     let mut ids: Vec<String> = Vec::new();
-    let steps = tools
+    let steps: Vec<MinedStep> = tools
         .iter()
         .zip(args)
         .map(|(tool, args)| {
@@ -539,6 +539,7 @@ fn build(
             MinedStep { id, tool: tool.clone(), args }
         })
         .collect();
+    let (steps, inputs) = apart_from_steps(steps, inputs, &ids);
     let mut groups: Vec<(usize, u64)> = found.groups.iter().map(|(&g, &n)| (g as usize, n)).collect();
     groups.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     let base = format!(
@@ -565,6 +566,29 @@ fn build(
         levels,
         occurrences: kept,
     }
+}
+
+/// Inputs renamed `name_input` where a step has their name: steps and inputs are separate
+/// namespaces in a workflow.
+fn apart_from_steps(
+    mut steps: Vec<MinedStep>,
+    mut inputs: Vec<String>,
+    ids: &[String],
+) -> (Vec<MinedStep>, Vec<String>) {
+    for i in 0..inputs.len() {
+        if !ids.contains(&inputs[i]) {
+            continue;
+        }
+        let taken: Vec<String> = ids.iter().chain(&inputs).cloned().collect();
+        let renamed = flow::unique(&format!("{}_input", inputs[i]), &taken);
+        for (_, b) in steps.iter_mut().flat_map(|s| &mut s.args) {
+            if b.bound == Bound::Input(inputs[i].clone()) {
+                b.bound = Bound::Input(renamed.clone());
+            }
+        }
+        inputs[i] = renamed;
+    }
+    (steps, inputs)
 }
 
 fn group_list(sessions: &mut Sessions) -> Vec<ContextGroup> {

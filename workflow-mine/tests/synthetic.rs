@@ -150,3 +150,19 @@ fn context_groups_say_where_each_chain_starts_from() {
     let fetch = mined.groups.iter().find(|g| g.first_tool == "fetch_repo").unwrap();
     assert_eq!(fetch.argument_keys, vec!["repo"]);
 }
+
+#[test]
+fn an_input_named_as_a_step_is_renamed() {
+    let mut log = String::new();
+    for (s, v) in ["p", "q", "r"].iter().enumerate() {
+        log += &format!(
+            "{{\"session_id\":\"{s}\",\"seq\":0,\"tool_name\":\"lookup\",\"parameters\":{{\"lookup\":\"{v}\"}},\"result\":null,\"success\":true}}\n{{\"session_id\":\"{s}\",\"seq\":1,\"tool_name\":\"save\",\"parameters\":{{}},\"result\":null,\"success\":true}}\n"
+        );
+    }
+    let mined = PatternDetector::new().mine(&[LogSource::bytes("log", log.into_bytes())]).unwrap();
+    let p = &mined.patterns[0];
+    assert_eq!(p.inputs, vec!["lookup_input"]);
+    assert_eq!(p.binding("lookup", "lookup").unwrap().bound, Bound::Input("lookup_input".into()));
+    let dsl = p.dsl().unwrap();
+    assert!(dsl.contains("lookup_to_save(lookup_input: serde_json::Value) {\n    lookup = lookup(lookup: <<lookup_input>>);"), "{dsl}");
+}
