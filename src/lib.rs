@@ -238,6 +238,11 @@ pub use workflow_runtime::{
 };
 pub use workflow_runtime::{template, toolbox, validate};
 
+/// Pattern mining (feature `mine`): the tool chains agents repeat, found in usage logs and
+/// written back as `workflow!` source and [`WorkflowTemplate`]s. See [`mine::PatternDetector`].
+#[cfg(feature = "mine")]
+pub use workflow_mine as mine;
+
 /// Everything a workflow author needs: `use workflow::prelude::*;`.
 pub mod prelude {
     pub use crate::{

@@ -57,8 +57,11 @@ fn field_name(field: Field<'_>) -> Option<Cow<'static, str>> {
 
 // ---------------------------------------------------------------- model → template
 
-/// The template of a workflow in the model (read from DSL text, or printed by `workflow!`).
-pub(crate) fn to_template<S>(workflow: &Workflow<S>) -> WorkflowTemplate {
+/// The template of a workflow in the model (read from DSL text, printed by `workflow!`, or
+/// built by a program such as the pattern miner): references become `{{path}}` parameters,
+/// literals their JSON values, and `parallel_groups` the model's levels (left out when the
+/// steps have a cycle).
+pub fn to_template<S>(workflow: &Workflow<S>) -> WorkflowTemplate {
     WorkflowTemplate {
         name: workflow.name.value.clone(),
         description: workflow.doc.clone(),

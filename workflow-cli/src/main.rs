@@ -1,0 +1,36 @@
+//! `workflow`: the command line of the `workflow` crates. Each subcommand is a module with its
+//! arguments (a clap `Args`) and a `run` that returns what to print or a one-line error.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod mine;
+
+/// Compile-time checked tool workflows for LLM agents: tools from the command line.
+#[derive(Debug, Parser)]
+#[command(name = "workflow", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Find the tool chains that recur in usage logs, and write them as workflows.
+    Mine(mine::MineArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Mine(args) => mine::run(&args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
