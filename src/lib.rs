@@ -160,9 +160,13 @@
 //!   `Cow<str>`, `serde_json::Value`, …), one with references any type that is `From<String>`;
 //!   for a number or a bool, write it without quotes.
 //!
-//! Field access is checked by the compiler. An index out of range or a missing key fails the
-//! step at run time, naming the reference. Outputs typed `serde_json::Value` are read with keys
-//! and indexes (`<<doc["user"]["name"]>>`), checked when they run.
+//! Field access into a typed output is checked by the compiler. An index out of range or a
+//! missing key fails the step at run time, naming the reference. An output typed
+//! `serde_json::Value` (a tool known only by its JSON, such as one on an MCP server or one the
+//! pattern miner found in a log) is read the same way, `<<doc.user.name>>`,
+//! `<<doc.orders[0].id>>` or `<<doc["user"]>>`, and checked when the step runs: a field that is
+//! not there fails the step with "reference `doc.user.email`: no field `email`; it has `id`,
+//! `name`". As a whole argument such a reference passes an owned `serde_json::Value`.
 //!
 //! ## Clauses
 //!

@@ -1,8 +1,10 @@
 //! Run-time parts of `<<step.path>>` references: list indexing, map keys, text interpolation.
 //!
-//! Field access (`<<step.field>>`) is plain Rust field access and is checked by the compiler;
-//! indexing and keys go through [`Indexable`] and [`Keyed`] so that an index out of range fails the
-//! step with an error naming the reference instead of panicking.
+//! Field access (`<<step.field>>`) into a typed output is plain Rust field access, checked by
+//! the compiler; into a `serde_json::Value` it is looked up when the step runs ([`Fields`],
+//! [`Json`]). Indexing and keys go through [`Indexable`] and [`Keyed`], so that an index out of
+//! range or a missing field fails the step with an error naming the reference instead of
+//! panicking.
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -14,6 +16,132 @@ use serde_json::Value;
 
 use crate::error::StepError;
 use crate::template::eval::write_text;
+
+/// A type whose fields are Rust fields, which a `<<step.field>>` reference reads as such: every
+/// [`ToolOutput`](crate::ToolOutput) except `serde_json::Value` (derived outputs implement it).
+pub trait StaticFields {}
+
+/// How a `<<step.field>>` reference reads a field: as a Rust field of a typed output (checked by
+/// the compiler), or, in a `serde_json::Value`, by looking the key up when the step runs.
+///
+/// `workflow!` writes `Fields::wf_fields(&place, |json| …)?.field`: a typed output hands back
+/// itself, so `.field` is its own field; JSON hands `dynamic` its value, which looks the field up
+/// and returns a struct with a field of that name holding a [`Json`].
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` has no fields that a `<<step.field>>` reference can read",
+    label = "read as a field here",
+    note = "a field reference reads a struct that derives `ToolOutput`, or a `serde_json::Value`"
+)]
+pub trait Fields {
+    /// What `.field` is applied to.
+    type Target<'a, D>
+    where
+        Self: 'a;
+
+    /// The value to read the field of.
+    fn wf_fields<'a, D>(
+        &'a self,
+        dynamic: impl FnOnce(&'a Value) -> Result<D, StepError>,
+    ) -> Result<Self::Target<'a, D>, StepError>;
+}
+
+impl<T: StaticFields + ?Sized> Fields for T {
+    type Target<'a, D>
+        = &'a T
+    where
+        T: 'a;
+
+    #[inline]
+    fn wf_fields<'a, D>(
+        &'a self,
+        _: impl FnOnce(&'a Value) -> Result<D, StepError>,
+    ) -> Result<&'a T, StepError> {
+        Ok(self)
+    }
+}
+
+impl Fields for Value {
+    type Target<'a, D> = D;
+
+    fn wf_fields<'a, D>(
+        &'a self,
+        dynamic: impl FnOnce(&'a Value) -> Result<D, StepError>,
+    ) -> Result<D, StepError> {
+        dynamic(self)
+    }
+}
+
+impl Fields for Json<'_> {
+    type Target<'a, D>
+        = D
+    where
+        Self: 'a;
+
+    fn wf_fields<'a, D>(
+        &'a self,
+        dynamic: impl FnOnce(&'a Value) -> Result<D, StepError>,
+    ) -> Result<D, StepError> {
+        dynamic(self.0)
+    }
+}
+
+/// A part of a `serde_json::Value` output that a reference named by field (`<<step.user.id>>`).
+/// A whole reference passes it on as an owned `serde_json::Value`.
+#[derive(Debug, PartialEq)]
+pub struct Json<'v>(pub &'v Value);
+
+impl Json<'_> {
+    /// An owned copy of the value, as a whole `<<step.field>>` argument passes it.
+    pub fn wf_own(&self) -> Value {
+        self.0.clone()
+    }
+}
+
+impl Serialize for Json<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(serializer)
+    }
+}
+
+// Not listed among the types that can be indexed: users write `serde_json::Value`.
+#[diagnostic::do_not_recommend]
+impl Indexable for Json<'_> {
+    type Item = Value;
+    fn at(&self, index: i64) -> Result<&Value, String> {
+        self.0.at(index)
+    }
+}
+
+#[diagnostic::do_not_recommend]
+impl Keyed for Json<'_> {
+    type Item = Value;
+    fn key(&self, key: &str) -> Result<&Value, String> {
+        self.0.key(key)
+    }
+}
+
+/// The field `name` of a JSON object, for a `<<step.field>>` reference into a
+/// `serde_json::Value`; a missing field, or a value that is not an object, fails the step with
+/// the reference's text.
+pub fn field<'v>(value: &'v Value, name: &str, path: &'static str) -> Result<Json<'v>, StepError> {
+    value.key(name).map(Json).map_err(|reason| {
+        let reason = match value {
+            Value::Object(map) if map.is_empty() => format!("no field `{name}`: the object is empty"),
+            Value::Object(map) => {
+                let keys: Vec<&str> = map.keys().map(String::as_str).collect();
+                format!(
+                    "no field `{name}`{}",
+                    workflow_core::suggest::did_you_mean(name, keys.iter().copied()).unwrap_or_else(
+                        || format!("; it has {}", workflow_core::suggest::list(keys.iter().copied()))
+                    )
+                )
+            }
+            _ => reason
+                .replace("expected an object", &format!("cannot read field `{name}`: expected an object")),
+        };
+        StepError::Reference { path: Cow::Borrowed(path), reason }
+    })
+}
 
 /// A list that a `<<step.items[i]>>` reference can index.
 #[diagnostic::on_unimplemented(

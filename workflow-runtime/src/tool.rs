@@ -7,6 +7,7 @@ use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::access::StaticFields;
 use crate::error::ToolError;
 
 /// A value a tool can return: serialisable and deserialisable, with a JSON schema.
@@ -30,7 +31,7 @@ pub trait ToolOutput: Serialize + DeserializeOwned + JsonSchema + Send + Sync + 
 }
 
 macro_rules! tool_output {
-    ($($ty:ty),* $(,)?) => { $(impl ToolOutput for $ty {})* };
+    ($($ty:ty),* $(,)?) => { $(impl ToolOutput for $ty {} impl StaticFields for $ty {})* };
 }
 tool_output!(
     String,
@@ -51,9 +52,18 @@ tool_output!(
     usize,
     f32,
     f64,
-    serde_json::Value,
     std::path::PathBuf
 );
+// Its fields are read when a step runs (`crate::access::Fields`), so not `StaticFields`.
+impl ToolOutput for serde_json::Value {}
+impl<T: ToolOutput> StaticFields for Vec<T> {}
+impl<T: ToolOutput> StaticFields for Option<T> {}
+impl<T: ToolOutput> StaticFields for Box<T> {}
+impl<V: ToolOutput> StaticFields for BTreeMap<String, V> {}
+impl<V: ToolOutput, H: std::hash::BuildHasher + Default + Send + Sync + 'static> StaticFields
+    for HashMap<String, V, H>
+{
+}
 impl<T: ToolOutput> ToolOutput for Vec<T> {}
 impl<T: ToolOutput> ToolOutput for Option<T> {}
 impl<T: ToolOutput> ToolOutput for Box<T> {}

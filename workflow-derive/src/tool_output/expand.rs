@@ -39,6 +39,8 @@ pub(crate) fn tool_output(output: &Output<'_>) -> TokenStream {
             }
             #[automatically_derived]
             impl #impl_generics #p::ToolOutput for #ident #ty_generics #where_clause {}
+            #[automatically_derived]
+            impl #impl_generics #p::access::StaticFields for #ident #ty_generics #where_clause {}
         };
     }
 }
@@ -75,6 +77,8 @@ pub(crate) fn fallback(input: &DeriveInput, err: syn::Error) -> TokenStream {
                 for<'__wf> #ident #ty_generics: #p::serde::Serialize + #p::serde::de::DeserializeOwned + ::core::marker::Send + ::core::marker::Sync + 'static,
             {
             }
+            #[automatically_derived]
+            impl #impl_generics #p::access::StaticFields for #ident #ty_generics #where_clause {}
         };
     }
 }

@@ -10,7 +10,7 @@
 
 use proc_macro2::{Delimiter, Group, Span, TokenStream, TokenTree};
 use quote::{format_ident, quote, quote_spanned};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use syn::ext::IdentExt as _;
 
 use syn::{Ident, LitStr};
@@ -50,6 +50,7 @@ pub(crate) fn workflow(checked: &CheckedDef<'_>) -> TokenStream {
         quote!(#p::StepInfo { id: #id, tool: <#tool as #p::Tool>::NAME, needs: &[#(#needs),*] })
     });
     let step_fns = (0..steps.len()).map(|i| step_fn(def, plan, &checked.unresolved[i], i));
+    let holders = field_holders(def);
     let specs = steps
         .iter()
         .zip(&checked.checked.policies)
@@ -116,6 +117,7 @@ pub(crate) fn workflow(checked: &CheckedDef<'_>) -> TokenStream {
             ) -> #p::Result<#p::Run<#outputs>, #p::Box<#p::WorkflowError>>
             where #(#tools: #p::CallTool<__WfState>,)*
             {
+                #holders
                 #(#step_fns)*
                 #p::in_run_span(#workflow_name, async move { #body }).await
             }
@@ -377,10 +379,30 @@ fn place(def: &WorkflowDef, r: &StepRef) -> TokenStream {
     let mut text = root.to_string();
     for segment in &r.path {
         match segment {
-            Segment::Field(field) => {
+            Segment::Field(field) if is_input => {
                 text.push('.');
                 text.push_str(&field.to_string());
                 place = quote_spanned!(field.span()=> #place.#field);
+            }
+            Segment::Field(field) => {
+                // A typed output hands back itself, so `.field` is its Rust field, checked by the
+                // compiler; a `serde_json::Value` is given to the closure, which looks the field
+                // up when the step runs (`field_holders` declares the struct it returns).
+                text.push('.');
+                text.push_str(&field.to_string());
+                let name = field.unraw().to_string();
+                let holder = format_ident!("__WfField_{}", name);
+                let (key, path, p) = (
+                    LitStr::new(&name, field.span()),
+                    LitStr::new(&text, field.span()),
+                    private_at(field.span()),
+                );
+                place = quote_spanned!(field.span()=>
+                    (*#p::access::Fields::wf_fields(&#place, |__wf_json| #p::Ok(#holder {
+                        #field: #p::access::field(__wf_json, #key, #path)?,
+                    }))?)
+                    .#field
+                );
             }
             Segment::Index(index, span) => {
                 text.push_str(&format!("[{index}]"));
@@ -398,6 +420,38 @@ fn place(def: &WorkflowDef, r: &StepRef) -> TokenStream {
         }
     }
     place
+}
+
+/// For each field name read from a step's output, the struct a `serde_json::Value` output hands
+/// back for it (see `place`): one field of that name, holding the part of the JSON found there.
+/// It dereferences to itself, so that `(*holder).field` reads like `(*output).field`.
+fn field_holders(def: &WorkflowDef) -> TokenStream {
+    let p = private();
+    let inputs: BTreeSet<String> = def.inputs.iter().map(|i| i.ident.to_string()).collect();
+    let mut names = BTreeMap::new();
+    let refs = def.steps.iter().flat_map(|s| {
+        let args = s.args.iter().flat_map(|a| a.value.refs());
+        args.chain(s.condition.iter().flat_map(|c| c.refs()))
+    });
+    for r in refs.filter(|r| !inputs.contains(&r.root.to_string())) {
+        for segment in &r.path {
+            if let Segment::Field(field) = segment {
+                names.entry(field.unraw().to_string()).or_insert_with(|| field.clone());
+            }
+        }
+    }
+    let holders = names.iter().map(|(name, field)| {
+        let holder = format_ident!("__WfField_{}", name);
+        quote! {
+            #[allow(non_camel_case_types)]
+            struct #holder<'__wf> { #field: #p::access::Json<'__wf> }
+            impl<'__wf> ::core::ops::Deref for #holder<'__wf> {
+                type Target = Self;
+                fn deref(&self) -> &Self { self }
+            }
+        }
+    });
+    quote!(#(#holders)*)
 }
 
 /// The level-by-level body of `run`: the steps' specs, one pending record per step in level
