@@ -238,9 +238,9 @@ pub use workflow_runtime::{
     FromRef, OnError, PreparedWorkflow, RetryPolicy, Run, RunContext, RunObserver, RunRecord, Schedule,
     State, StepError, StepInfo, StepRecord, StepSpec, StepStatus, SubstituteError, TemplateRun, Tool,
     ToolDefinition, ToolError, ToolOutput, ToolRegistry, ToolResult, Toolbox, WorkflowContext, WorkflowError,
-    WorkflowExecutor, WorkflowInput, WorkflowStep, WorkflowTemplate,
+    WorkflowExecutor, WorkflowInput, WorkflowLibrary, WorkflowStep, WorkflowTemplate,
 };
-pub use workflow_runtime::{template, toolbox, validate};
+pub use workflow_runtime::{library, template, toolbox, validate};
 
 /// Pattern mining (feature `mine`): the tool chains agents repeat, found in usage logs and
 /// written back as `workflow!` source and [`WorkflowTemplate`]s. See [`mine::PatternDetector`].

@@ -146,3 +146,34 @@ async fn the_second_mined_workflow_too() {
     // 98 sessions (the miner's support); in 89 the agent read the user's first order.
     assert_eq!((reproduced.len(), tried), (89, 98), "sessions reproduced / sessions with the chain");
 }
+
+#[test]
+fn mined_patterns_are_kept_in_the_library_and_suggested_for_the_tools_they_call() {
+    use workflow::library::Origin;
+    use workflow_mine::CachePattern as _;
+
+    let mined = PatternDetector::new().top(Some(5)).mine(&[LogSource::path(LOG)]).expect("mined");
+    let mut library = workflow::WorkflowLibrary::new();
+    for pattern in &mined.patterns {
+        library.cache_pattern(pattern).expect("a valid workflow");
+    }
+    assert_eq!(library.len(), 5);
+    let found = library.suggest(&["get_user_details", "get_order_details", "think"]);
+    let names: Vec<&str> = found.iter().map(|s| s.entry.template.name.as_str()).collect();
+    // Every suggestion calls only the given tools, the best-scored first.
+    assert!(
+        found.iter().all(|s| s
+            .entry
+            .tools
+            .iter()
+            .all(|t| t == "get_user_details" || t == "get_order_details"))
+    );
+    assert_eq!(names.first(), Some(&"get_user_details_to_get_order_details"), "{names:?}");
+    let Some(&Origin::Mined { support, .. }) = library.get(names[0]).map(|e| &e.origin) else {
+        panic!("a mined workflow")
+    };
+    assert_eq!(support, 98);
+    // Mining again replaces what was cached, and keeps one entry per pattern.
+    library.cache_pattern(&mined.patterns[0]).expect("re-cached");
+    assert_eq!(library.len(), 5);
+}

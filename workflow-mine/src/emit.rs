@@ -139,3 +139,31 @@ fn json_value(value: &Value) -> model::Value<()> {
         }
     }
 }
+
+/// `library.cache_pattern(&pattern)`: a mined pattern kept in a
+/// [`WorkflowLibrary`](workflow_runtime::WorkflowLibrary), where
+/// [`suggest`](workflow_runtime::WorkflowLibrary::suggest) finds it among the registered
+/// workflows.
+pub trait CachePattern {
+    /// Adds the pattern's [`template`](Pattern::template) with its support, success rate and
+    /// score, replacing the same pattern mined before, never a registered workflow.
+    fn cache_pattern(
+        &mut self,
+        pattern: &Pattern,
+    ) -> Result<&workflow_runtime::library::Entry, workflow_runtime::library::LibraryError>;
+}
+
+impl CachePattern for workflow_runtime::WorkflowLibrary {
+    fn cache_pattern(
+        &mut self,
+        pattern: &Pattern,
+    ) -> Result<&workflow_runtime::library::Entry, workflow_runtime::library::LibraryError> {
+        let origin = workflow_runtime::library::Origin::Mined {
+            support: pattern.support,
+            success_rate: pattern.success_rate,
+            score: pattern.score,
+            example_session: pattern.example_session.clone(),
+        };
+        self.cache(pattern.template(), origin)
+    }
+}

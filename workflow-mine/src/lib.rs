@@ -103,6 +103,7 @@ pub use detect::{
     ContextGroup, MinSupport, MineOptions, Mined, MinedStep, Occurrence, Pattern, PatternDetector, Progress,
     ReadStats,
 };
+pub use emit::CachePattern;
 pub use error::{BadLine, BadReason, LineRef, MineError};
 pub use flow::{Binding, Bound};
 pub use read::{LogSource, ReadOptions};

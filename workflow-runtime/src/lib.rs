@@ -13,6 +13,7 @@ mod definition;
 pub mod dsl;
 mod error;
 pub mod exec;
+pub mod library;
 mod registry;
 pub mod schema;
 pub mod template;
@@ -28,6 +29,7 @@ pub use exec::{
     RunObserver, RunRecord, Schedule, StepInfo, StepRecord, StepSpec, StepStatus, TemplateRun,
     WorkflowExecutor,
 };
+pub use library::WorkflowLibrary;
 pub use registry::{CallError, DuplicateTool, ToolRegistry, closest};
 pub use tool::{CallTool, FromRef, State, Tool, ToolDefinition, ToolOutput, ToolResult};
 pub use toolbox::Toolbox;
