@@ -63,7 +63,8 @@ impl Sessions {
         let session = self.ids.id(&event.session_id) as usize;
         let tool = self.tools.id(&event.tool_name);
         if session == self.calls.len() {
-            self.calls.push(Vec::new());
+            // Most sessions have a few calls: room for them at once, instead of growing 1, 2, 4, 8.
+            self.calls.push(Vec::with_capacity(8));
             self.first.push((u64::MAX, 0));
         }
         if event.seq < self.first[session].0 {
@@ -88,7 +89,6 @@ impl Sessions {
                 }
             }
             calls.truncate(kept);
-            calls.shrink_to_fit();
         }
         duplicates.sort_unstable_by_key(|c| (c.file, c.line));
         let mut groups: HashMap<(u32, u32), u32> = HashMap::default();
