@@ -48,9 +48,10 @@ pub(crate) struct RawEvent<'a> {
     #[serde(default)]
     #[allow(dead_code)]
     pub duration_ms: Option<f64>,
+    /// Text or `null`; read unparsed (serde would copy an `Option<Cow<str>>` into a `String`
+    /// for every line), and only checked.
     #[serde(default, borrow)]
-    #[allow(dead_code)]
-    pub source: Option<Cow<'a, str>>,
+    pub source: Option<&'a RawValue>,
 }
 
 impl<'a> RawEvent<'a> {
@@ -75,6 +76,12 @@ impl<'a> RawEvent<'a> {
         if !event.parameters.get().starts_with('{') {
             let kind = kind_of(event.parameters.get().as_bytes().first().copied());
             return Err(BadReason::Field(format!("`parameters` must be an object, found {kind}")));
+        }
+        if let Some(source) = event.source.filter(|s| !s.get().starts_with('"')) {
+            let kind = kind_of(source.get().as_bytes().first().copied());
+            if kind != "null" {
+                return Err(BadReason::Field(format!("`source` must be text or null, found {kind}")));
+            }
         }
         if let Some(t) = event.timestamp {
             let b = t.get().as_bytes().first().copied();
