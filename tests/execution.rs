@@ -261,3 +261,49 @@ fn run_futures_are_send() {
     assert_send(&two_in_flight().run(&state));
     assert_send(&conditional(true).run(&()));
 }
+
+/// Fail with a text error (`Err("…".into())`) until the third call.
+static TEXT_CALLS: AtomicU32 = AtomicU32::new(0);
+
+/// Fail twice with a plain text error, then succeed.
+#[tool]
+async fn text_flaky() -> Result<u32, ToolError> {
+    let call = TEXT_CALLS.fetch_add(1, Ordering::SeqCst) + 1;
+    if call < 3 { Err(format!("try {call} failed").into()) } else { Ok(call) }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_text_error_is_retryable_unless_marked_permanent() {
+    workflow! {
+        texty() { value = text_flaky() retry 3 backoff 1s; }
+    }
+    TEXT_CALLS.store(0, Ordering::SeqCst);
+    let run = texty().run(&()).await.expect("the third call succeeds");
+    assert_eq!(run.value, 3);
+    let attempts: Vec<Option<String>> =
+        run.record.step("value").unwrap().attempts.iter().map(|a| a.error.clone()).collect();
+    assert_eq!(
+        attempts,
+        [
+            Some("tool `text_flaky` failed: try 1 failed".to_owned()),
+            Some("tool `text_flaky` failed: try 2 failed".to_owned()),
+            None
+        ]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_text_error_is_retried_in_a_run_time_workflow_too() {
+    let mut registry = workflow::ToolRegistry::new(());
+    registry.register::<text_flaky>().unwrap();
+    let workflow =
+        &workflow::WorkflowTemplate::from_dsl("texty() { value = text_flaky() retry 3 backoff 1s; }")
+            .unwrap()[0];
+    TEXT_CALLS.store(0, Ordering::SeqCst);
+    let run = workflow::WorkflowExecutor::new()
+        .execute(workflow, &registry, serde_json::json!({}))
+        .await
+        .expect("retried");
+    assert_eq!(run.context.get_result("value"), Some(&serde_json::json!(3)));
+    assert_eq!(run.record.step("value").unwrap().attempts.len(), 3);
+}

@@ -18,13 +18,18 @@ pub enum ErrorKind {
 /// The error a tool returns.
 ///
 /// A tool's own error type converts into it with `Into<ToolError>`; the kind decides whether
-/// a step's retry policy tries again.
+/// a step's retry policy tries again. As in Temporal, an error is retryable unless it is marked
+/// permanent: `Err("…".into())` and `Err(format!(…).into())` are retried under `retry N`, and
+/// a tool says that trying again cannot help with [`ToolError::permanent`]. Arguments that do
+/// not fit a tool's parameters (a run-time workflow's call by name) are permanent.
 ///
 /// ```
 /// use workflow::ToolError;
 /// let err = ToolError::retryable("rate limited");
 /// assert!(err.is_retryable());
 /// assert_eq!(err.to_string(), "rate limited");
+/// assert!(ToolError::from("upstream timed out").is_retryable());
+/// assert!(!ToolError::permanent("no such user").is_retryable());
 /// ```
 #[derive(Debug)]
 pub struct ToolError {
@@ -79,15 +84,17 @@ impl StdError for ToolError {
     }
 }
 
+/// Retryable, as every error not marked permanent.
 impl From<String> for ToolError {
     fn from(message: String) -> Self {
-        Self::permanent(message)
+        Self::retryable(message)
     }
 }
 
+/// Retryable, as every error not marked permanent.
 impl From<&'static str> for ToolError {
     fn from(message: &'static str) -> Self {
-        Self::permanent(message)
+        Self::retryable(message)
     }
 }
 
