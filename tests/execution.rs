@@ -5,8 +5,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use workflow::StepError;
 use workflow::prelude::*;
+use workflow::{RunContext, StepError};
 
 /// Return the number.
 #[tool]
@@ -306,4 +306,55 @@ async fn a_text_error_is_retried_in_a_run_time_workflow_too() {
         .expect("retried");
     assert_eq!(run.context.get_result("value"), Some(&serde_json::json!(3)));
     assert_eq!(run.record.step("value").unwrap().attempts.len(), 3);
+}
+
+/// Fail until the fourth call (for jitter schedules).
+static JITTER_CALLS: AtomicU32 = AtomicU32::new(0);
+
+/// Fail three times, then succeed.
+#[tool]
+async fn jittery() -> Result<u32, ToolError> {
+    let call = JITTER_CALLS.fetch_add(1, Ordering::SeqCst) + 1;
+    if call < 4 { Err("not yet".into()) } else { Ok(call) }
+}
+
+workflow! {
+    jittered() { value = jittery() retry 3 backoff 1s x2 jitter; }
+}
+
+/// The waits between a step's attempts.
+fn waits(record: &workflow::StepRecord) -> Vec<Duration> {
+    let attempts: Vec<_> = record.attempts.iter().collect();
+    attempts.windows(2).map(|w| w[1].started - w[0].finished).collect()
+}
+
+async fn compiled_waits(seed: u64) -> Vec<Duration> {
+    JITTER_CALLS.store(0, Ordering::SeqCst);
+    let run =
+        jittered().run(RunContext::new(&()).with_jitter_seed(seed)).await.expect("the fourth call succeeds");
+    waits(run.record.step("value").unwrap())
+}
+
+#[tokio::test(start_paused = true)]
+async fn jitter_is_full_and_a_seed_gives_the_same_schedule_compiled_and_at_run_time() {
+    let first = compiled_waits(7).await;
+    assert_eq!(first.len(), 3);
+    // Full jitter: each wait lies in [0, the capped delay] of 1 s, 2 s, 4 s, and they are not
+    // the delays themselves.
+    for (wait, cap) in first.iter().zip([1, 2, 4]) {
+        assert!(*wait <= Duration::from_secs(cap), "{wait:?} > {cap} s");
+    }
+    assert_ne!(first, [1, 2, 4].map(Duration::from_secs));
+    assert_eq!(compiled_waits(7).await, first, "the same seed, the same schedule");
+    assert_ne!(compiled_waits(8).await, first, "another seed, another schedule");
+
+    let mut registry = workflow::ToolRegistry::new(());
+    registry.register::<jittery>().unwrap();
+    let template = jittered::template();
+    JITTER_CALLS.store(0, Ordering::SeqCst);
+    let run = workflow::WorkflowExecutor::new()
+        .execute(&template, RunContext::new(&registry).with_jitter_seed(7), serde_json::json!({}))
+        .await
+        .expect("retried");
+    assert_eq!(waits(run.record.step("value").unwrap()), first, "run-time workflows draw alike");
 }

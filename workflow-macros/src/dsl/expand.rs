@@ -119,7 +119,8 @@ pub(crate) fn workflow(checked: &CheckedDef<'_>) -> TokenStream {
             {
                 #holders
                 #(#step_fns)*
-                #p::in_run_span(#workflow_name, async move { #body }).await
+                let __wf_ctx: #p::RunContext<'_, _> = ::core::convert::Into::into(__wf_context);
+                #p::in_run_span(#workflow_name, __wf_ctx.jitter_seed(), async move { #body }).await
             }
         }
     }
@@ -502,7 +503,6 @@ fn run_body(def: &WorkflowDef, plan: &Plan) -> TokenStream {
     let outputs = format_ident!("{}Outputs", camel_case(&workflow_name), span = def.name.span());
     quote! {
         let __wf_inputs = &self;
-        let __wf_ctx: #p::RunContext<'_, _> = ::core::convert::Into::into(__wf_context);
         let __wf_state = __wf_ctx.state();
         let mut __wf_rec =
             #p::RunRecorder::planned(#workflow_name, &[#(&Self::SPECS[#planned]),*]).observed_by(__wf_ctx.observers());

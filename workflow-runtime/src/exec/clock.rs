@@ -50,6 +50,33 @@ impl Anchor {
 
 thread_local! {
     static NOW: Cell<Option<Reading>> = const { Cell::new(None) };
+    static JITTER: Cell<Option<Jitter>> = const { Cell::new(None) };
+}
+
+/// The random source of a run's retry jitter: its seed (drawn from the operating system at the
+/// first draw unless the run was given one) and how many draws it has made. Draw `n` is the first
+/// number of a small generator seeded with `seed + n`, so a seed gives the same delays in the
+/// same order, compiled or at run time.
+#[derive(Clone, Copy, Debug, Default)]
+struct Jitter {
+    seed: Option<u64>,
+    draws: u64,
+}
+
+/// A random fraction in `[0, 1)` for retry jitter: from the run's seeded source inside
+/// [`timed`], otherwise from a generator seeded by the operating system.
+pub fn jitter_fraction() -> f64 {
+    use rand::{Rng as _, SeedableRng as _};
+    let draw = |seed: u64| rand::rngs::SmallRng::seed_from_u64(seed).random::<f64>();
+    let inside = JITTER.with(|cell| {
+        let mut jitter = cell.get()?;
+        let seed = *jitter.seed.get_or_insert_with(|| rand::rngs::SmallRng::from_os_rng().random());
+        let fraction = draw(seed.wrapping_add(jitter.draws));
+        jitter.draws += 1;
+        cell.set(Some(jitter));
+        Some(fraction)
+    });
+    inside.unwrap_or_else(|| rand::rngs::SmallRng::from_os_rng().random())
 }
 
 /// The time for a step record: the start of the current poll inside [`timed`], otherwise a
@@ -83,12 +110,18 @@ pin_project_lite::pin_project! {
         #[pin]
         inner: F,
         anchor: Option<Anchor>,
+        jitter: Jitter,
     }
 }
 
 /// Polls `inner` with the clock read once per poll.
 pub fn timed<F: Future>(inner: F) -> Timed<F> {
-    Timed { inner, anchor: None }
+    timed_with_seed(inner, None)
+}
+
+/// [`timed`], with the retry jitter drawn from `seed` when one is given.
+pub fn timed_with_seed<F: Future>(inner: F, seed: Option<u64>) -> Timed<F> {
+    Timed { inner, anchor: None, jitter: Jitter { seed, draws: 0 } }
 }
 
 impl<F: Future> Future for Timed<F> {
@@ -99,7 +132,11 @@ impl<F: Future> Future for Timed<F> {
         let now = Instant::now();
         let anchor = *this.anchor.get_or_insert_with(|| Anchor { instant: now, wall: SystemTime::now() });
         let previous = NOW.with(|cell| cell.replace(Some(Reading { now, anchor })));
+        let previous_jitter = JITTER.with(|cell| cell.replace(Some(*this.jitter)));
         let result = this.inner.poll(cx);
+        if let Some(jitter) = JITTER.with(|cell| cell.replace(previous_jitter)) {
+            *this.jitter = jitter;
+        }
         NOW.with(|cell| cell.set(previous));
         result
     }

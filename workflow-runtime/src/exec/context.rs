@@ -49,12 +49,13 @@ pub struct RunContext<'a, S: ?Sized = ()> {
     observers: Vec<&'a dyn RunObserver>,
     schedule: Option<Schedule>,
     deadline: Option<Duration>,
+    jitter_seed: Option<u64>,
 }
 
 impl<'a, S: ?Sized> RunContext<'a, S> {
     /// A context for `state`, with no observers and default options.
     pub fn new(state: &'a S) -> Self {
-        Self { state, observers: Vec::new(), schedule: None, deadline: None }
+        Self { state, observers: Vec::new(), schedule: None, deadline: None, jitter_seed: None }
     }
 
     /// Adds an observer of the run.
@@ -100,6 +101,20 @@ impl<'a, S: ?Sized> RunContext<'a, S> {
         self.schedule
     }
 
+    /// Seeds the random delays of `retry … jitter`: with the same seed, a run waits the same
+    /// delays in the same order (compiled and run-time workflows draw them alike). Without one,
+    /// the seed comes from the operating system.
+    #[must_use]
+    pub fn with_jitter_seed(mut self, seed: u64) -> Self {
+        self.jitter_seed = Some(seed);
+        self
+    }
+
+    /// The jitter seed asked for, if any.
+    pub fn jitter_seed(&self) -> Option<u64> {
+        self.jitter_seed
+    }
+
     /// The whole-run deadline, if any.
     pub fn deadline(&self) -> Option<Duration> {
         self.deadline
@@ -118,6 +133,7 @@ impl<S: ?Sized> fmt::Debug for RunContext<'_, S> {
             .field("observers", &self.observers.len())
             .field("schedule", &self.schedule)
             .field("deadline", &self.deadline)
+            .field("jitter_seed", &self.jitter_seed)
             .finish_non_exhaustive()
     }
 }

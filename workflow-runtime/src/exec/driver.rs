@@ -19,18 +19,11 @@ use crate::error::{StepError, ToolError};
 pub use workflow_core::policy::RetryPolicy;
 
 /// The delay before retry number `retry` (from 1): the policy's, and with `jitter` a random
-/// fraction of it.
+/// delay between zero and it ("full jitter"), from the run's seeded source
+/// ([`RunContext::with_jitter_seed`](super::RunContext::with_jitter_seed)).
 fn delay(policy: &RetryPolicy, retry: u32) -> Duration {
     let delay = policy.delay(retry);
-    if policy.jitter { delay.mul_f64(jitter_fraction()) } else { delay }
-}
-
-/// A pseudo-random fraction in `[0, 1)`, good enough to spread retries apart.
-fn jitter_fraction() -> f64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write_u128(Instant::now().elapsed().as_nanos());
-    (hasher.finish() >> 11) as f64 / (1u64 << 53) as f64
+    if policy.jitter { delay.mul_f64(super::clock::jitter_fraction()) } else { delay }
 }
 
 /// What the driver needs to know about a step, fixed when the workflow is built.

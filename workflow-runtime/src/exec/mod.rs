@@ -9,7 +9,7 @@ mod record;
 mod run;
 mod template;
 
-pub use clock::{Timed, now, tick, timed, wall};
+pub use clock::{Timed, jitter_fraction, now, tick, timed, timed_with_seed, wall};
 pub use context::RunContext;
 pub use driver::{RetryPolicy, StepOutcome, StepSpec, drive, drive_owned, tool_error};
 pub use errors::DeadlineExceeded;
@@ -72,16 +72,21 @@ pub fn failure_skips<T>(result: Result<T, StepError>) -> Result<Option<T>, StepE
 }
 
 /// Runs a run-time workflow's body inside its `tracing` span, with the step driver's clock
-/// read once per poll.
-pub fn in_run_span_owned<F: Future>(workflow: &str, body: F) -> tracing::instrument::Instrumented<Timed<F>> {
-    timed(body).instrument(tracing::info_span!("workflow.run", workflow))
+/// read once per poll and retry jitter drawn from `seed` when one is given.
+pub fn in_run_span_owned<F: Future>(
+    workflow: &str,
+    seed: Option<u64>,
+    body: F,
+) -> tracing::instrument::Instrumented<Timed<F>> {
+    timed_with_seed(body, seed).instrument(tracing::info_span!("workflow.run", workflow))
 }
 
 /// Runs a workflow's body inside its `tracing` span, with the step driver's clock read once
-/// per poll.
+/// per poll and retry jitter drawn from `seed` when one is given.
 pub fn in_run_span<F: Future>(
     workflow: &'static str,
+    seed: Option<u64>,
     body: F,
 ) -> tracing::instrument::Instrumented<Timed<F>> {
-    timed(body).instrument(tracing::info_span!("workflow.run", workflow))
+    timed_with_seed(body, seed).instrument(tracing::info_span!("workflow.run", workflow))
 }

@@ -217,7 +217,7 @@ async fn run<'a, T: Toolbox + ?Sized + 'a>(
             Schedule::Eager => run.eager(toolbox).await,
         }
     };
-    let body = crate::exec::in_run_span_owned(&workflow.name, body);
+    let body = crate::exec::in_run_span_owned(&workflow.name, context.jitter_seed(), body);
     match context.deadline() {
         None => body.await?,
         Some(deadline) => match tokio::time::timeout(deadline, body).await {
