@@ -176,6 +176,7 @@
 //! | `if <expr>` | run only when the `bool` expression is true; otherwise the step and its dependents are skipped |
 //! | `retry N [backoff D [xF]] [max D] [jitter]` | call again up to `N` times on a retryable error, waiting `D`, `D×F`, … capped at `max` (`D` defaults to 2 s and `F` to 2, for compiled and run-time workflows alike; `backoff 0s` retries at once). An error is retryable unless the tool marks it permanent (`ToolError::permanent`), so `Err("…".into())` is retried; a timed-out attempt is retried, a panic, a bad reference or arguments that do not fit the tool are not. `jitter` waits a random delay between zero and the capped one (full jitter), drawn from a seed when the run is given one (`RunContext::with_jitter_seed`): the same seed, the same schedule, compiled or at run time |
 //! | `timeout D` | fail an attempt that takes longer than `D` (`500ms`, `30s`, `2m`, `1h`) |
+//! | `deadline D` | fail the step when all its attempts and the waits between them take longer than `D`, cutting short the call in flight (recorded as a failed attempt); not retried; at least the `timeout`, which the compiler checks (`deadline_seconds` in a run-time template) |
 //! | `on_error skip` / `on_error abort` | on failure, record it and skip the dependents / stop the run (the default) |
 //!
 //! Clauses come in any order, each at most once (a second `retry` is an error rather than a

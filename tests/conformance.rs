@@ -93,7 +93,7 @@ workflow! {
 }
 
 workflow! {
-    /// Every shape of retry and timeout, with and without each optional part.
+    /// Every shape of retry, timeout and deadline, with and without each optional part.
     policies(n: i64) {
         plain     = add(x: <<n>>, y: 0);
         retried   = add(x: <<n>>, y: 1) retry 3;
@@ -103,6 +103,8 @@ workflow! {
         jittered  = add(x: <<n>>, y: 5) retry 4 backoff 100ms x1.5 max 1s jitter timeout 250ms;
         limited   = add(x: <<retried>>, y: 6) timeout 1.5s on_error skip;
         gated     = add(x: <<limited>>, y: 7) if <<n>> > 0 && <<capped>> != 3 timeout 2m retry 1 backoff 2s;
+        bounded   = add(x: <<n>>, y: 8) retry 5 backoff 1s timeout 2s deadline 10s;
+        budget    = add(x: <<n>>, y: 9) deadline 500ms;
     }
 }
 
@@ -148,6 +150,12 @@ fn the_step_driver_runs_the_same_policies_compiled_and_at_run_time() {
     assert_eq!(policies::SPECS[2].retry.backoff, Duration::ZERO);
     assert_eq!(policies::SPECS[5].timeout, Some(Duration::from_millis(250)));
     assert_eq!(policies::SPECS[6].timeout, Some(Duration::from_millis(1500)));
+    assert_eq!(policies::SPECS[6].deadline, None);
+    assert_eq!(
+        (policies::SPECS[8].timeout, policies::SPECS[8].deadline),
+        (Some(Duration::from_secs(2)), Some(Duration::from_secs(10)))
+    );
+    assert_eq!(policies::SPECS[9].deadline, Some(Duration::from_millis(500)));
 }
 
 #[test]

@@ -358,3 +358,64 @@ async fn jitter_is_full_and_a_seed_gives_the_same_schedule_compiled_and_at_run_t
         .expect("retried");
     assert_eq!(waits(run.record.step("value").unwrap()), first, "run-time workflows draw alike");
 }
+
+/// Fail every time, retryably.
+#[tool]
+async fn always_fails() -> Result<u32, ToolError> {
+    Err("down".into())
+}
+
+/// Take ten seconds.
+#[tool]
+async fn slow() -> Result<u32, ToolError> {
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    Ok(1)
+}
+
+workflow! {
+    budgeted() { value = always_fails() retry 5 backoff 1s deadline 2500ms; }
+}
+
+workflow! {
+    cut_short() { value = slow() retry 2 deadline 3s; }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_deadline_bounds_every_attempt_and_wait_of_a_step() {
+    // Calls at 0 s and 1 s fail; the deadline passes during the 2 s wait before the third.
+    let err = budgeted().run(&()).await.expect_err("the deadline passes");
+    assert!(
+        matches!(err.error, StepError::DeadlineExceeded(d) if d == Duration::from_millis(2500)),
+        "{:?}",
+        err.error
+    );
+    let step = err.record.step("value").unwrap();
+    assert_eq!(step.attempts.len(), 2);
+    assert_eq!(step.duration(), Some(Duration::from_millis(2500)));
+    assert_eq!(step.error.as_deref(), Some("deadline of 2.5s passed"));
+
+    // The same workflow at run time ends the same way.
+    let mut registry = workflow::ToolRegistry::new(());
+    registry.register::<always_fails>().unwrap();
+    let err = workflow::WorkflowExecutor::new()
+        .execute(&budgeted::template(), &registry, serde_json::json!({}))
+        .await
+        .expect_err("the deadline passes");
+    let record = match &err {
+        workflow::ExecuteError::Failed(failed) => &failed.record,
+        other => panic!("{other}"),
+    };
+    let step = record.step("value").unwrap();
+    assert_eq!((step.attempts.len(), step.duration()), (2, Some(Duration::from_millis(2500))));
+    assert_eq!(step.error.as_deref(), Some("deadline of 2.5s passed"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_call_the_deadline_cuts_short_is_recorded_as_a_failed_attempt() {
+    let err = cut_short().run(&()).await.expect_err("the deadline passes");
+    let step = err.record.step("value").unwrap();
+    assert_eq!(step.attempts.len(), 1);
+    let attempt = step.attempts.get(0).unwrap();
+    assert_eq!(attempt.duration(), Duration::from_secs(3));
+    assert_eq!(attempt.error.as_deref(), Some("deadline of 3s passed"));
+}

@@ -456,3 +456,16 @@ steps:
     );
     assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 0);
 }
+
+#[test]
+fn a_deadline_shorter_than_the_timeout_is_found_before_the_run() {
+    let template = WorkflowTemplate::from_yaml(
+        "name: w\nsteps:\n  - { step_id: a, tool_name: delay, parameters: { value: 1, ms: 1 }, retry_count: 2, timeout_seconds: 5, deadline_seconds: 2 }\n",
+    )
+    .unwrap();
+    let problems = workflow::validate::validate(&template, &registry()).unwrap_err();
+    assert_eq!(
+        problems.to_string(),
+        "1 problem in the workflow\n- step `a`, parameter `deadline_seconds`: the deadline of 2s is shorter than the timeout of 5s it bounds; a deadline limits all the attempts of the step together, so make it at least the timeout"
+    );
+}

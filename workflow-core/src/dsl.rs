@@ -102,6 +102,7 @@ fn step(src: &str, pair: Pair<'_, Rule>) -> Result<Step<Span>, ParseError> {
         condition: None,
         retry: None,
         timeout: None,
+        deadline: None,
         on_error: None,
     };
     let mut seen: Vec<&str> = Vec::new();
@@ -143,6 +144,7 @@ fn step(src: &str, pair: Pair<'_, Rule>) -> Result<Step<Span>, ParseError> {
             }
             Rule::retry_clause => step.retry = Some(retry(part)),
             Rule::timeout_clause => step.timeout = part.into_inner().next().and_then(|d| duration(&d)),
+            Rule::deadline_clause => step.deadline = part.into_inner().next().and_then(|d| duration(&d)),
             Rule::on_error_clause => {
                 let action =
                     if part.as_str().trim_end().ends_with("skip") { OnError::Skip } else { OnError::Abort };
@@ -161,6 +163,7 @@ fn clause_keyword(rule: Rule) -> Option<&'static str> {
         Rule::if_clause => "if",
         Rule::retry_clause => "retry",
         Rule::timeout_clause => "timeout",
+        Rule::deadline_clause => "deadline",
         Rule::on_error_clause => "on_error",
         _ => return None,
     })

@@ -70,6 +70,9 @@ pub struct Step<S> {
     pub retry: Option<Retry<S>>,
     /// `timeout D`: the limit of one attempt, in milliseconds.
     pub timeout: Option<Spanned<f64, S>>,
+    /// `deadline D`: the limit of the step with all its attempts and the waits between them, in
+    /// milliseconds.
+    pub deadline: Option<Spanned<f64, S>>,
     /// `on_error …`.
     pub on_error: Option<Spanned<OnError, S>>,
 }
@@ -297,6 +300,8 @@ pub enum Field<'a> {
     MaxDelay,
     /// The timeout.
     Timeout,
+    /// `deadline D`'s duration.
+    Deadline,
     /// `on_error`.
     OnError,
 }
@@ -354,6 +359,7 @@ impl<S> Step<S> {
                 jitter: r.jitter,
             }),
             timeout: self.timeout.map(|t| map_spanned(t, &mut |s| f(s, at(index, Field::Timeout)))),
+            deadline: self.deadline.map(|d| map_spanned(d, &mut |s| f(s, at(index, Field::Deadline)))),
             on_error: self.on_error.map(|o| map_spanned(o, &mut |s| f(s, at(index, Field::OnError)))),
         }
     }

@@ -74,6 +74,8 @@ pub struct StepPolicy {
     pub retry: RetryPolicy,
     /// The limit of one attempt.
     pub timeout: Option<Duration>,
+    /// The limit of the step with all its attempts and the waits between them.
+    pub deadline: Option<Duration>,
     /// What its failure does.
     pub on_error: OnError,
 }
@@ -85,6 +87,7 @@ impl StepPolicy {
         Self {
             retry: step.retry.as_ref().map_or(RetryPolicy::NONE, retry_policy),
             timeout: step.timeout.as_ref().map(|t| millis(t.value)),
+            deadline: step.deadline.as_ref().map(|d| millis(d.value)),
             on_error: step.on_error.as_ref().map_or(OnError::Abort, |o| o.value),
         }
     }

@@ -94,6 +94,9 @@ pub fn step<S>(step: &Step<S>) -> Result<String, PrintError> {
     if let Some(timeout) = &step.timeout {
         let _ = write!(out, " timeout {}", duration_text(timeout.value));
     }
+    if let Some(deadline) = &step.deadline {
+        let _ = write!(out, " deadline {}", duration_text(deadline.value));
+    }
     if let Some(on_error) = &step.on_error {
         out.push_str(match on_error.value {
             OnError::Skip => " on_error skip",

@@ -238,13 +238,36 @@ fn check_retries<S: Clone>(workflow: &Workflow<S>, problems: &mut Problems<S>) {
     }
 }
 
-// A timeout is a positive duration.
+// A timeout and a deadline are positive durations, and a deadline (which bounds every attempt
+// of the step and the waits between them) is not shorter than the timeout of one attempt.
 fn check_timeouts<S: Clone>(workflow: &Workflow<S>, problems: &mut Problems<S>) {
-    for timeout in workflow.steps.iter().filter_map(|s| s.timeout.as_ref()) {
-        if timeout.value == 0.0 {
-            problems.at(&timeout.span, "a timeout of zero would fail every call; give a positive duration");
-        } else {
-            check_duration(timeout, "a timeout", false, problems);
+    for step in &workflow.steps {
+        let mut valid = |limit: &Spanned<f64, S>, what: &str| {
+            if limit.value == 0.0 {
+                problems.at(
+                    &limit.span,
+                    format!("{what} of zero would fail every call; give a positive duration"),
+                );
+                false
+            } else {
+                check_duration(limit, what, false, problems)
+            }
+        };
+        let timeout = step.timeout.as_ref().filter(|t| valid(t, "a timeout"));
+        let deadline = step.deadline.as_ref().filter(|d| valid(d, "a deadline"));
+        let shorter = match (timeout, deadline) {
+            (Some(timeout), Some(deadline)) if deadline.value < timeout.value => Some((timeout, deadline)),
+            _ => None,
+        };
+        if let Some((timeout, deadline)) = shorter {
+            problems.at(
+                &deadline.span,
+                format!(
+                    "the deadline of {} is shorter than the timeout of {} it bounds; a deadline limits all the attempts of the step together, so make it at least the timeout",
+                    crate::policy::duration_text(deadline.value),
+                    crate::policy::duration_text(timeout.value)
+                ),
+            );
         }
     }
 }

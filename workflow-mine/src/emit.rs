@@ -95,6 +95,7 @@ impl Pattern {
                     condition: None,
                     retry: None,
                     timeout: None,
+                    deadline: None,
                     on_error: None,
                 }
             })

@@ -96,6 +96,9 @@ pub struct WorkflowStep {
     /// The time limit of each attempt, in seconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout_seconds: Option<f64>,
+    /// The time limit of the whole step, every attempt and wait included, in seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deadline_seconds: Option<f64>,
     /// What a failure does: stop the run (the default) or skip the dependents.
     #[serde(default, skip_serializing_if = "OnError::is_abort")]
     pub on_error: OnError,
@@ -140,6 +143,7 @@ impl WorkflowStep {
             max_delay_seconds: None,
             jitter: false,
             timeout_seconds: None,
+            deadline_seconds: None,
             on_error: OnError::Abort,
             metadata: Map::new(),
         }

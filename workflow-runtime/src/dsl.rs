@@ -51,6 +51,7 @@ fn field_name(field: Field<'_>) -> Option<Cow<'static, str>> {
         Field::Multiplier => "backoff_multiplier",
         Field::MaxDelay => "max_delay_seconds",
         Field::Timeout => "timeout_seconds",
+        Field::Deadline => "deadline_seconds",
         Field::OnError => "on_error",
     }))
 }
@@ -95,6 +96,7 @@ fn step_template<S>(step: &Step<S>) -> WorkflowStep {
         out.jitter = retry.jitter;
     }
     out.timeout_seconds = step.timeout.as_ref().map(|t| t.value / 1000.0);
+    out.deadline_seconds = step.deadline.as_ref().map(|d| d.value / 1000.0);
     out.on_error = match step.on_error.as_ref().map(|o| o.value) {
         Some(CoreOnError::Skip) => OnError::Skip,
         _ => OnError::Abort,
@@ -287,6 +289,7 @@ fn step_model(index: usize, step: &WorkflowStep, bad: &mut Vec<BadText>) -> Step
             jitter: step.jitter,
         }),
         timeout: seconds("timeout_seconds", step.timeout_seconds),
+        deadline: seconds("deadline_seconds", step.deadline_seconds),
         on_error: (step.on_error == OnError::Skip)
             .then(|| Spanned::new(CoreOnError::Skip, at("on_error", None))),
     }

@@ -154,6 +154,9 @@ pub enum StepError {
     /// The step did not finish within its timeout.
     #[error("timed out after {0:?}")]
     TimedOut(std::time::Duration),
+    /// The step's `deadline` passed, with every attempt and wait so far: it is not retried.
+    #[error("deadline of {0:?} passed")]
+    DeadlineExceeded(std::time::Duration),
     /// A `<<step.path>>` reference could not be resolved at run time.
     #[error("reference `{path}`: {reason}")]
     Reference {
@@ -187,6 +190,7 @@ impl StepError {
             StepError::Tool { source, .. } => source.is_retryable(),
             StepError::TimedOut(_) => true,
             StepError::Panicked { .. }
+            | StepError::DeadlineExceeded(_)
             | StepError::Reference { .. }
             | StepError::Template { .. }
             | StepError::Arguments { .. } => false,

@@ -157,6 +157,21 @@ fn check_timeouts() {
 }
 
 #[test]
+fn check_timeouts_deadline_not_shorter_than_the_timeout() {
+    assert_eq!(
+        one("w() {\n a = t() retry 3 timeout 2s deadline 1500ms;\n}"),
+        (2, 38, "the deadline of 1500ms is shorter than the timeout of 2s it bounds; a deadline limits all the attempts of the step together, so make it at least the timeout".into())
+    );
+    assert_eq!(
+        one("w() {\n a = t() deadline 0s;\n}"),
+        (2, 19, "a deadline of zero would fail every call; give a positive duration".into())
+    );
+    assert!(problems("w() {\n a = t() retry 3 timeout 2s deadline 2s;\n}").is_empty());
+    let checked = check(crate::testing::workflow("a = t() retry 2 deadline 10s;")).unwrap();
+    assert_eq!(checked.policies[0].deadline, Some(std::time::Duration::from_secs(10)));
+}
+
+#[test]
 fn check_cycles() {
     let found = problems("w() {\n a = t(v: <<c>>);\n b = t(v: <<a>>);\n c = t() depends b;\n}");
     assert_eq!(

@@ -30,6 +30,7 @@ pub(crate) struct Step {
     pub condition: Option<Value>,
     pub retry: Option<Retry>,
     pub timeout: Option<DurationLit>,
+    pub deadline: Option<DurationLit>,
     pub on_error: Option<OnError>,
 }
 

@@ -240,12 +240,14 @@ fn spec(step: &Step, tool: &Ident, policy: &StepPolicy) -> TokenStream {
     let backoff = duration(r.backoff);
     let max = option(r.max_delay.map(duration));
     let timeout = option(policy.timeout.map(duration));
+    let deadline = option(policy.deadline.map(duration));
     quote! {
         #p::StepSpec {
             id: #p::Cow::Borrowed(#id),
             tool: #p::Cow::Borrowed(<#tool as #p::Tool>::NAME),
             retry: #p::RetryPolicy { retries: #retries, backoff: #backoff, multiplier: #multiplier, max_delay: #max, jitter: #jitter },
             timeout: #timeout,
+            deadline: #deadline,
         }
     }
 }

@@ -10,7 +10,7 @@ use super::ast::{
 };
 
 /// The clause keywords that may follow a step's call; a condition ends at the next one.
-const CLAUSES: &[&str] = &["depends", "if", "retry", "timeout", "on_error"];
+const CLAUSES: &[&str] = &["depends", "if", "retry", "timeout", "deadline", "on_error"];
 
 /// Every workflow in one `workflow! { … }`.
 pub(crate) struct Workflows(pub Vec<WorkflowDef>);
@@ -74,6 +74,7 @@ impl Parse for Step {
             condition: None,
             retry: None,
             timeout: None,
+            deadline: None,
             on_error: None,
         };
         parse_clauses(input, &mut step)?;
@@ -137,6 +138,7 @@ fn parse_clauses(input: ParseStream<'_>, step: &mut Step) -> syn::Result<()> {
             }
             "retry" => step.retry = Some(parse_retry(input)?),
             "timeout" => step.timeout = Some(input.parse()?),
+            "deadline" => step.deadline = Some(input.parse()?),
             "on_error" => step.on_error = Some(parse_on_error(input)?),
             other => {
                 let hint = crate::errors::did_you_mean(other, CLAUSES.iter().copied())

@@ -129,6 +129,7 @@ fn step(step: &Step, errors: &mut Errors) -> CoreStep<Span> {
             jitter: r.jitter,
         }),
         timeout: step.timeout.as_ref().and_then(|d| duration(d, errors)),
+        deadline: step.deadline.as_ref().and_then(|d| duration(d, errors)),
         on_error: step.on_error.as_ref().map(|o| {
             let action = match o {
                 OnError::Skip => model::OnError::Skip,

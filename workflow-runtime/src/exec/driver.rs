@@ -37,12 +37,20 @@ pub struct StepSpec {
     pub retry: RetryPolicy,
     /// The time limit of each attempt.
     pub timeout: Option<Duration>,
+    /// The time limit of the whole step: every attempt and the waits between them.
+    pub deadline: Option<Duration>,
 }
 
 impl StepSpec {
     /// A step with no retries and no timeout.
     pub const fn new(id: &'static str, tool: &'static str) -> Self {
-        Self { id: Cow::Borrowed(id), tool: Cow::Borrowed(tool), retry: RetryPolicy::NONE, timeout: None }
+        Self {
+            id: Cow::Borrowed(id),
+            tool: Cow::Borrowed(tool),
+            retry: RetryPolicy::NONE,
+            timeout: None,
+            deadline: None,
+        }
     }
 }
 
@@ -66,7 +74,7 @@ where
     let span = tracing::info_span!("workflow.step", step = %spec.id, tool = %spec.tool);
     let started = super::clock::now();
     record.started = Some(started);
-    let result = if spec.retry.retries == 0 && spec.timeout.is_none() {
+    let result = if spec.retry.retries == 0 && spec.timeout.is_none() && spec.deadline.is_none() {
         // The usual step: called once, with no time limit. It takes the short way, without the
         // retry loop and the timer, and without entering a span no subscriber wants.
         let call = AssertUnwindSafe(async { attempt().await }).catch_unwind();
@@ -81,13 +89,32 @@ where
     } else {
         // On the heap: the loop and its timers would otherwise make every step's future larger,
         // and step futures are moved as their level is joined.
-        Box::pin(with_policy(spec, &mut record.attempts, started, attempt).instrument(span)).await
+        let mut in_flight = None;
+        let calls = with_policy(spec, &mut record.attempts, &mut in_flight, started, attempt);
+        let result = match spec.deadline {
+            None => Box::pin(calls.instrument(span)).await,
+            Some(limit) => Box::pin(tokio::time::timeout(limit, calls).instrument(span))
+                .await
+                .unwrap_or(Err(StepError::DeadlineExceeded(limit))),
+        };
+        // A call that the deadline cut short is an attempt too, failed by the deadline.
+        if let (Err(error @ StepError::DeadlineExceeded(_)), Some(begun)) = (&result, in_flight) {
+            let error = Some(error.to_string());
+            record.attempts.push(Attempt { started: begun, finished: super::clock::now(), error });
+        }
+        result
     };
     // The step ends with its last attempt.
     let last = record.attempts.last();
     record.finished = last.map(|a| a.finished);
     match &result {
         Ok(_) => record.status = StepStatus::Succeeded,
+        // The deadline may pass between attempts: the step ends then, with that error.
+        Err(error @ StepError::DeadlineExceeded(_)) => {
+            record.status = StepStatus::Failed;
+            record.finished = Some(super::clock::now());
+            record.error = Some(error.to_string());
+        }
         Err(_) => {
             record.status = StepStatus::Failed;
             record.error = last.and_then(|a| a.error.clone());
@@ -102,10 +129,12 @@ fn enabled(span: tracing::Span) -> Option<tracing::Span> {
     (!span.is_disabled()).then_some(span)
 }
 
-/// The calls of the tool under the step's retry policy and timeout, each recorded.
+/// The calls of the tool under the step's retry policy and timeout, each recorded; `in_flight`
+/// holds the start of a call not yet recorded, for a deadline that cuts it short.
 async fn with_policy<T, F, Fut>(
     spec: &StepSpec,
     attempts: &mut Attempts,
+    in_flight: &mut Option<Instant>,
     started: Instant,
     mut attempt: F,
 ) -> Result<T, StepError>
@@ -115,6 +144,7 @@ where
 {
     let mut begun = started;
     loop {
+        *in_flight = Some(begun);
         let call = AssertUnwindSafe(async { attempt().await }).catch_unwind();
         let result = match spec.timeout {
             None => call.await,
@@ -126,6 +156,7 @@ where
         let result = result.unwrap_or_else(|panic| Err(panicked(spec, &*panic)));
         let error = result.as_ref().err().map(ToString::to_string);
         attempts.push(Attempt { started: begun, finished: super::clock::now(), error });
+        *in_flight = None;
         let tries = u32::try_from(attempts.len()).unwrap_or(u32::MAX);
         match result {
             Err(err) if err.is_retryable() && tries <= spec.retry.retries => {

@@ -152,6 +152,7 @@ pub(crate) fn plan_of(checked: Checked<Site>) -> Plan {
             tool: Cow::Owned(step.tool.value),
             retry: policy.retry,
             timeout: policy.timeout,
+            deadline: policy.deadline,
         });
     }
     Plan {
