@@ -87,22 +87,9 @@ where
         record.attempts.push(Attempt { started, finished: super::clock::now(), error });
         result
     } else {
-        // On the heap: the loop and its timers would otherwise make every step's future larger,
-        // and step futures are moved as their level is joined.
-        let mut in_flight = None;
-        let calls = with_policy(spec, &mut record.attempts, &mut in_flight, started, attempt);
-        let result = match spec.deadline {
-            None => Box::pin(calls.instrument(span)).await,
-            Some(limit) => Box::pin(tokio::time::timeout(limit, calls).instrument(span))
-                .await
-                .unwrap_or(Err(StepError::DeadlineExceeded(limit))),
-        };
-        // A call that the deadline cut short is an attempt too, failed by the deadline.
-        if let (Err(error @ StepError::DeadlineExceeded(_)), Some(begun)) = (&result, in_flight) {
-            let error = Some(error.to_string());
-            record.attempts.push(Attempt { started: begun, finished: super::clock::now(), error });
-        }
-        result
+        // On the heap: the loop, its timers and the deadline would otherwise make every step's
+        // future larger, and step futures are moved as their level is joined.
+        Box::pin(with_policy(spec, &mut record.attempts, started, attempt).instrument(span)).await
     };
     // The step ends with its last attempt.
     let last = record.attempts.last();
@@ -129,9 +116,36 @@ fn enabled(span: tracing::Span) -> Option<tracing::Span> {
     (!span.is_disabled()).then_some(span)
 }
 
+/// The calls of the tool under the step's retry policy, timeout and deadline, each recorded.
+async fn with_policy<T, F, Fut>(
+    spec: &StepSpec,
+    attempts: &mut Attempts,
+    started: Instant,
+    attempt: F,
+) -> Result<T, StepError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, StepError>>,
+{
+    let mut in_flight = None;
+    let calls = retry_loop(spec, attempts, &mut in_flight, started, attempt);
+    let result = match spec.deadline {
+        None => calls.await,
+        Some(limit) => {
+            tokio::time::timeout(limit, calls).await.unwrap_or(Err(StepError::DeadlineExceeded(limit)))
+        }
+    };
+    // A call that the deadline cut short is an attempt too, failed by the deadline.
+    if let (Err(error @ StepError::DeadlineExceeded(_)), Some(begun)) = (&result, in_flight) {
+        let error = Some(error.to_string());
+        attempts.push(Attempt { started: begun, finished: super::clock::now(), error });
+    }
+    result
+}
+
 /// The calls of the tool under the step's retry policy and timeout, each recorded; `in_flight`
 /// holds the start of a call not yet recorded, for a deadline that cuts it short.
-async fn with_policy<T, F, Fut>(
+async fn retry_loop<T, F, Fut>(
     spec: &StepSpec,
     attempts: &mut Attempts,
     in_flight: &mut Option<Instant>,
