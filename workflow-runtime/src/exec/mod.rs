@@ -71,20 +71,10 @@ pub fn failure_skips<T>(result: Result<T, StepError>) -> Result<Option<T>, StepE
     Ok(result.ok())
 }
 
-/// Runs a run-time workflow's body inside its `tracing` span, with the step driver's clock
-/// read once per poll and retry jitter drawn from `seed` when one is given.
-pub fn in_run_span_owned<F: Future>(
-    workflow: &str,
-    seed: Option<u64>,
-    body: F,
-) -> tracing::instrument::Instrumented<Timed<F>> {
-    timed_with_seed(body, seed).instrument(tracing::info_span!("workflow.run", workflow))
-}
-
-/// Runs a workflow's body inside its `tracing` span, with the step driver's clock read once
-/// per poll and retry jitter drawn from `seed` when one is given.
+/// Runs a workflow's body (compiled or run-time) inside its `tracing` span, with the step
+/// driver's clock read once per poll and retry jitter drawn from `seed` when one is given.
 pub fn in_run_span<F: Future>(
-    workflow: &'static str,
+    workflow: &str,
     seed: Option<u64>,
     body: F,
 ) -> tracing::instrument::Instrumented<Timed<F>> {

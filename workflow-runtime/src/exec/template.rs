@@ -198,7 +198,7 @@ async fn run<'a, T: Toolbox + ?Sized + 'a>(
     let (toolbox, observers) = (context.state(), context.observers());
     let schedule = context.schedule().unwrap_or(executor.schedule);
     let n = workflow.steps.len();
-    crate::validate::check_inputs(plan, &plan.index, &inputs)?;
+    crate::validate::check_inputs(plan, &inputs)?;
     let inputs = match inputs {
         Value::Object(map) => map,
         _ => Map::new(), // `check_inputs` rejected anything else
@@ -207,7 +207,6 @@ async fn run<'a, T: Toolbox + ?Sized + 'a>(
         executor,
         workflow,
         plan,
-        specs: &plan.specs,
         scope: RunScope { inputs, index: &plan.index, results: vec![None; n] },
         recorder: RunRecorder::new(workflow.name.clone(), n).observed_by(observers).expecting(&plan.specs),
     };
@@ -217,7 +216,7 @@ async fn run<'a, T: Toolbox + ?Sized + 'a>(
             Schedule::Eager => run.eager(toolbox).await,
         }
     };
-    let body = crate::exec::in_run_span_owned(&workflow.name, context.jitter_seed(), body);
+    let body = crate::exec::in_run_span(&workflow.name, context.jitter_seed(), body);
     match context.deadline() {
         None => body.await?,
         Some(deadline) => match tokio::time::timeout(deadline, body).await {
@@ -266,7 +265,6 @@ struct Running<'a> {
     executor: &'a WorkflowExecutor,
     workflow: &'a WorkflowTemplate,
     plan: &'a Plan,
-    specs: &'a [StepSpec],
     scope: RunScope<'a>,
     recorder: RunRecorder<'a>,
 }
@@ -274,7 +272,7 @@ struct Running<'a> {
 impl Running<'_> {
     async fn levels<T: Toolbox + ?Sized>(&mut self, registry: &T) -> Result<(), Box<WorkflowError>> {
         use futures::StreamExt as _;
-        let specs = self.specs;
+        let specs = &self.plan.specs;
         for level in &self.plan.graph.levels {
             // A level of one step (a chain) needs no joining.
             if let [i] = level[..] {
@@ -314,7 +312,7 @@ impl Running<'_> {
         let users = self.plan.graph.users();
         let mut ready: std::collections::VecDeque<usize> = (0..n).filter(|&i| waiting[i] == 0).collect();
         let limit = self.executor.max_concurrency.unwrap_or(usize::MAX);
-        let specs = self.specs;
+        let specs = &self.plan.specs;
         let mut in_flight = futures::stream::FuturesUnordered::new();
         loop {
             while in_flight.len() < limit {
@@ -345,7 +343,7 @@ impl Running<'_> {
 
     /// Decides whether step `i` runs, and renders its arguments.
     fn prepare(&self, i: usize) -> Prepared {
-        let spec = &self.specs[i];
+        let spec = &self.plan.specs[i];
         if let Some(n) = self.plan.graph.blocked_by(i, |n| self.scope.results[n].is_some()) {
             let reason = format!("`{}` did not run", self.workflow.steps[n].step_id);
             return Prepared::Done(Box::new(skipped(spec, &reason)));

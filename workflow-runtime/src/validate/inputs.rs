@@ -1,8 +1,6 @@
 //! Declared inputs: the JSON type a Rust type name asks for, and the check of a run's inputs
 //! before any tool is called.
 
-use std::collections::HashMap;
-
 use serde_json::{Map, Value};
 use workflow_core::suggest::did_you_mean;
 
@@ -101,7 +99,8 @@ impl InputType {
 /// every one is given (unless `Option`), has its type, and nothing else is given; without, every
 /// name the workflow reads is given. No input may have a step's name: an input never stands in
 /// for a step's output.
-pub(crate) fn check(plan: &Plan, steps: &HashMap<String, usize>, inputs: &Value) -> Result<(), Problems> {
+pub(crate) fn check(plan: &Plan, inputs: &Value) -> Result<(), Problems> {
+    let steps = &plan.index;
     let Value::Object(given) = inputs else {
         let kind = crate::template::eval::kind(inputs);
         return Err(one(format!("the inputs must be a JSON object of named values, found {kind}")));
