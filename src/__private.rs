@@ -1,8 +1,12 @@
 //! For macro-generated code only. Not public API; changes in any release.
 
+pub use ::core::future::poll_fn;
 pub use ::core::option::Option::{self, None, Some};
+pub use ::core::pin::pin;
 pub use ::core::result::Result::{self, Err, Ok};
+pub use ::core::task::Poll;
 pub use ::core::time::Duration;
+pub use ::futures::future::maybe_done;
 pub use ::futures::join;
 pub use ::schemars;
 pub use ::serde;

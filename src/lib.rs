@@ -235,11 +235,12 @@ pub mod __private;
 pub use workflow_derive::ToolOutput;
 pub use workflow_macros::{tool, workflow};
 pub use workflow_runtime::{
-    Attempt, Attempts, CallError, CallTool, DeadlineExceeded, DuplicateTool, ErrorKind, ExecuteError,
-    FromRef, OnError, PreparedWorkflow, RetryPolicy, Run, RunContext, RunObserver, RunRecord, Schedule,
-    State, StepError, StepInfo, StepRecord, StepSpec, StepStatus, SubstituteError, TemplateRun, Tool,
-    ToolDefinition, ToolError, ToolOutput, ToolRegistry, ToolResult, Toolbox, WorkflowContext, WorkflowError,
-    WorkflowExecutor, WorkflowInput, WorkflowLibrary, WorkflowStep, WorkflowTemplate,
+    AfterStep, Attempt, Attempts, CallError, CallTool, DeadlineExceeded, DuplicateTool, ErrorKind,
+    ExecuteError, FromRef, OnError, PreparedWorkflow, RetryPolicy, Run, RunContext, RunObserver, RunRecord,
+    Schedule, State, StepError, StepInfo, StepRecord, StepSpec, StepStatus, SubstituteError, TemplateRun,
+    Tool, ToolCall, ToolDefinition, ToolError, ToolOutput, ToolRegistry, ToolResult, Toolbox, Trigger,
+    WorkflowContext, WorkflowError, WorkflowExecutor, WorkflowInput, WorkflowLibrary, WorkflowStep,
+    WorkflowTemplate,
 };
 pub use workflow_runtime::{library, template, toolbox, validate};
 

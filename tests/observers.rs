@@ -212,8 +212,19 @@ async fn records_serialize_with_unix_milliseconds() {
     let keys: Vec<&str> = step.as_object().unwrap().keys().map(String::as_str).collect();
     assert_eq!(
         keys,
-        ["step", "tool", "status", "attempts", "started_at_ms", "finished_at_ms", "duration_ms", "error"]
+        [
+            "step",
+            "tool",
+            "status",
+            "attempts",
+            "started_at_ms",
+            "finished_at_ms",
+            "duration_ms",
+            "error",
+            "fallback"
+        ]
     );
+    assert_eq!(json["compensations"], json!([]));
 }
 
 /// A toolbox written by hand: `double` and `sum`, answered without a registry.

@@ -8,7 +8,8 @@ use pest::iterators::Pair;
 use crate::ast::{Expr, Literal, Part, Path, Span, Template};
 use crate::error::ParseError;
 use crate::model::{
-    Arg, Condition, Input, Name, OnError, Ref, Retry, RustExpr, Spanned, Step, TemplateValue, Value, Workflow,
+    After, Arg, Call, Condition, Input, Name, OnError, Ref, Retry, RustExpr, Spanned, Step, TemplateValue,
+    Trigger, Value, Workflow,
 };
 use crate::parse::{DslPart, Grammar, Rule, dsl_string, expr_from, path_from};
 use crate::policy::duration_ms;
@@ -104,6 +105,9 @@ fn step(src: &str, pair: Pair<'_, Rule>) -> Result<Step<Span>, ParseError> {
         timeout: None,
         deadline: None,
         on_error: None,
+        fallback: None,
+        compensate: None,
+        after: None,
     };
     let mut seen: Vec<&str> = Vec::new();
     for part in inner {
@@ -120,22 +124,7 @@ fn step(src: &str, pair: Pair<'_, Rule>) -> Result<Step<Span>, ParseError> {
             seen.push(keyword);
         }
         match rule {
-            Rule::args => {
-                for arg in part.into_inner() {
-                    let mut kv = arg.into_inner();
-                    let Some(arg_name) = kv.next() else { continue };
-                    let name = name_of(&arg_name);
-                    let Some(v) = kv.next().and_then(|v| v.into_inner().next()) else {
-                        let at = arg_name.as_span().end();
-                        return Err(ParseError::at(
-                            src,
-                            at,
-                            format!("expected a value for `{}`", name.value),
-                        ));
-                    };
-                    step.args.push(Arg { name, value: value(src, v)? });
-                }
-            }
+            Rule::args => step.args = args(src, part)?,
             Rule::depends_clause => step.depends.extend(part.into_inner().map(|n| name_of(&n))),
             Rule::if_clause => {
                 if let Some(e) = part.into_inner().next() {
@@ -146,14 +135,60 @@ fn step(src: &str, pair: Pair<'_, Rule>) -> Result<Step<Span>, ParseError> {
             Rule::timeout_clause => step.timeout = part.into_inner().next().and_then(|d| duration(&d)),
             Rule::deadline_clause => step.deadline = part.into_inner().next().and_then(|d| duration(&d)),
             Rule::on_error_clause => {
-                let action =
-                    if part.as_str().trim_end().ends_with("skip") { OnError::Skip } else { OnError::Abort };
-                step.on_error = Some(Spanned::new(action, span(&part)));
+                let at = span(&part);
+                let action = match part.into_inner().next() {
+                    Some(fallback) if fallback.as_rule() == Rule::on_error_fallback => {
+                        step.fallback = fallback.into_inner().next().map(|c| call(src, c)).transpose()?;
+                        OnError::Fallback
+                    }
+                    Some(action) if action.as_str() == "skip" => OnError::Skip,
+                    _ => OnError::Abort,
+                };
+                step.on_error = Some(Spanned::new(action, at));
+            }
+            Rule::compensate_clause => {
+                step.compensate = part.into_inner().next().map(|c| call(src, c)).transpose()?;
+            }
+            Rule::after_clause => {
+                let mut inner = part.into_inner();
+                if let (Some(name), Some(trigger)) = (inner.next(), inner.next()) {
+                    let when = if trigger.as_str() == "failed" { Trigger::Failed } else { Trigger::Always };
+                    step.after =
+                        Some(After { step: name_of(&name), when: Spanned::new(when, span(&trigger)) });
+                }
             }
             _ => {}
         }
     }
     Ok(step)
+}
+
+/// `name: value, …` in a call.
+fn args(src: &str, pair: Pair<'_, Rule>) -> Result<Vec<Arg<Span>>, ParseError> {
+    let mut args = Vec::new();
+    for arg in pair.into_inner() {
+        let mut kv = arg.into_inner();
+        let Some(arg_name) = kv.next() else { continue };
+        let name = name_of(&arg_name);
+        let Some(v) = kv.next().and_then(|v| v.into_inner().next()) else {
+            let at = arg_name.as_span().end();
+            return Err(ParseError::at(src, at, format!("expected a value for `{}`", name.value)));
+        };
+        args.push(Arg { name, value: value(src, v)? });
+    }
+    Ok(args)
+}
+
+/// `tool(args)` of a fallback or a compensation.
+fn call(src: &str, pair: Pair<'_, Rule>) -> Result<Call<Span>, ParseError> {
+    let whole = span(&pair);
+    let mut inner = pair.into_inner();
+    let tool = inner.next().map_or_else(|| Name::new(String::new(), whole), |p| name_of(&p));
+    let args = match inner.next() {
+        Some(a) => args(src, a)?,
+        None => Vec::new(),
+    };
+    Ok(Call { tool, args })
 }
 
 /// The keyword of a clause rule; a step takes each clause once.
@@ -165,6 +200,8 @@ fn clause_keyword(rule: Rule) -> Option<&'static str> {
         Rule::timeout_clause => "timeout",
         Rule::deadline_clause => "deadline",
         Rule::on_error_clause => "on_error",
+        Rule::compensate_clause => "compensate",
+        Rule::after_clause => "after",
         _ => return None,
     })
 }
@@ -183,8 +220,14 @@ fn duration(pair: &Pair<'_, Rule>) -> Option<Spanned<f64, Span>> {
 
 fn retry(pair: Pair<'_, Rule>) -> Retry<Span> {
     let whole = span(&pair);
-    let mut retry =
-        Retry { count: Spanned::new(0, whole), backoff: None, multiplier: None, max: None, jitter: false };
+    let mut retry = Retry {
+        count: Spanned::new(0, whole),
+        backoff: None,
+        multiplier: None,
+        max: None,
+        jitter: false,
+        on: Vec::new(),
+    };
     for part in pair.into_inner() {
         match part.as_rule() {
             Rule::retry_count => {
@@ -202,6 +245,7 @@ fn retry(pair: Pair<'_, Rule>) -> Retry<Span> {
             }
             Rule::retry_max => retry.max = part.into_inner().next().and_then(|d| duration(&d)),
             Rule::jitter => retry.jitter = true,
+            Rule::retry_on => retry.on = part.into_inner().map(|c| name_of(&c)).collect(),
             _ => {}
         }
     }

@@ -4,7 +4,7 @@
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
 
-use crate::model::{Names, Step, Workflow};
+use crate::model::{Names, Step, Trigger, Workflow};
 
 /// For each step, the other steps it needs (by reference or `depends`), each with the span of
 /// the first token that names it. Names that are not steps, and a step's own name, are left out.
@@ -21,7 +21,8 @@ fn edges_named<'a, S>(workflow: &'a Workflow<S>, names: &Names<'_>) -> Vec<BTree
         .map(|(me, step)| {
             let mut edges = BTreeMap::new();
             let named = step.refs().map(|(_, r)| (r.path.root.as_str(), &r.span));
-            for (name, span) in named.chain(step.depends.iter().map(|d| (d.value.as_str(), &d.span))) {
+            let ordered = step.depends.iter().chain(step.after.as_ref().map(|a| &a.step));
+            for (name, span) in named.chain(ordered.map(|d| (d.value.as_str(), &d.span))) {
                 if let Some(i) = names.step(name).filter(|&i| i != me) {
                     edges.entry(i).or_insert(span);
                 }
@@ -40,9 +41,70 @@ pub struct Graph {
     pub reads: Vec<Vec<usize>>,
     /// Step indices by level: a step's level is one more than the highest level it needs.
     pub levels: Vec<Vec<usize>>,
-    /// For each step, whether it may not run (a condition, `on_error skip`, or a step it needs
-    /// may not run): its output is then optional.
+    /// For each step, whether it may not run (a condition, `after`, `on_error skip`, or a step
+    /// it needs may not run): its output is then optional.
     pub skippable: Vec<bool>,
+    /// For each step, its `after X failed | always`: the step `X` and the trigger.
+    pub after: Vec<Option<(usize, Trigger)>>,
+}
+
+/// How a step ended, as the steps after it see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Ended {
+    /// It gave an output (its own call's or its fallback's).
+    Succeeded,
+    /// It did not run: its condition was false, a step it needs did not succeed, or the run was
+    /// stopping.
+    Skipped,
+    /// Its call failed.
+    Failed,
+    /// It was running when the run stopped; its call was cancelled.
+    Cancelled,
+}
+
+impl Ended {
+    fn describe(self) -> &'static str {
+        match self {
+            Ended::Succeeded => "succeeded",
+            Ended::Skipped => "was skipped",
+            Ended::Failed => "failed",
+            Ended::Cancelled => "was cancelled",
+        }
+    }
+}
+
+/// Whether a step runs, by how the steps it needs ended ([`Graph::admit`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admit {
+    /// It runs (its condition, if any, decides next).
+    Run,
+    /// It is skipped because of how step `because` ended.
+    Skip {
+        /// The step it needs.
+        because: usize,
+        /// How that step ended.
+        ended: Ended,
+        /// Whether the step waited for `because` to fail (`after X failed`).
+        awaited_failure: bool,
+    },
+    /// It does not start: the run is stopping after a failure, and the step has no `after`
+    /// rule that makes it part of the wind-down.
+    Stopping,
+}
+
+impl Admit {
+    /// Why the step does not run, with `name` the id of the step it names: "`charge` failed",
+    /// "`charge` succeeded, and this step runs only if it fails".
+    pub fn reason(&self, name: &str) -> String {
+        match *self {
+            Admit::Run => String::new(),
+            Admit::Skip { ended, awaited_failure: true, .. } => {
+                format!("`{name}` {}, and this step runs only if it fails", ended.describe())
+            }
+            Admit::Skip { ended, .. } => format!("`{name}` {}", ended.describe()),
+            Admit::Stopping => "the run is stopping after a failure".to_owned(),
+        }
+    }
 }
 
 impl Graph {
@@ -102,7 +164,27 @@ impl Graph {
         for (i, &l) in level.iter().enumerate() {
             levels[l].push(i);
         }
-        Graph { needs, reads, levels, skippable }
+        let after = workflow
+            .steps
+            .iter()
+            .map(|s| {
+                let a = s.after.as_ref()?;
+                Some((names.step(&a.step.value)?, a.when.value))
+            })
+            .collect();
+        Graph { needs, reads, levels, skippable, after }
+    }
+
+    /// The trigger rule: whether step `i` runs, given how each step it needs ended (`ended`,
+    /// asked only of those steps, which have all ended) and whether the run is stopping after a
+    /// failure (`stopping`). One rule for both kinds of workflow:
+    ///
+    /// - while the run is stopping, only steps with `after X …` start;
+    /// - a step runs only if every step it needs succeeded, except the step named by its
+    ///   `after`: `after X failed` runs only if `X` failed, `after X always` whatever `X` did.
+    pub fn admit(&self, i: usize, ended: impl Fn(usize) -> Ended, stopping: bool) -> Admit {
+        let needs = self.needs.get(i).map_or(&[][..], Vec::as_slice);
+        admit(needs, self.after.get(i).copied().flatten(), ended, stopping)
     }
 
     /// The first step that step `i` needs and that did not run, by `ran`: a step whose needed
@@ -123,6 +205,33 @@ impl Graph {
     }
 }
 
+/// [`Graph::admit`] for a step that needs the steps `needs` and may run `after` one of them, with
+/// steps numbered as the caller numbers them (a compiled workflow numbers them by record).
+pub fn admit(
+    needs: &[usize],
+    after: Option<(usize, Trigger)>,
+    ended: impl Fn(usize) -> Ended,
+    stopping: bool,
+) -> Admit {
+    if stopping && after.is_none() {
+        return Admit::Stopping;
+    }
+    for &n in needs {
+        let end = ended(n);
+        match after {
+            Some((x, Trigger::Failed)) if x == n && end != Ended::Failed => {
+                return Admit::Skip { because: n, ended: end, awaited_failure: true };
+            }
+            Some((x, _)) if x == n => {}
+            _ if end != Ended::Succeeded => {
+                return Admit::Skip { because: n, ended: end, awaited_failure: false };
+            }
+            _ => {}
+        }
+    }
+    Admit::Run
+}
+
 /// For each step, the steps it needs, ascending.
 fn needs<S>(workflow: &Workflow<S>, names: &Names<'_>) -> Vec<Vec<usize>> {
     let steps = workflow.steps.iter().enumerate();
@@ -130,6 +239,7 @@ fn needs<S>(workflow: &Workflow<S>, names: &Names<'_>) -> Vec<Vec<usize>> {
         .map(|(me, step)| {
             let named = step.refs().map(|(_, r)| r.path.root.as_str());
             let named = named.chain(step.depends.iter().map(|d| d.value.as_str()));
+            let named = named.chain(step.after.as_ref().map(|a| a.step.value.as_str()));
             ascending(named.filter_map(|name| names.step(name)).filter(|&i| i != me))
         })
         .collect()
@@ -145,7 +255,9 @@ fn ascending(indices: impl Iterator<Item = usize>) -> Vec<usize> {
 
 /// Whether a step may not run by its own clauses: a condition or `on_error skip`.
 fn may_skip<S>(step: &Step<S>) -> bool {
-    step.condition.is_some() || step.on_error.as_ref().is_some_and(|o| o.value == crate::model::OnError::Skip)
+    step.condition.is_some()
+        || step.after.is_some()
+        || step.on_error.as_ref().is_some_and(|o| o.value == crate::model::OnError::Skip)
 }
 
 /// The steps whose outputs step `me` reads, ascending.

@@ -75,6 +75,51 @@ pub struct Step<S> {
     pub deadline: Option<Spanned<f64, S>>,
     /// `on_error …`.
     pub on_error: Option<Spanned<OnError, S>>,
+    /// `on_error fallback tool(…)`: the call whose output takes the step's place when the step
+    /// fails for good.
+    pub fallback: Option<Call<S>>,
+    /// `compensate tool(…)`: the call that undoes the step when the run fails after it
+    /// succeeded.
+    pub compensate: Option<Call<S>>,
+    /// `after X failed | always`: when the step runs, by how step `X` ended.
+    pub after: Option<After<S>>,
+}
+
+/// A tool call besides a step's own: a fallback or a compensation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Call<S> {
+    /// The tool as written.
+    pub tool: Name<S>,
+    /// The arguments, in the order written.
+    pub args: Vec<Arg<S>>,
+}
+
+/// `after X failed | always`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct After<S> {
+    /// The step `X`.
+    pub step: Name<S>,
+    /// How `X` must have ended.
+    pub when: Spanned<Trigger, S>,
+}
+
+/// How the step named by `after` must have ended for the step to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Trigger {
+    /// `after X failed`: only if `X` failed.
+    Failed,
+    /// `after X always`: once `X` has ended, however it ended.
+    Always,
+}
+
+impl Trigger {
+    /// The word the DSL writes: `failed`, `always`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Trigger::Failed => "failed",
+            Trigger::Always => "always",
+        }
+    }
 }
 
 /// `name: value` in a step's call.
@@ -159,6 +204,8 @@ pub struct Retry<S> {
     pub max: Option<Spanned<f64, S>>,
     /// Whether delays are randomised.
     pub jitter: bool,
+    /// `on timeout, rate_limited`: the error classes retried (every retryable error when empty).
+    pub on: Vec<Name<S>>,
 }
 
 /// What a failed step does to the run.
@@ -167,8 +214,21 @@ pub enum OnError {
     /// Stop the run (the default).
     #[default]
     Abort,
-    /// Record the failure, skip the steps that need this one, go on.
+    /// Record the failure and go on: the steps that need this one follow their trigger rule.
     Skip,
+    /// Call the step's fallback; its output takes the step's place.
+    Fallback,
+}
+
+impl OnError {
+    /// The word the DSL writes: `abort`, `skip`, `fallback`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OnError::Abort => "abort",
+            OnError::Skip => "skip",
+            OnError::Fallback => "fallback",
+        }
+    }
 }
 
 impl<S> Value<S> {
@@ -219,15 +279,31 @@ pub enum RefSite<'a> {
     Arg(&'a str),
     /// In the condition.
     Condition,
+    /// In the fallback call's argument with this name.
+    Fallback(&'a str),
+    /// In the compensation call's argument with this name.
+    Compensate(&'a str),
 }
 
 impl<S> Step<S> {
-    /// Every reference of the step, with where it is: its arguments', then its condition's.
+    /// Every reference the step reads before or while it runs, with where it is: its
+    /// arguments', its condition's, its fallback's. A compensation's references are read after
+    /// the step, and are not among them ([`compensation_refs`](Self::compensation_refs)).
     pub fn refs(&self) -> impl Iterator<Item = (RefSite<'_>, &Ref<S>)> {
         let args =
             self.args.iter().flat_map(|a| a.value.refs().map(move |r| (RefSite::Arg(&a.name.value), r)));
         let condition = self.condition.iter().flat_map(|c| c.refs.iter().map(|r| (RefSite::Condition, r)));
-        args.chain(condition)
+        let fallback = self.fallback.iter().flat_map(|c| {
+            c.args.iter().flat_map(|a| a.value.refs().map(move |r| (RefSite::Fallback(&a.name.value), r)))
+        });
+        args.chain(condition).chain(fallback)
+    }
+
+    /// The references of the step's compensation, with the argument each is in.
+    pub fn compensation_refs(&self) -> impl Iterator<Item = (RefSite<'_>, &Ref<S>)> {
+        self.compensate.iter().flat_map(|c| {
+            c.args.iter().flat_map(|a| a.value.refs().map(move |r| (RefSite::Compensate(&a.name.value), r)))
+        })
     }
 }
 
@@ -304,6 +380,18 @@ pub enum Field<'a> {
     Deadline,
     /// `on_error`.
     OnError,
+    /// The retried error classes (`retry N on timeout`).
+    RetryOn,
+    /// The fallback's tool.
+    FallbackTool,
+    /// An argument's name or value in the fallback call.
+    Fallback(&'a str),
+    /// The compensation's tool.
+    CompensateTool,
+    /// An argument's name or value in the compensation call.
+    Compensate(&'a str),
+    /// `after X …`: the step named, or the trigger.
+    After,
 }
 
 impl<S> Workflow<S> {
@@ -357,10 +445,46 @@ impl<S> Step<S> {
                 multiplier: r.multiplier.map(|m| map_spanned(m, &mut |s| f(s, at(index, Field::Multiplier)))),
                 max: r.max.map(|m| map_spanned(m, &mut |s| f(s, at(index, Field::MaxDelay)))),
                 jitter: r.jitter,
+                on: r
+                    .on
+                    .into_iter()
+                    .map(|c| map_spanned(c, &mut |s| f(s, at(index, Field::RetryOn))))
+                    .collect(),
             }),
             timeout: self.timeout.map(|t| map_spanned(t, &mut |s| f(s, at(index, Field::Timeout)))),
             deadline: self.deadline.map(|d| map_spanned(d, &mut |s| f(s, at(index, Field::Deadline)))),
             on_error: self.on_error.map(|o| map_spanned(o, &mut |s| f(s, at(index, Field::OnError)))),
+            fallback: self.fallback.map(|c| {
+                c.map_spans(&mut |s, arg| f(s, at(index, arg.map_or(Field::FallbackTool, Field::Fallback))))
+            }),
+            compensate: self.compensate.map(|c| {
+                c.map_spans(&mut |s, arg| {
+                    f(s, at(index, arg.map_or(Field::CompensateTool, Field::Compensate)))
+                })
+            }),
+            after: self.after.map(|a| After {
+                step: map_spanned(a.step, &mut |s| f(s, at(index, Field::After))),
+                when: map_spanned(a.when, &mut |s| f(s, at(index, Field::After))),
+            }),
+        }
+    }
+}
+
+impl<S> Call<S> {
+    /// The same call with every span mapped by `f`, which is told the argument a span is in
+    /// (`None` for the tool).
+    pub fn map_spans<T>(self, f: &mut impl FnMut(S, Option<&str>) -> T) -> Call<T> {
+        Call {
+            tool: map_spanned(self.tool, &mut |s| f(s, None)),
+            args: self
+                .args
+                .into_iter()
+                .map(|a| {
+                    let arg = a.name.value.clone();
+                    let name = map_spanned(a.name, &mut |s| f(s, Some(&arg)));
+                    Arg { name, value: a.value.map_spans(&mut |s| f(s, Some(&arg))) }
+                })
+                .collect(),
         }
     }
 }

@@ -61,6 +61,17 @@ impl RetryPolicy {
     }
 }
 
+/// How a compensation (`compensate tool(…)`) retries: up to 3 more calls, 1 s apart and then
+/// twice as long each time, at most 10 s. A compensation undoes what its step did, so it tries
+/// harder than a step that gives no `retry`.
+pub const COMPENSATION_RETRY: RetryPolicy = RetryPolicy {
+    retries: 3,
+    backoff: Duration::from_secs(1),
+    multiplier: 2.0,
+    max_delay: Some(Duration::from_secs(10)),
+    jitter: false,
+};
+
 impl Default for RetryPolicy {
     fn default() -> Self {
         Self::NONE
@@ -68,7 +79,7 @@ impl Default for RetryPolicy {
 }
 
 /// What the driver needs of one step.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct StepPolicy {
     /// Its retries.
     pub retry: RetryPolicy,
@@ -78,6 +89,9 @@ pub struct StepPolicy {
     pub deadline: Option<Duration>,
     /// What its failure does.
     pub on_error: OnError,
+    /// The error classes its retries are for (`retry N on timeout, rate_limited`); every
+    /// retryable error when empty.
+    pub retry_on: Vec<String>,
 }
 
 impl StepPolicy {
@@ -89,6 +103,7 @@ impl StepPolicy {
             timeout: step.timeout.as_ref().map(|t| millis(t.value)),
             deadline: step.deadline.as_ref().map(|d| millis(d.value)),
             on_error: step.on_error.as_ref().map_or(OnError::Abort, |o| o.value),
+            retry_on: step.retry.iter().flat_map(|r| &r.on).map(|c| c.value.clone()).collect(),
         }
     }
 }

@@ -6,7 +6,7 @@
 use std::fmt::Write as _;
 
 use crate::ast::{Expr, Literal, Part};
-use crate::model::{OnError, Step, Value, Workflow};
+use crate::model::{Arg, Name, OnError, Step, Value, Workflow};
 use crate::policy::duration_text;
 
 /// A part of a workflow that the DSL cannot express (a `null` literal, a list, a template with a
@@ -56,13 +56,16 @@ pub fn workflow<S>(workflow: &Workflow<S>) -> Result<String, PrintError> {
 pub fn step<S>(step: &Step<S>) -> Result<String, PrintError> {
     let fail =
         |place: &str, what: String| PrintError { step: step.id.value.clone(), place: place.to_owned(), what };
-    let mut args = Vec::new();
-    for arg in &step.args {
-        let place = format!("argument `{}`", arg.name.value);
-        let value = value(&arg.value).map_err(|what| fail(&place, what))?;
-        args.push(format!("{}: {value}", arg.name.value));
-    }
-    let mut out = format!("{} = {}({})", step.id.value, step.tool.value, args.join(", "));
+    let call = |tool: &Name<S>, args: &[Arg<S>], within: &str| -> Result<String, PrintError> {
+        let mut printed = Vec::new();
+        for arg in args {
+            let place = format!("{within}argument `{}`", arg.name.value);
+            let value = value(&arg.value).map_err(|what| fail(&place, what))?;
+            printed.push(format!("{}: {value}", arg.name.value));
+        }
+        Ok(format!("{}({})", tool.value, printed.join(", ")))
+    };
+    let mut out = format!("{} = {}", step.id.value, call(&step.tool, &step.args, "")?);
     if !step.depends.is_empty() {
         let names: Vec<&str> = step.depends.iter().map(|d| d.value.as_str()).collect();
         let _ = write!(out, " depends {}", names.join(", "));
@@ -90,6 +93,10 @@ pub fn step<S>(step: &Step<S>) -> Result<String, PrintError> {
         if retry.jitter {
             out.push_str(" jitter");
         }
+        if !retry.on.is_empty() {
+            let classes: Vec<&str> = retry.on.iter().map(|c| c.value.as_str()).collect();
+            let _ = write!(out, " on {}", classes.join(", "));
+        }
     }
     if let Some(timeout) = &step.timeout {
         let _ = write!(out, " timeout {}", duration_text(timeout.value));
@@ -97,11 +104,20 @@ pub fn step<S>(step: &Step<S>) -> Result<String, PrintError> {
     if let Some(deadline) = &step.deadline {
         let _ = write!(out, " deadline {}", duration_text(deadline.value));
     }
-    if let Some(on_error) = &step.on_error {
-        out.push_str(match on_error.value {
-            OnError::Skip => " on_error skip",
-            OnError::Abort => " on_error abort",
-        });
+    match (step.on_error.as_ref().map(|o| o.value), &step.fallback) {
+        (Some(OnError::Fallback) | None, Some(fallback)) => {
+            let _ = write!(out, " on_error fallback {}", call(&fallback.tool, &fallback.args, "fallback ")?);
+        }
+        (Some(action), _) => {
+            let _ = write!(out, " on_error {}", action.as_str());
+        }
+        (None, None) => {}
+    }
+    if let Some(compensate) = &step.compensate {
+        let _ = write!(out, " compensate {}", call(&compensate.tool, &compensate.args, "compensation ")?);
+    }
+    if let Some(after) = &step.after {
+        let _ = write!(out, " after {} {}", after.step.value, after.when.value.as_str());
     }
     Ok(out)
 }

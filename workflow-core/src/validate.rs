@@ -10,7 +10,7 @@ use std::collections::HashSet;
 
 use crate::ast::{Expr, FilterKind, Literal};
 use crate::graph::{Graph, edges};
-use crate::model::{Condition, Names, Spanned, Workflow};
+use crate::model::{Condition, Names, OnError, Spanned, Trigger, Workflow};
 use crate::policy::{MAX_DURATION_MS, MAX_RETRIES, StepPolicy, duration_text};
 use crate::suggest::{did_you_mean, list};
 
@@ -55,6 +55,9 @@ pub fn check_with<S: Clone>(
     check_names(&workflow, &names, &mut problems);
     check_references(&workflow, &names, &mut problems);
     check_depends(&workflow, &names, &mut problems);
+    check_after(&workflow, &names, &mut problems);
+    check_fallbacks(&workflow, &mut problems);
+    check_compensations(&workflow, &names, &mut problems);
     check_conditions(&workflow, &mut problems);
     check_retries(&workflow, &mut problems);
     check_timeouts(&workflow, &mut problems);
@@ -162,6 +165,106 @@ fn check_depends<S: Clone>(workflow: &Workflow<S>, known: &Names<'_>, problems: 
                 let hint = did_you_mean(name, steps())
                     .unwrap_or_else(|| format!("; the steps are {}", list(steps())));
                 problems.at(&dep.span, format!("`depends` names unknown step `{name}`{hint}"));
+            }
+        }
+    }
+}
+
+// `after X failed | always` names another step, and the step does not read the output of `X`,
+// which it may not have: after `X` failed there is none, and `always` runs however `X` ended.
+fn check_after<S: Clone>(workflow: &Workflow<S>, known: &Names<'_>, problems: &mut Problems<S>) {
+    let steps = || workflow.steps.iter().map(|s| s.id.value.as_str());
+    for step in &workflow.steps {
+        let Some(after) = &step.after else { continue };
+        let (name, when) = (after.step.value.as_str(), after.when.value);
+        if name == step.id.value {
+            problems.at(&after.step.span, format!("step `{name}` runs after itself; name another step"));
+            continue;
+        } else if known.is_input(name) {
+            problems
+                .at(&after.step.span, format!("`{name}` is an input, not a step; `after` takes a step id"));
+            continue;
+        } else if known.step(name).is_none() {
+            let hint =
+                did_you_mean(name, steps()).unwrap_or_else(|| format!("; the steps are {}", list(steps())));
+            problems.at(&after.step.span, format!("`after` names unknown step `{name}`{hint}"));
+            continue;
+        }
+        let why = match when {
+            Trigger::Failed => format!("it runs only after `{name}` failed, when `{name}` has no output"),
+            Trigger::Always => format!("it runs however `{name}` ended, when `{name}` may have no output"),
+        };
+        for (_, r) in step.refs().filter(|(_, r)| r.path.root == name) {
+            problems.at(
+                &r.span,
+                format!(
+                    "step `{}` cannot read `{}`: {why}; read another step, or wait for it with `depends {name}`",
+                    step.id.value, r.path
+                ),
+            );
+        }
+    }
+}
+
+// A step has a fallback call exactly when its `on_error` is `fallback` (`on_error fallback
+// tool(…)`).
+fn check_fallbacks<S: Clone>(workflow: &Workflow<S>, problems: &mut Problems<S>) {
+    for step in &workflow.steps {
+        let on_error = step.on_error.as_ref();
+        match (on_error.map(|o| (o.value, &o.span)), &step.fallback) {
+            (Some((OnError::Fallback, span)), None) => problems.at(
+                span,
+                format!("step `{}` has `on_error fallback` but no fallback call; give the call to make instead", step.id.value),
+            ),
+            (Some((action @ (OnError::Skip | OnError::Abort), span)), Some(_)) => problems.at(
+                span,
+                format!(
+                    "step `{}` has a fallback call but `on_error {}`; set `on_error` to `fallback` or remove the call",
+                    step.id.value,
+                    action.as_str()
+                ),
+            ),
+            (None, Some(fallback)) => problems.at(
+                &fallback.tool.span,
+                format!("step `{}` has a fallback call but no `on_error fallback`; set `on_error` to `fallback`", step.id.value),
+            ),
+            _ => {}
+        }
+    }
+}
+
+// A compensation runs after its step succeeded, when the run fails later: it reads the step's own
+// output, the inputs, and the steps the step itself read or depended on, which had all succeeded
+// before it ran. Any other step may not have run.
+fn check_compensations<S: Clone>(workflow: &Workflow<S>, index: &Names<'_>, problems: &mut Problems<S>) {
+    for step in &workflow.steps {
+        let own = step.id.value.as_str();
+        let read: HashSet<&str> = step
+            .refs()
+            .map(|(_, r)| r.path.root.as_str())
+            .chain(step.depends.iter().map(|d| d.value.as_str()))
+            .collect();
+        for (_, r) in step.compensation_refs() {
+            let root = r.path.root.as_str();
+            if root == own || index.is_input(root) || read.contains(root) {
+                continue;
+            }
+            if index.step(root).is_some() {
+                problems.at(
+                    &r.span,
+                    format!(
+                        "the compensation of `{own}` cannot read `{root}`, which may not have run; it can read `{own}`'s own output, the inputs, and the steps `{own}` reads"
+                    ),
+                );
+            } else {
+                let names = workflow
+                    .inputs
+                    .iter()
+                    .flatten()
+                    .map(|i| i.name.value.as_str())
+                    .chain(workflow.steps.iter().map(|s| s.id.value.as_str()));
+                let hint = did_you_mean(root, names).unwrap_or_else(|| known(workflow));
+                problems.at(&r.span, format!("unknown step or input `{root}`{hint}"));
             }
         }
     }

@@ -97,6 +97,9 @@ impl Pattern {
                     timeout: None,
                     deadline: None,
                     on_error: None,
+                    fallback: None,
+                    compensate: None,
+                    after: None,
                 }
             })
             .collect();

@@ -99,12 +99,59 @@ pub struct WorkflowStep {
     /// The time limit of the whole step, every attempt and wait included, in seconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deadline_seconds: Option<f64>,
-    /// What a failure does: stop the run (the default) or skip the dependents.
+    /// The error classes retried (`["timeout", "rate_limited"]`); every retryable error when
+    /// empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub retry_on: Vec<String>,
+    /// What a failure does: stop the run (the default), go on without this step's output
+    /// (`skip`), or call [`fallback`](Self::fallback) instead (`fallback`).
     #[serde(default, skip_serializing_if = "OnError::is_abort")]
     pub on_error: OnError,
+    /// With `on_error: fallback`: the call whose output takes the step's place when the step
+    /// fails for good.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback: Option<ToolCall>,
+    /// The call that undoes the step, when the run fails after the step succeeded (the saga
+    /// pattern). It may read the step's own output, `{{step_id.field}}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compensate: Option<ToolCall>,
+    /// Run only after another step ended a given way (`after X failed | always`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<AfterStep>,
     /// Anything else.
     #[serde(default, skip_serializing_if = "Map::is_empty")]
     pub metadata: Map<String, Value>,
+}
+
+/// A tool call besides a step's own: its fallback or its compensation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ToolCall {
+    /// The tool it calls.
+    pub tool_name: String,
+    /// The tool's arguments, templates as in [`WorkflowStep::parameters`].
+    #[serde(default)]
+    pub parameters: Map<String, Value>,
+}
+
+/// `after X failed | always`: a step that runs by how another step ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AfterStep {
+    /// The other step's id.
+    pub step: String,
+    /// How it must have ended.
+    pub when: Trigger,
+}
+
+/// How the step named by [`AfterStep`] must have ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Trigger {
+    /// Only if it failed.
+    Failed,
+    /// However it ended: succeeded, failed or skipped (a `finally`).
+    Always,
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -118,8 +165,10 @@ pub enum OnError {
     /// Stop the run.
     #[default]
     Abort,
-    /// Record the failure, skip the steps that need this one, go on.
+    /// Record the failure and go on; the steps that need this one follow their trigger rule.
     Skip,
+    /// Call the step's [`fallback`](WorkflowStep::fallback) instead.
+    Fallback,
 }
 
 impl OnError {
@@ -144,7 +193,11 @@ impl WorkflowStep {
             jitter: false,
             timeout_seconds: None,
             deadline_seconds: None,
+            retry_on: Vec::new(),
             on_error: OnError::Abort,
+            fallback: None,
+            compensate: None,
+            after: None,
             metadata: Map::new(),
         }
     }

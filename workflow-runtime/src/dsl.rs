@@ -14,7 +14,9 @@ use workflow_core::model::{
 };
 use workflow_core::parse::{DslPart, condition, dsl_string, template};
 
-use crate::definition::{OnError, WorkflowInput, WorkflowStep, WorkflowTemplate};
+use crate::definition::{
+    AfterStep, OnError, ToolCall, Trigger, WorkflowInput, WorkflowStep, WorkflowTemplate,
+};
 use crate::template::ParseError;
 
 /// Where a part of a run-time workflow is: its step, the field it is in (as the serde form names
@@ -53,6 +55,12 @@ fn field_name(field: Field<'_>) -> Option<Cow<'static, str>> {
         Field::Timeout => "timeout_seconds",
         Field::Deadline => "deadline_seconds",
         Field::OnError => "on_error",
+        Field::RetryOn => "retry_on",
+        Field::FallbackTool => "fallback.tool_name",
+        Field::Fallback(name) => return Some(Cow::Owned(format!("fallback.{name}"))),
+        Field::CompensateTool => "compensate.tool_name",
+        Field::Compensate(name) => return Some(Cow::Owned(format!("compensate.{name}"))),
+        Field::After => "after",
     }))
 }
 
@@ -94,14 +102,32 @@ fn step_template<S>(step: &Step<S>) -> WorkflowStep {
         out.backoff_multiplier = retry.multiplier.as_ref().map(|m| m.value);
         out.max_delay_seconds = retry.max.as_ref().map(|m| m.value / 1000.0);
         out.jitter = retry.jitter;
+        out.retry_on = retry.on.iter().map(|c| c.value.clone()).collect();
     }
     out.timeout_seconds = step.timeout.as_ref().map(|t| t.value / 1000.0);
     out.deadline_seconds = step.deadline.as_ref().map(|d| d.value / 1000.0);
     out.on_error = match step.on_error.as_ref().map(|o| o.value) {
         Some(CoreOnError::Skip) => OnError::Skip,
+        Some(CoreOnError::Fallback) => OnError::Fallback,
         _ => OnError::Abort,
     };
+    out.fallback = step.fallback.as_ref().map(call_template);
+    out.compensate = step.compensate.as_ref().map(call_template);
+    out.after = step.after.as_ref().map(|a| AfterStep {
+        step: a.step.value.clone(),
+        when: match a.when.value {
+            model::Trigger::Failed => Trigger::Failed,
+            model::Trigger::Always => Trigger::Always,
+        },
+    });
     out
+}
+
+fn call_template<S>(call: &model::Call<S>) -> ToolCall {
+    ToolCall {
+        tool_name: call.tool.value.clone(),
+        parameters: call.args.iter().map(|a| (a.name.value.clone(), parameter(&a.value))).collect(),
+    }
 }
 
 /// An argument as JSON: references become `{{path}}` templates.
@@ -181,7 +207,10 @@ fn canonical_condition(text: &str) -> String {
 /// The template of a compiled workflow (`name::template()`): the DSL text `workflow!` printed
 /// with the shared printer, read back as `WorkflowTemplate::from_dsl` reads text, each step's
 /// tool named as the tool calls itself.
-pub fn compiled_template(text: &str, tools: &[&str]) -> WorkflowTemplate {
+///
+/// `tools` holds, for each step, the names of its tool, its fallback's tool and its
+/// compensation's tool.
+pub fn compiled_template(text: &str, tools: &[(&str, Option<&str>, Option<&str>)]) -> WorkflowTemplate {
     let mut template = match workflow_core::dsl::workflows(text) {
         Ok(mut workflows) if workflows.len() == 1 => to_template(&workflows.remove(0)),
         // The macro printed text the same grammar reads; anything else is a bug in the printer,
@@ -195,8 +224,14 @@ pub fn compiled_template(text: &str, tools: &[&str]) -> WorkflowTemplate {
             parallel_groups: None,
         },
     };
-    for (step, tool) in template.steps.iter_mut().zip(tools) {
-        step.tool_name = (*tool).to_owned();
+    for (step, &(tool, fallback, compensate)) in template.steps.iter_mut().zip(tools) {
+        step.tool_name = tool.to_owned();
+        if let (Some(call), Some(name)) = (&mut step.fallback, fallback) {
+            call.tool_name = name.to_owned();
+        }
+        if let (Some(call), Some(name)) = (&mut step.compensate, compensate) {
+            call.tool_name = name.to_owned();
+        }
     }
     template
 }
@@ -233,28 +268,19 @@ fn step_model(index: usize, step: &WorkflowStep, bad: &mut Vec<BadText>) -> Step
         field: Some(Cow::Borrowed(field)),
         range,
     };
-    let at_param = |name: &str, range: Option<Span>| Site {
-        step: Some(index),
-        field: Some(Cow::Owned(name.to_owned())),
-        range,
-    };
     let seconds = |field: &'static str, v: Option<f64>| v.map(|s| Spanned::new(s * 1000.0, at(field, None)));
-    let mut args = Vec::new();
-    for (name, value) in &step.parameters {
-        let at = |range| at_param(name, range);
-        match value_model(value, &at) {
-            Ok(v) => args.push(model::Arg { name: Name::new(name.clone(), at(None)), value: v }),
-            Err((text, error)) => {
-                bad.push(BadText { site: at(None), text, error });
-                // Still given, so the tool's checks do not also call it missing.
-                let opaque = model::Value::Template(TemplateValue {
-                    template: Template { parts: Vec::new() },
-                    refs: Vec::new(),
-                });
-                args.push(model::Arg { name: Name::new(name.clone(), at(None)), value: opaque });
-            }
-        }
-    }
+    let args = call_args(index, None, &step.parameters, bad);
+    let call = |prefix: &'static str, call: &Option<ToolCall>, bad: &mut Vec<BadText>| {
+        call.as_ref().map(|c| model::Call {
+            tool: Name::new(
+                c.tool_name.clone(),
+                at(if prefix == "fallback" { "fallback.tool_name" } else { "compensate.tool_name" }, None),
+            ),
+            args: call_args(index, Some(prefix), &c.parameters, bad),
+        })
+    };
+    let fallback = call("fallback", &step.fallback, bad);
+    let compensate = call("compensate", &step.compensate, bad);
     let condition = step.condition.as_ref().and_then(|text| match condition(text) {
         Ok(expr) => {
             let refs = expr
@@ -274,7 +300,8 @@ fn step_model(index: usize, step: &WorkflowStep, bad: &mut Vec<BadText>) -> Step
         || step.backoff_seconds.is_some()
         || step.backoff_multiplier.is_some()
         || step.max_delay_seconds.is_some()
-        || step.jitter;
+        || step.jitter
+        || !step.retry_on.is_empty();
     Step {
         id: Name::new(step.step_id.clone(), Site { step: Some(index), ..Site::default() }),
         tool: Name::new(step.tool_name.clone(), at("tool_name", None)),
@@ -287,12 +314,59 @@ fn step_model(index: usize, step: &WorkflowStep, bad: &mut Vec<BadText>) -> Step
             multiplier: step.backoff_multiplier.map(|m| Spanned::new(m, at("backoff_multiplier", None))),
             max: seconds("max_delay_seconds", step.max_delay_seconds),
             jitter: step.jitter,
+            on: step.retry_on.iter().map(|c| Name::new(c.clone(), at("retry_on", None))).collect(),
         }),
         timeout: seconds("timeout_seconds", step.timeout_seconds),
         deadline: seconds("deadline_seconds", step.deadline_seconds),
-        on_error: (step.on_error == OnError::Skip)
-            .then(|| Spanned::new(CoreOnError::Skip, at("on_error", None))),
+        on_error: match step.on_error {
+            OnError::Abort => None,
+            OnError::Skip => Some(Spanned::new(CoreOnError::Skip, at("on_error", None))),
+            OnError::Fallback => Some(Spanned::new(CoreOnError::Fallback, at("on_error", None))),
+        },
+        fallback,
+        compensate,
+        after: step.after.as_ref().map(|a| model::After {
+            step: Name::new(a.step.clone(), at("after", None)),
+            when: Spanned::new(
+                match a.when {
+                    Trigger::Failed => model::Trigger::Failed,
+                    Trigger::Always => model::Trigger::Always,
+                },
+                at("after", None),
+            ),
+        }),
     }
+}
+
+/// The arguments of a step's call (`prefix` `None`), its fallback's or its compensation's, with
+/// their sites; a template that does not parse is reported and given as an empty text.
+fn call_args(
+    index: usize,
+    prefix: Option<&str>,
+    parameters: &Map<String, Value>,
+    bad: &mut Vec<BadText>,
+) -> Vec<model::Arg<Site>> {
+    let mut args = Vec::new();
+    for (name, value) in parameters {
+        let field: Cow<'static, str> = match prefix {
+            None => Cow::Owned(name.clone()),
+            Some(prefix) => Cow::Owned(format!("{prefix}.{name}")),
+        };
+        let at = |range| Site { step: Some(index), field: Some(field.clone()), range };
+        match value_model(value, &at) {
+            Ok(v) => args.push(model::Arg { name: Name::new(name.clone(), at(None)), value: v }),
+            Err((text, error)) => {
+                bad.push(BadText { site: at(None), text, error });
+                // Still given, so the tool's checks do not also call it missing.
+                let opaque = model::Value::Template(TemplateValue {
+                    template: Template { parts: Vec::new() },
+                    refs: Vec::new(),
+                });
+                args.push(model::Arg { name: Name::new(name.clone(), at(None)), value: opaque });
+            }
+        }
+    }
+    args
 }
 
 /// A parameter's JSON as a model value: strings with `{{` are templates (one lone `{{path}}` is

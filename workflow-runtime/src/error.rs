@@ -31,9 +31,19 @@ pub enum ErrorKind {
 /// assert!(ToolError::from("upstream timed out").is_retryable());
 /// assert!(!ToolError::permanent("no such user").is_retryable());
 /// ```
+///
+/// An error may also carry a class (`rate_limited`, `unavailable`, or any name of the tool's),
+/// for steps that retry only some classes: `retry 3 on timeout, rate_limited`.
+///
+/// ```
+/// use workflow::ToolError;
+/// let err = ToolError::retryable("slow down").with_class(ToolError::RATE_LIMITED);
+/// assert_eq!(err.class(), Some("rate_limited"));
+/// ```
 #[derive(Debug)]
 pub struct ToolError {
     kind: ErrorKind,
+    class: Option<Cow<'static, str>>,
     message: Cow<'static, str>,
     source: Option<Box<dyn StdError + Send + Sync>>,
 }
@@ -41,12 +51,31 @@ pub struct ToolError {
 impl ToolError {
     /// A failure that retrying may fix.
     pub fn retryable(message: impl Into<Cow<'static, str>>) -> Self {
-        Self { kind: ErrorKind::Retryable, message: message.into(), source: None }
+        Self { kind: ErrorKind::Retryable, class: None, message: message.into(), source: None }
     }
 
     /// A failure that retrying will not fix.
     pub fn permanent(message: impl Into<Cow<'static, str>>) -> Self {
-        Self { kind: ErrorKind::Permanent, message: message.into(), source: None }
+        Self { kind: ErrorKind::Permanent, class: None, message: message.into(), source: None }
+    }
+
+    /// The class of a call that took too long (a step's `timeout` gives it too).
+    pub const TIMEOUT: &'static str = "timeout";
+    /// The class of a call refused for going too fast (HTTP 429).
+    pub const RATE_LIMITED: &'static str = "rate_limited";
+    /// The class of a call to a service that is down or overloaded (HTTP 502, 503, 504).
+    pub const UNAVAILABLE: &'static str = "unavailable";
+
+    /// Gives the error a class, for `retry N on <class>, …`.
+    #[must_use]
+    pub fn with_class(mut self, class: impl Into<Cow<'static, str>>) -> Self {
+        self.class = Some(class.into());
+        self
+    }
+
+    /// The error's class, if it was given one.
+    pub fn class(&self) -> Option<&str> {
+        self.class.as_deref()
     }
 
     /// Attaches the underlying error, reported by [`Error::source`](StdError::source).
@@ -195,6 +224,23 @@ impl StepError {
             | StepError::Template { .. }
             | StepError::Arguments { .. } => false,
         }
+    }
+
+    /// The error's class, as `retry N on <class>, …` names it: `timeout` for a step's timeout
+    /// (or a tool's error of that class), `panic` for a panic, a tool error's own class.
+    pub fn class(&self) -> Option<&str> {
+        match self {
+            StepError::Tool { source, .. } => source.class(),
+            StepError::TimedOut(_) => Some(ToolError::TIMEOUT),
+            StepError::Panicked { .. } => Some("panic"),
+            _ => None,
+        }
+    }
+
+    /// Whether the failure is the engine's rather than the tool's (a template that could not be
+    /// evaluated within its limits): `on_error skip` and fallbacks never hide it.
+    pub fn is_engine(&self) -> bool {
+        matches!(self, StepError::Template { .. })
     }
 }
 

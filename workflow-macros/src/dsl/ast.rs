@@ -32,6 +32,19 @@ pub(crate) struct Step {
     pub timeout: Option<DurationLit>,
     pub deadline: Option<DurationLit>,
     pub on_error: Option<OnError>,
+    /// `on_error fallback tool(…)`'s call.
+    pub fallback: Option<Call>,
+    /// `compensate tool(…)`.
+    pub compensate: Option<Call>,
+    /// `after X failed | always`: `X`, and the trigger word.
+    pub after: Option<(Ident, Ident)>,
+}
+
+/// A fallback's or a compensation's `tool(args)`.
+#[derive(Clone)]
+pub(crate) struct Call {
+    pub tool: syn::Path,
+    pub args: Vec<Arg>,
 }
 
 /// `name: value` in a step's call.
@@ -96,6 +109,8 @@ pub(crate) struct Retry {
     pub multiplier: Option<(f64, Span)>,
     pub max: Option<DurationLit>,
     pub jitter: bool,
+    /// `on timeout, rate_limited`.
+    pub on: Vec<Ident>,
 }
 
 /// A duration as written: `30s`, `500ms`, `1.5s`, `2m`, `1h`.
@@ -105,13 +120,15 @@ pub(crate) enum DurationLit {
     Float(LitFloat),
 }
 
-/// `on_error skip | abort`.
+/// `on_error skip | abort | fallback …`, with the span of its word.
 #[derive(Clone)]
 pub(crate) enum OnError {
-    /// Record the failure, skip the step's dependents, go on with the rest.
-    Skip,
+    /// Record the failure, go on with the rest.
+    Skip(Span),
     /// Stop the run (the default).
-    Abort,
+    Abort(Span),
+    /// Call the step's fallback.
+    Fallback(Span),
 }
 
 impl Value {

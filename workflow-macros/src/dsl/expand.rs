@@ -18,7 +18,7 @@ use syn::{Ident, LitStr};
 use workflow_core::graph::Graph as Plan;
 use workflow_core::policy::StepPolicy;
 
-use super::ast::{OnError, Piece, Segment, Step, StepRef, StrPart, Value, WorkflowDef};
+use super::ast::{Call, OnError, Piece, Segment, Step, StepRef, StrPart, Value, WorkflowDef};
 use super::validate::CheckedDef;
 use crate::paths::{private, private_at};
 
@@ -33,8 +33,18 @@ pub(crate) fn workflow(checked: &CheckedDef<'_>) -> TokenStream {
     let step_names: Vec<String> = step_ids.iter().map(ToString::to_string).collect();
     let outputs_name = outputs.to_string();
     let output_types: Vec<TokenStream> = (0..steps.len()).map(|i| output_type(def, plan, i)).collect();
-    let tools: Vec<Ident> = steps.iter().map(|s| tool_alias(def, s)).collect();
-    let tool_paths = steps.iter().map(|s| &s.tool);
+    let mut tools: Vec<Ident> = steps.iter().map(|s| tool_alias(def, s)).collect();
+    let mut tool_paths: Vec<&syn::Path> = steps.iter().map(|s| &s.tool).collect();
+    for step in steps {
+        if let Some(call) = &step.fallback {
+            tools.push(call_alias(def, step, "fb", call));
+            tool_paths.push(&call.tool);
+        }
+        if let Some(call) = &step.compensate {
+            tools.push(call_alias(def, step, "cp", call));
+            tool_paths.push(&call.tool);
+        }
+    }
     let description = crate::dsl::doc_text(attrs);
     let workflow_name = name.to_string();
     let outputs_doc = format!("Outputs of the [`{name}`](struct@{name}) workflow: one field per step.");
@@ -50,13 +60,14 @@ pub(crate) fn workflow(checked: &CheckedDef<'_>) -> TokenStream {
         quote!(#p::StepInfo { id: #id, tool: <#tool as #p::Tool>::NAME, needs: &[#(#needs),*] })
     });
     let step_fns = (0..steps.len()).map(|i| step_fn(def, plan, &checked.unresolved[i], i));
+    let compensation_fns = (0..steps.len()).map(|i| compensation_fn(def, plan, &checked.unresolved[i], i));
     let holders = field_holders(def);
     let specs = steps
         .iter()
         .zip(&checked.checked.policies)
         .map(|(step, policy)| spec(step, &tool_alias(def, step), policy));
     let template = template(checked);
-    let body = run_body(def, plan);
+    let body = run_body(def, plan, &checked.unresolved);
     quote! {
         #(
             #[doc(hidden)]
@@ -119,6 +130,7 @@ pub(crate) fn workflow(checked: &CheckedDef<'_>) -> TokenStream {
             {
                 #holders
                 #(#step_fns)*
+                #(#compensation_fns)*
                 let __wf_ctx: #p::RunContext<'_, _> = ::core::convert::Into::into(__wf_context);
                 #p::in_run_span(#workflow_name, __wf_ctx.jitter_seed(), async move { #body }).await
             }
@@ -138,6 +150,11 @@ fn tool_span(tool: &syn::Path) -> Span {
     tool.segments.last().map_or_else(Span::call_site, |s| s.ident.span())
 }
 
+/// The hidden alias of a step's fallback (`fb`) or compensation (`cp`) tool.
+pub(crate) fn call_alias(def: &WorkflowDef, step: &Step, kind: &str, call: &Call) -> Ident {
+    format_ident!("__wf_{}_{}_{}", kind, def.name, step.id, span = tool_span(&call.tool))
+}
+
 /// The hidden alias through which generated code names step `step`'s tool. Naming the tool once
 /// means a misspelt tool is reported once, at its name in the DSL.
 pub(crate) fn tool_alias(def: &WorkflowDef, step: &Step) -> Ident {
@@ -147,7 +164,12 @@ pub(crate) fn tool_alias(def: &WorkflowDef, step: &Step) -> Ident {
 /// The parameters by which step `i` receives what it needs: outputs it reads, and outputs of
 /// steps that may not run (to know whether they did).
 fn passed(plan: &Plan, i: usize) -> Vec<usize> {
-    plan.needs[i].iter().copied().filter(|n| plan.reads[i].contains(n) || plan.skippable[*n]).collect()
+    let after = plan.after[i].map(|(x, _)| x);
+    plan.needs[i]
+        .iter()
+        .copied()
+        .filter(|&n| Some(n) != after && (plan.reads[i].contains(&n) || plan.skippable[n]))
+        .collect()
 }
 
 fn out_var(step: &Step) -> Ident {
@@ -201,11 +223,33 @@ fn step_fn(def: &WorkflowDef, plan: &Plan, unresolved: &BTreeSet<String>, i: usi
     let args = quote_spanned!(tool_span(&step.tool)=> #tool { #(#args),* });
     let position = proc_macro2::Literal::usize_unsuffixed(i);
     let finish = match (plan.skippable[i], &step.on_error) {
-        (true, Some(OnError::Skip)) => quote!(#p::exec::failure_skips(__wf_outcome)),
+        (true, Some(OnError::Skip(_))) => quote!(#p::exec::failure_skips(__wf_outcome)),
         (true, _) => quote!(#p::exec::some(__wf_outcome)),
         (false, _) => quote!(__wf_outcome),
     };
     let out_ty = output_type(def, plan, i);
+    let fallback = step.fallback.as_ref().map(|call| {
+        let fb = call_alias(def, step, "fb", call);
+        let args = call.args.iter().map(|arg| {
+            let value = if resolved(&arg.value) { arg_value(def, &arg.value) } else { omitted(arg.value.span.0) };
+            let arg_name = &arg.name;
+            quote!(#arg_name: #value)
+        });
+        let args = quote_spanned!(tool_span(&call.tool)=> #fb { #(#args),* });
+        let same = quote_spanned!(tool_span(&call.tool)=> #p::exec::same_output::<#tool, #fb>());
+        quote! {
+            #same;
+            let __wf_outcome = #p::exec::fall_back(&#name::SPECS[#position], <#fb as #p::Tool>::NAME, __wf_record, __wf_outcome, move || async move {
+                let __wf_args = #args;
+                #p::CallTool::call(__wf_args, __wf_state).await.map_err(#p::exec::tool_error(<#fb as #p::Tool>::NAME))
+            })
+            .await;
+        }
+    });
+    let fb_bound = step.fallback.as_ref().map(|call| {
+        let fb = call_alias(def, step, "fb", call);
+        quote!(#fb: #p::CallTool<__WfState>,)
+    });
     quote! {
         // The step's values are written in the DSL, where clippy's suggestions cannot apply.
         #[allow(non_snake_case, unreachable_code, clippy::all, clippy::pedantic)]
@@ -215,7 +259,7 @@ fn step_fn(def: &WorkflowDef, plan: &Plan, unresolved: &BTreeSet<String>, i: usi
             __wf_record: &mut #p::StepRecord,
             #(#params),*
         ) -> #p::Result<#out_ty, #p::StepError>
-        where #tool: #p::CallTool<__WfState>
+        where #tool: #p::CallTool<__WfState>, #fb_bound
         {
             #[allow(unused_imports)]
             use #p::access::Own as _;
@@ -226,6 +270,7 @@ fn step_fn(def: &WorkflowDef, plan: &Plan, unresolved: &BTreeSet<String>, i: usi
                 #p::CallTool::call(__wf_args, __wf_state).await.map_err(#p::exec::tool_error(<#tool as #p::Tool>::NAME))
             })
             .await;
+            #fallback
             #finish
         }
     }
@@ -241,6 +286,7 @@ fn spec(step: &Step, tool: &Ident, policy: &StepPolicy) -> TokenStream {
     let max = option(r.max_delay.map(duration));
     let timeout = option(policy.timeout.map(duration));
     let deadline = option(policy.deadline.map(duration));
+    let retry_on = &policy.retry_on;
     quote! {
         #p::StepSpec {
             id: #p::Cow::Borrowed(#id),
@@ -248,6 +294,7 @@ fn spec(step: &Step, tool: &Ident, policy: &StepPolicy) -> TokenStream {
             retry: #p::RetryPolicy { retries: #retries, backoff: #backoff, multiplier: #multiplier, max_delay: #max, jitter: #jitter },
             timeout: #timeout,
             deadline: #deadline,
+            retry_on: #p::Cow::Borrowed(&[#(#p::Cow::Borrowed(#retry_on)),*]),
         }
     }
 }
@@ -272,9 +319,18 @@ fn option(value: Option<TokenStream>) -> TokenStream {
 fn template(checked: &CheckedDef<'_>) -> TokenStream {
     let p = private();
     let def = &*checked.def;
-    let tools = def.steps.iter().map(|s| tool_alias(def, s));
+    let name_of = |alias: Option<Ident>| match alias {
+        Some(alias) => quote!(#p::Some(<#alias as #p::Tool>::NAME)),
+        None => quote!(#p::None),
+    };
+    let tools = def.steps.iter().map(|s| {
+        let tool = tool_alias(def, s);
+        let fallback = name_of(s.fallback.as_ref().map(|c| call_alias(def, s, "fb", c)));
+        let compensate = name_of(s.compensate.as_ref().map(|c| call_alias(def, s, "cp", c)));
+        quote!((<#tool as #p::Tool>::NAME, #fallback, #compensate))
+    });
     match workflow_core::print::workflow(&checked.checked.workflow) {
-        Ok(text) => quote!(#p::dsl::compiled_template(#text, &[#(<#tools as #p::Tool>::NAME),*])),
+        Ok(text) => quote!(#p::dsl::compiled_template(#text, &[#(#tools),*])),
         Err(err) => {
             let message = err.to_string();
             quote!(::core::compile_error!(#message))
@@ -457,59 +513,284 @@ fn field_holders(def: &WorkflowDef) -> TokenStream {
     quote!(#(#holders)*)
 }
 
-/// The level-by-level body of `run`: the steps' specs, one pending record per step in level
-/// order, then each level's steps joined, each filling its own record in place.
-fn run_body(def: &WorkflowDef, plan: &Plan) -> TokenStream {
+/// The level-by-level body of `run`: one pending record per step in level order, then each
+/// level's steps polled together, each filling its own record in place. The first failure that
+/// stops the run cancels the steps of its level still running.
+///
+/// A workflow with no `after` and no `compensate` returns at that failure. One with either keeps
+/// every output in an `Option` and goes on through the levels while it stops: each step asks
+/// the trigger rule whether it runs, so the steps with `after` run, and at the end the
+/// compensations of the steps that succeeded run, latest first.
+fn run_body(def: &WorkflowDef, plan: &Plan, unresolved: &[BTreeSet<String>]) -> TokenStream {
     let p = private();
     let workflow_name = def.name.to_string();
     let order: Vec<usize> = plan.levels.iter().flatten().copied().collect();
+    let mut position_of = vec![0usize; def.steps.len()];
+    order.iter().enumerate().for_each(|(at, &i)| position_of[i] = at);
+    let general = def.steps.iter().any(|s| s.after.is_some() || s.compensate.is_some());
     let planned = order.iter();
-    let mut position = 0usize;
+    let mut start = 0usize;
     let levels = plan.levels.iter().map(|level| {
-        let start = position;
-        position += level.len();
-        let slots: Vec<Ident> = level.iter().map(|&i| format_ident!("__wf_rs_{}", def.steps[i].id)).collect();
-        let calls: Vec<TokenStream> = level
-            .iter()
-            .zip(&slots)
-            .map(|(&i, slot)| {
-                let fn_name = format_ident!("__wf_step_{}", def.steps[i].id);
-                let args = passed(plan, i).into_iter().map(|n| out_var(&def.steps[n]));
-                quote!(#fn_name(__wf_state, __wf_inputs, #slot, #(&#args),*))
-            })
-            .collect();
-        let results: Vec<Ident> =
-            level.iter().map(|&i| format_ident!("__wf_r_{}", def.steps[i].id)).collect();
-        let vars: Vec<Ident> = level.iter().map(|&i| out_var(&def.steps[i])).collect();
-        let positions = start..start + level.len();
-        let width = level.len();
-        let run_level = match calls.as_slice() {
-            [call] => quote!(let #(#results)* = #call.await;),
-            _ => quote!(let (#(#results),*) = #p::join!(#(#calls),*);),
-        };
-        // The level's results are settled in one closure: a plain body of its own, which keeps
-        // the async body (whose layout rustc computes over every local) small.
-        quote! {
-            let [#(#slots),*] = __wf_rec.level::<#width>(#start);
-            #run_level
-            #p::exec::tick();
-            let (#(#vars,)*) = (|| -> #p::Result<_, #p::Box<#p::WorkflowError>> {
-                #p::Ok((#(__wf_rec.settle(#positions, #results)?,)*))
-            })()?;
-        }
+        let first = start;
+        start += level.len();
+        run_level(def, plan, level, first, &position_of, general)
     });
+    let outputs = format_ident!("{}Outputs", camel_case(&workflow_name), span = def.name.span());
     let fields = def.steps.iter().map(|s| {
         let (id, var) = (&s.id, out_var(s));
         quote!(#id: #var)
     });
-    let outputs = format_ident!("{}Outputs", camel_case(&workflow_name), span = def.name.span());
-    quote! {
+    let head = quote! {
         let __wf_inputs = &self;
         let __wf_state = __wf_ctx.state();
         let mut __wf_rec =
             #p::RunRecorder::planned(#workflow_name, &[#(&Self::SPECS[#planned]),*]).observed_by(__wf_ctx.observers());
+    };
+    if !general {
+        return quote! {
+            #head
+            #(#levels)*
+            #p::Ok(#p::Run { outputs: #outputs { #(#fields),* }, record: __wf_rec.finish() })
+        };
+    }
+    let declare = def.steps.iter().enumerate().map(|(i, s)| {
+        let (var, ty) = (out_var(s), output_type(def, plan, i));
+        quote!(let mut #var: #p::Option<#ty> = #p::None;)
+    });
+    let compensations = def.steps.iter().enumerate().filter(|(_, s)| s.compensate.is_some()).map(|(i, s)| {
+        let position = position_of[i];
+        let fn_name = format_ident!("__wf_comp_{}", s.id);
+        let roots = compensation_roots(def, i, &unresolved[i]);
+        let vars: Vec<Ident> = roots.iter().map(|&n| out_var(&def.steps[n])).collect();
+        quote! {
+            #position => {
+                if let (#(#p::Some(#vars),)*) = (#(#vars.as_ref(),)*) {
+                    let __wf_outcome = #fn_name(__wf_state, __wf_inputs, #(#vars),*).await;
+                    __wf_rec.compensated(__wf_position, __wf_outcome);
+                }
+            }
+        }
+    });
+    let unwrap = def.steps.iter().enumerate().filter(|&(i, _)| !plan.skippable[i]).map(|(i, s)| {
+        let var = out_var(s);
+        let position = position_of[i];
+        quote! {
+            let #p::Some(#var) = #var else {
+                __wf_rec.stop_at(#position, #p::exec::never_ran());
+                return #p::Err(__wf_rec.fail());
+            };
+        }
+    });
+    let flatten = def.steps.iter().enumerate().filter(|&(i, _)| plan.skippable[i]).map(|(_, s)| {
+        let var = out_var(s);
+        quote!(let #var = #var.flatten();)
+    });
+    quote! {
+        #head
+        #(#declare)*
         #(#levels)*
+        if __wf_rec.stopping().is_some() {
+            for __wf_position in __wf_rec.compensation_order() {
+                match __wf_position {
+                    #(#compensations)*
+                    _ => {}
+                }
+            }
+            return #p::Err(__wf_rec.fail());
+        }
+        #(#unwrap)*
+        #(#flatten)*
         #p::Ok(#p::Run { outputs: #outputs { #(#fields),* }, record: __wf_rec.finish() })
+    }
+}
+
+/// One level of `run`: its steps polled together until all end or one stops the run, then
+/// their outputs settled.
+fn run_level(
+    def: &WorkflowDef,
+    plan: &Plan,
+    level: &[usize],
+    start: usize,
+    position_of: &[usize],
+    general: bool,
+) -> TokenStream {
+    let p = private();
+    let slots: Vec<Ident> = level.iter().map(|&i| format_ident!("__wf_rs_{}", def.steps[i].id)).collect();
+    let results: Vec<Ident> = level.iter().map(|&i| format_ident!("__wf_r_{}", def.steps[i].id)).collect();
+    let futures: Vec<Ident> = level.iter().map(|&i| format_ident!("__wf_f_{}", def.steps[i].id)).collect();
+    let vars: Vec<Ident> = level.iter().map(|&i| out_var(&def.steps[i])).collect();
+    let gates: Vec<Ident> = level.iter().map(|&i| format_ident!("__wf_go_{}", def.steps[i].id)).collect();
+    let calls: Vec<TokenStream> = level
+        .iter()
+        .zip(&slots)
+        .zip(&gates)
+        .map(|((&i, slot), gate)| {
+            let fn_name = format_ident!("__wf_step_{}", def.steps[i].id);
+            let args: Vec<Ident> = passed(plan, i).into_iter().map(|n| out_var(&def.steps[n])).collect();
+            if !general {
+                return quote!(#fn_name(__wf_state, __wf_inputs, #slot, #(&#args),*));
+            }
+            // Each output the step reads is there if the trigger rule lets it run.
+            quote! {
+                async {
+                    match (#gate, #(#args.as_ref(),)*) {
+                        (true, #(#p::Some(#args),)*) => #fn_name(__wf_state, __wf_inputs, #slot, #(#args),*).await.map(#p::Some),
+                        _ => #p::Ok(#p::None),
+                    }
+                }
+            }
+        })
+        .collect();
+    let admit = level.iter().zip(&gates).filter(|_| general).map(|(&i, gate)| {
+        let position = position_of[i];
+        let needs = plan.needs[i].iter().map(|&n| position_of[n]);
+        let after = match plan.after[i] {
+            Some((x, trigger)) => {
+                let x = position_of[x];
+                let trigger = match trigger {
+                    workflow_core::model::Trigger::Failed => quote!(#p::exec::Trigger::Failed),
+                    workflow_core::model::Trigger::Always => quote!(#p::exec::Trigger::Always),
+                };
+                quote!(#p::Some((#x, #trigger)))
+            }
+            None => quote!(#p::None),
+        };
+        quote!(let #gate = __wf_rec.admit(#position, &[#(#needs),*], #after);)
+    });
+    let width = level.len();
+    let run_level = match calls.as_slice() {
+        [call] => quote! {
+            let [#(#slots),*] = __wf_rec.level::<1>(#start);
+            let (#(mut #results),*) = (#p::Some(#call.await));
+        },
+        _ => {
+            let polls = futures.iter().map(|f| {
+                quote! {
+                    if #p::exec::poll_step(#f.as_mut(), __wf_cx, &mut __wf_pending) {
+                        return #p::Poll::Ready(());
+                    }
+                }
+            });
+            quote! {
+                let (#(mut #results),*) = {
+                    let [#(#slots),*] = __wf_rec.level::<#width>(#start);
+                    #(let mut #futures = #p::pin!(#p::maybe_done(#calls));)*
+                    #p::poll_fn(|__wf_cx| {
+                        let mut __wf_pending = false;
+                        #(#polls)*
+                        if __wf_pending { #p::Poll::Pending } else { #p::Poll::Ready(()) }
+                    })
+                    .await;
+                    (#(#futures.as_mut().take_output()),*)
+                };
+            }
+        }
+    };
+    let positions: Vec<usize> = (start..start + level.len()).collect();
+    let settle = if general {
+        quote! {
+            if let #p::Some((__wf_k, __wf_e)) = #p::exec::first_failure(&mut [#(&mut #results),*]) {
+                __wf_rec.stop_at(#start + __wf_k, __wf_e);
+            }
+            #(#vars = __wf_rec.settle_soft(#positions, #results).flatten();)*
+        }
+    } else {
+        // The level's results are settled in one closure: a plain body of its own, which keeps
+        // the async body (whose layout rustc computes over every local) small.
+        quote! {
+            if let #p::Some((__wf_k, __wf_e)) = #p::exec::first_failure(&mut [#(&mut #results),*]) {
+                __wf_rec.stop_at(#start + __wf_k, __wf_e);
+                return #p::Err(__wf_rec.fail());
+            }
+            let (#(#vars,)*) = (|| -> #p::Result<_, #p::Box<#p::WorkflowError>> {
+                #p::Ok((#(__wf_rec.settle_slot(#positions, #results)?,)*))
+            })()?;
+        }
+    };
+    quote! {
+        #(#admit)*
+        #run_level
+        #p::exec::tick();
+        #settle
+    }
+}
+
+/// The steps whose outputs step `i`'s compensation reads (its own among them), ascending.
+fn compensation_roots(def: &WorkflowDef, i: usize, unresolved: &BTreeSet<String>) -> Vec<usize> {
+    let Some(call) = &def.steps[i].compensate else { return Vec::new() };
+    let mut roots = BTreeSet::new();
+    for r in call.args.iter().flat_map(|a| a.value.refs()) {
+        let name = r.root.to_string();
+        if unresolved.contains(&name) {
+            continue;
+        }
+        if let Some(n) = def.steps.iter().position(|s| s.id == r.root) {
+            roots.insert(n);
+        }
+    }
+    roots.into_iter().collect()
+}
+
+/// `async fn __wf_comp_<id>`: step `i`'s compensation, called with the outputs it reads.
+fn compensation_fn(def: &WorkflowDef, plan: &Plan, unresolved: &BTreeSet<String>, i: usize) -> TokenStream {
+    let p = private();
+    let step = &def.steps[i];
+    let Some(call) = &step.compensate else { return TokenStream::new() };
+    let resolved = |v: &Value| v.refs().iter().all(|r| !unresolved.contains(&r.root.to_string()));
+    let omitted = |span: Span| quote_spanned!(span=> ::core::unreachable!("a reference reported above"));
+    let name = &def.name;
+    let cp = call_alias(def, step, "cp", call);
+    let fn_name = format_ident!("__wf_comp_{}", step.id);
+    let roots = compensation_roots(def, i, unresolved);
+    let params = roots.iter().map(|&n| {
+        let (var, ty) = (out_var(&def.steps[n]), output_type(def, plan, n));
+        quote!(#var: &#ty)
+    });
+    let unwrap_skipped = roots.iter().filter(|&&n| plan.skippable[n]).map(|&n| {
+        let var = out_var(&def.steps[n]);
+        let reason = format!("`{}` has no output", def.steps[n].id);
+        quote! {
+            let #p::Some(#var) = #var else {
+                let __wf_error = #p::StepError::Template { parameter: "compensate".into(), reason: #reason.into() };
+                return #p::exec::failed(&__WF_SPEC, __wf_error);
+            };
+        }
+    });
+    let args = call.args.iter().map(|arg| {
+        let value = if resolved(&arg.value) { arg_value(def, &arg.value) } else { omitted(arg.value.span.0) };
+        let arg_name = &arg.name;
+        quote!(#arg_name: #value)
+    });
+    let args = quote_spanned!(tool_span(&call.tool)=> #cp { #(#args),* });
+    let id = step.id.to_string();
+    let position = proc_macro2::Literal::usize_unsuffixed(i);
+    quote! {
+        #[allow(non_snake_case, unreachable_code, clippy::all, clippy::pedantic)]
+        async fn #fn_name<__WfState: ?::core::marker::Sized + ::core::marker::Sync>(
+            __wf_state: &__WfState,
+            __wf_inputs: &#name,
+            #(#params),*
+        ) -> #p::StepOutcome<()>
+        where #cp: #p::CallTool<__WfState>
+        {
+            #[allow(unused_imports)]
+            use #p::access::Own as _;
+            const __WF_SPEC: #p::StepSpec = #p::StepSpec {
+                id: #p::Cow::Borrowed(#id),
+                tool: #p::Cow::Borrowed(<#cp as #p::Tool>::NAME),
+                retry: #p::exec::COMPENSATION_RETRY,
+                timeout: #name::SPECS[#position].timeout,
+                deadline: #p::None,
+                retry_on: #p::Cow::Borrowed(&[]),
+            };
+            #(#unwrap_skipped)*
+            let (__wf_record, __wf_result) = #p::exec::drive_owned(&__WF_SPEC, move || async move {
+                let __wf_args = #args;
+                #p::CallTool::call(__wf_args, __wf_state).await.map_err(#p::exec::tool_error(<#cp as #p::Tool>::NAME))
+            })
+            .await;
+            (__wf_record, __wf_result.map(|_| ()))
+        }
     }
 }
 

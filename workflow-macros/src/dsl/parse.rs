@@ -6,11 +6,12 @@ use syn::parse::{Parse, ParseStream};
 use syn::{Ident, LitStr, Token, braced, parenthesized};
 
 use super::ast::{
-    Arg, DurationLit, Input, OnError, Piece, Retry, Segment, Step, StepRef, StrPart, Value, WorkflowDef,
+    Arg, Call, DurationLit, Input, OnError, Piece, Retry, Segment, Step, StepRef, StrPart, Value, WorkflowDef,
 };
 
 /// The clause keywords that may follow a step's call; a condition ends at the next one.
-const CLAUSES: &[&str] = &["depends", "if", "retry", "timeout", "deadline", "on_error"];
+const CLAUSES: &[&str] =
+    &["depends", "if", "retry", "timeout", "deadline", "on_error", "compensate", "after"];
 
 /// Every workflow in one `workflow! { … }`.
 pub(crate) struct Workflows(pub Vec<WorkflowDef>);
@@ -76,6 +77,9 @@ impl Parse for Step {
             timeout: None,
             deadline: None,
             on_error: None,
+            fallback: None,
+            compensate: None,
+            after: None,
         };
         parse_clauses(input, &mut step)?;
         Ok(step)
@@ -139,7 +143,15 @@ fn parse_clauses(input: ParseStream<'_>, step: &mut Step) -> syn::Result<()> {
             "retry" => step.retry = Some(parse_retry(input)?),
             "timeout" => step.timeout = Some(input.parse()?),
             "deadline" => step.deadline = Some(input.parse()?),
-            "on_error" => step.on_error = Some(parse_on_error(input)?),
+            "on_error" => {
+                let on_error = parse_on_error(input)?;
+                if let OnError::Fallback(_) = on_error {
+                    step.fallback = Some(parse_call(input, "fallback")?);
+                }
+                step.on_error = Some(on_error);
+            }
+            "compensate" => step.compensate = Some(parse_call(input, "compensate")?),
+            "after" => step.after = Some(parse_after(input)?),
             other => {
                 let hint = crate::errors::did_you_mean(other, CLAUSES.iter().copied())
                     .unwrap_or_else(|| format!("; {}", clause_help()));
@@ -192,12 +204,13 @@ fn at_clause(input: ParseStream<'_>) -> bool {
 fn parse_retry(input: ParseStream<'_>) -> syn::Result<Retry> {
     let count =
         input.parse().map_err(|e| syn::Error::new(e.span(), "expected a retry count such as `retry 3`"))?;
-    let mut retry = Retry { count, backoff: None, multiplier: None, max: None, jitter: false };
+    let mut retry =
+        Retry { count, backoff: None, multiplier: None, max: None, jitter: false, on: Vec::new() };
     let mut seen = Once::new("option", "a `retry` takes one");
     loop {
         let fork = input.fork();
         let Ok(word) = fork.call(Ident::parse_any) else { return Ok(retry) };
-        if !matches!(word.to_string().as_str(), "backoff" | "max" | "jitter") {
+        if !matches!(word.to_string().as_str(), "backoff" | "max" | "jitter" | "on") {
             return Ok(retry);
         }
         input.call(Ident::parse_any)?;
@@ -208,6 +221,19 @@ fn parse_retry(input: ParseStream<'_>) -> syn::Result<Retry> {
                 retry.multiplier = parse_multiplier(input)?;
             }
             "max" => retry.max = Some(input.parse()?),
+            "on" => loop {
+                let class = input.call(Ident::parse_any).map_err(|e| {
+                    syn::Error::new(
+                        e.span(),
+                        "expected an error class after `on`: `retry 3 on timeout, rate_limited`",
+                    )
+                })?;
+                retry.on.push(class);
+                if !input.peek(Token![,]) {
+                    break;
+                }
+                input.parse::<Token![,]>()?;
+            },
             _ => retry.jitter = true,
         }
     }
@@ -236,13 +262,47 @@ fn parse_multiplier(input: ParseStream<'_>) -> syn::Result<Option<(f64, Span)>> 
 }
 
 fn parse_on_error(input: ParseStream<'_>) -> syn::Result<OnError> {
-    let what: Ident = input.call(Ident::parse_any)?;
+    let what: Ident = input.call(Ident::parse_any).map_err(|e| {
+        syn::Error::new(e.span(), "expected `skip`, `abort` or `fallback tool(…)` after `on_error`")
+    })?;
     match what.to_string().as_str() {
-        "skip" => Ok(OnError::Skip),
-        "abort" => Ok(OnError::Abort),
+        "skip" => Ok(OnError::Skip(what.span())),
+        "abort" => Ok(OnError::Abort(what.span())),
+        "fallback" => Ok(OnError::Fallback(what.span())),
         other => Err(syn::Error::new(
             what.span(),
-            format_args!("unknown `on_error` action `{other}`; expected `skip` or `abort`"),
+            format_args!(
+                "unknown `on_error` action `{other}`; expected `skip`, `abort` or `fallback tool(…)`"
+            ),
+        )),
+    }
+}
+
+/// `tool(arg: value, …)` after `fallback` or `compensate`.
+fn parse_call(input: ParseStream<'_>, after: &str) -> syn::Result<Call> {
+    let tool = input.call(syn::Path::parse_mod_style).map_err(|e| {
+        syn::Error::new(
+            e.span(),
+            format_args!("expected a tool call after `{after}`: `{after} tool(arg: value, …)`"),
+        )
+    })?;
+    let content;
+    parenthesized!(content in input);
+    Ok(Call { tool, args: parse_args(&content)? })
+}
+
+/// `X failed` or `X always` after `after`.
+fn parse_after(input: ParseStream<'_>) -> syn::Result<(Ident, Ident)> {
+    let help = "expected `after <step> failed` or `after <step> always`";
+    let step: Ident = input.parse().map_err(|e| syn::Error::new(e.span(), help))?;
+    let when: Ident = input.call(Ident::parse_any).map_err(|e| syn::Error::new(e.span(), help))?;
+    match when.to_string().as_str() {
+        "failed" | "always" => Ok((step, when)),
+        other => Err(syn::Error::new(
+            when.span(),
+            format_args!(
+                "unknown trigger `{other}`; expected `after {step} failed` or `after {step} always`"
+            ),
         )),
     }
 }

@@ -113,7 +113,7 @@ fn step(step: &Step, errors: &mut Errors) -> CoreStep<Span> {
     CoreStep {
         id: name(&step.id),
         tool: Name::new(tool, tool_span),
-        args: step.args.iter().map(|a| Arg { name: name(&a.name), value: value(&a.value) }).collect(),
+        args: args(&step.args),
         depends: step.depends.iter().map(name).collect(),
         condition: step.condition.as_ref().map(|c| Condition {
             expr: None,
@@ -127,17 +127,36 @@ fn step(step: &Step, errors: &mut Errors) -> CoreStep<Span> {
             multiplier: r.multiplier.map(|(m, span)| Spanned::new(m, span)),
             max: r.max.as_ref().and_then(|d| duration(d, errors)),
             jitter: r.jitter,
+            on: r.on.iter().map(name).collect(),
         }),
         timeout: step.timeout.as_ref().and_then(|d| duration(d, errors)),
         deadline: step.deadline.as_ref().and_then(|d| duration(d, errors)),
-        on_error: step.on_error.as_ref().map(|o| {
-            let action = match o {
-                OnError::Skip => model::OnError::Skip,
-                OnError::Abort => model::OnError::Abort,
-            };
-            Spanned::new(action, step.id.span())
+        on_error: step.on_error.as_ref().map(|o| match *o {
+            OnError::Skip(span) => Spanned::new(model::OnError::Skip, span),
+            OnError::Abort(span) => Spanned::new(model::OnError::Abort, span),
+            OnError::Fallback(span) => Spanned::new(model::OnError::Fallback, span),
+        }),
+        fallback: step.fallback.as_ref().map(call),
+        compensate: step.compensate.as_ref().map(call),
+        after: step.after.as_ref().map(|(step, when)| model::After {
+            step: name(step),
+            when: Spanned::new(
+                if when == "failed" { model::Trigger::Failed } else { model::Trigger::Always },
+                when.span(),
+            ),
         }),
     }
+}
+
+fn args(args: &[super::ast::Arg]) -> Vec<Arg<Span>> {
+    args.iter().map(|a| Arg { name: name(&a.name), value: value(&a.value) }).collect()
+}
+
+/// A fallback's or a compensation's call, its tool spanned at the tool's last segment.
+fn call(call: &super::ast::Call) -> model::Call<Span> {
+    let span = call.tool.segments.last().map_or_else(Span::call_site, |s| s.ident.span());
+    let tool = call.tool.to_token_stream().to_string().split_whitespace().collect::<String>();
+    model::Call { tool: Name::new(tool, span), args: args(&call.args) }
 }
 
 /// A `retry` count: a whole number without a suffix (its range is a rule of the rule book).

@@ -39,6 +39,19 @@ pub struct StepSpec {
     pub timeout: Option<Duration>,
     /// The time limit of the whole step: every attempt and the waits between them.
     pub deadline: Option<Duration>,
+    /// The error classes retried (`retry N on timeout, rate_limited`); every retryable error
+    /// when empty.
+    pub retry_on: Cow<'static, [Cow<'static, str>]>,
+}
+
+impl StepSpec {
+    /// Whether the retry policy may call again after `error`: a retryable error, of a class the
+    /// step retries.
+    pub fn retries(&self, error: &StepError) -> bool {
+        error.is_retryable()
+            && (self.retry_on.is_empty()
+                || error.class().is_some_and(|c| self.retry_on.iter().any(|r| r == c)))
+    }
 }
 
 impl StepSpec {
@@ -50,6 +63,7 @@ impl StepSpec {
             retry: RetryPolicy::NONE,
             timeout: None,
             deadline: None,
+            retry_on: Cow::Borrowed(&[]),
         }
     }
 }
@@ -173,7 +187,7 @@ where
         *in_flight = None;
         let tries = u32::try_from(attempts.len()).unwrap_or(u32::MAX);
         match result {
-            Err(err) if err.is_retryable() && tries <= spec.retry.retries => {
+            Err(err) if tries <= spec.retry.retries && spec.retries(&err) => {
                 tracing::warn!(attempt = tries, error = %err, "step failed; retrying");
                 tokio::time::sleep(delay(&spec.retry, tries)).await;
                 begun = super::clock::now();
@@ -186,6 +200,66 @@ where
 #[cold]
 fn panicked(spec: &StepSpec, panic: &(dyn Any + Send)) -> StepError {
     StepError::Panicked { tool: spec.tool.clone(), message: panic_message(panic) }
+}
+
+/// After a step failed for good (its retries spent): its fallback, called once within the step's
+/// timeout, whose output takes the step's place. The call is recorded as the step's last
+/// attempt, and a success marks the record [`fallback`](StepRecord::fallback). An engine error
+/// ([`StepError::is_engine`]) is passed on without calling the fallback.
+pub async fn fall_back<T, Fut>(
+    spec: &StepSpec,
+    tool: &'static str,
+    record: &mut StepRecord,
+    result: Result<T, StepError>,
+    fallback: impl FnOnce() -> Fut,
+) -> Result<T, StepError>
+where
+    Fut: Future<Output = Result<T, StepError>>,
+{
+    let failure = match result {
+        Err(error) if !error.is_engine() => error,
+        done => return done,
+    };
+    fall_back_after(spec, Cow::Borrowed(tool), record, failure, fallback).await
+}
+
+/// [`fall_back`] for a fallback tool named at run time.
+pub(crate) async fn fall_back_after<T, Fut>(
+    spec: &StepSpec,
+    tool: Cow<'static, str>,
+    record: &mut StepRecord,
+    failure: StepError,
+    fallback: impl FnOnce() -> Fut,
+) -> Result<T, StepError>
+where
+    Fut: Future<Output = Result<T, StepError>>,
+{
+    tracing::warn!(step = %spec.id, error = %failure, fallback = %tool, "step failed; calling its fallback");
+    let started = super::clock::now();
+    let call = AssertUnwindSafe(async { fallback().await }).catch_unwind();
+    let result = match spec.timeout {
+        None => call.await,
+        Some(limit) => tokio::time::timeout(limit, call).await.unwrap_or(Ok(Err(StepError::TimedOut(limit)))),
+    };
+    let result = result.unwrap_or_else(|panic| {
+        Err(StepError::Panicked { tool: tool.clone(), message: panic_message(&*panic) })
+    });
+    let finished = super::clock::now();
+    let error = result.as_ref().err().map(ToString::to_string);
+    record.attempts.push(Attempt { started, finished, error });
+    record.finished = Some(finished);
+    match &result {
+        Ok(_) => {
+            record.status = StepStatus::Succeeded;
+            record.fallback = true;
+            record.error = None;
+        }
+        Err(error) => {
+            record.status = StepStatus::Failed;
+            record.error = Some(format!("{failure}; then its fallback `{tool}` failed: {error}"));
+        }
+    }
+    result
 }
 
 /// [`drive`] with a record of its own, returned with the result.

@@ -11,7 +11,7 @@ mod template;
 
 pub use clock::{Timed, jitter_fraction, now, tick, timed, timed_with_seed, wall};
 pub use context::RunContext;
-pub use driver::{RetryPolicy, StepOutcome, StepSpec, drive, drive_owned, tool_error};
+pub use driver::{RetryPolicy, StepOutcome, StepSpec, drive, drive_owned, fall_back, tool_error};
 pub use errors::DeadlineExceeded;
 pub use observe::RunObserver;
 pub use record::{Attempt, Attempts, RunRecord, StepRecord, StepStatus};
@@ -68,8 +68,67 @@ pub fn some<T>(result: Result<T, StepError>) -> Result<Option<T>, StepError> {
 
 /// `on_error skip`: the failure is in the record, and the run goes on without the output.
 pub fn failure_skips<T>(result: Result<T, StepError>) -> Result<Option<T>, StepError> {
-    Ok(result.ok())
+    match result {
+        Ok(output) => Ok(Some(output)),
+        Err(error) if error.is_engine() => Err(error),
+        Err(_) => Ok(None),
+    }
 }
+
+/// Polls one step of a compiled workflow's level (see [`first_failure`]): `true` when it has
+/// failed in a way that stops the run, so that the level stops polling the others; sets
+/// `pending` while it runs.
+pub fn poll_step<F, T>(
+    step: std::pin::Pin<&mut futures::future::MaybeDone<F>>,
+    cx: &mut std::task::Context<'_>,
+    pending: &mut bool,
+) -> bool
+where
+    F: Future<Output = Result<T, StepError>>,
+{
+    let mut step = step;
+    if step.as_mut().poll(cx).is_pending() {
+        *pending = true;
+        return false;
+    }
+    step.output_mut().is_some_and(|output| output.is_err())
+}
+
+/// A level's result that may hold the failure that stops the run.
+pub trait TakeFailure {
+    /// The failure, taken out, if this result is one.
+    fn take_failure(&mut self) -> Option<StepError>;
+}
+
+impl<T> TakeFailure for Option<Result<T, StepError>> {
+    fn take_failure(&mut self) -> Option<StepError> {
+        match self.take() {
+            Some(Err(error)) => Some(error),
+            other => {
+                *self = other;
+                None
+            }
+        }
+    }
+}
+
+/// The first failure among a level's results, with its place in the level. The results of the
+/// steps still running when it happened are `None`: their calls were cancelled.
+pub fn first_failure(results: &mut [&mut dyn TakeFailure]) -> Option<(usize, StepError)> {
+    results.iter_mut().enumerate().find_map(|(k, r)| Some((k, r.take_failure()?)))
+}
+
+pub use workflow_core::model::Trigger;
+pub use workflow_core::policy::COMPENSATION_RETRY;
+
+/// The error of a step that should have run and has no output (a compiled workflow's run that
+/// ended with a step neither run nor stopped: a bug in the engine, reported instead of a panic).
+pub fn never_ran() -> StepError {
+    StepError::Template { parameter: "run".to_owned(), reason: "the step did not run".to_owned() }
+}
+
+/// Checks, for `workflow!`, that a fallback's tool gives the output of the step's tool.
+pub fn same_output<A: crate::Tool, B: crate::Tool<Output = A::Output>>() {}
 
 /// Runs a workflow's body (compiled or run-time) inside its `tracing` span, with the step
 /// driver's clock read once per poll and retry jitter drawn from `seed` when one is given.

@@ -23,8 +23,27 @@ pub enum StepStatus {
     Skipped,
     /// The tool failed, panicked or timed out on its last attempt.
     Failed,
-    /// The step was running when the run was dropped or cancelled; its call was cancelled.
+    /// The step was running when the run was dropped or cancelled, or when another step's
+    /// failure stopped the run; its call was cancelled.
     Cancelled,
+    /// The step succeeded, and its compensation undid it when the run failed later
+    /// ([`RunRecord::compensations`] has the compensation's own record).
+    Compensated,
+}
+
+impl StepStatus {
+    /// How the step ended, as the trigger rules of the steps after it see it (`None` for a step
+    /// that has not ended).
+    pub fn ended(self) -> Option<workflow_core::graph::Ended> {
+        use workflow_core::graph::Ended;
+        Some(match self {
+            StepStatus::Pending => return None,
+            StepStatus::Succeeded | StepStatus::Compensated => Ended::Succeeded,
+            StepStatus::Skipped => Ended::Skipped,
+            StepStatus::Failed => Ended::Failed,
+            StepStatus::Cancelled => Ended::Cancelled,
+        })
+    }
 }
 
 /// One call of a step's tool: when it ran (tokio's clock, as [`StepRecord::started`]), and how
@@ -129,6 +148,9 @@ pub struct StepRecord {
     clock: Option<WallClock>,
     /// The last attempt's error, for a failed step; why it was skipped, for a skipped one.
     pub error: Option<String>,
+    /// `true` when the step's own calls failed and its fallback (`on_error fallback …`) gave
+    /// the output: the fallback's call is the last attempt.
+    pub fallback: bool,
 }
 
 impl StepRecord {
@@ -143,6 +165,7 @@ impl StepRecord {
             finished: None,
             clock: None,
             error: None,
+            fallback: false,
         }
     }
 
@@ -211,7 +234,7 @@ impl Serialize for AttemptJson<'_> {
 
 impl Serialize for StepRecord {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut s = serializer.serialize_struct("StepRecord", 8)?;
+        let mut s = serializer.serialize_struct("StepRecord", 9)?;
         s.serialize_field("step", &self.step)?;
         s.serialize_field("tool", &self.tool)?;
         s.serialize_field("status", &self.status)?;
@@ -221,6 +244,7 @@ impl Serialize for StepRecord {
         s.serialize_field("finished_at_ms", &self.finished_at().map(unix_ms_value))?;
         s.serialize_field("duration_ms", &self.duration().map(ms))?;
         s.serialize_field("error", &self.error)?;
+        s.serialize_field("fallback", &self.fallback)?;
         s.end()
     }
 }
@@ -246,6 +270,10 @@ pub struct RunRecord {
     /// is [`Pending`](StepStatus::Pending)), in the order the steps ended for a run-time one
     /// (followed, in a cancelled run, by the steps that had not ended).
     pub steps: Vec<StepRecord>,
+    /// The compensations that ran after the run failed, in the order they ran (the reverse of
+    /// the order their steps completed), each recorded like a step: its `step` is the step it
+    /// undid, its `tool` the compensation's tool.
+    pub compensations: Vec<StepRecord>,
 }
 
 impl RunRecord {
@@ -267,13 +295,14 @@ impl RunRecord {
 
 impl Serialize for RunRecord {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut s = serializer.serialize_struct("RunRecord", 6)?;
+        let mut s = serializer.serialize_struct("RunRecord", 7)?;
         s.serialize_field("workflow", &self.workflow)?;
         s.serialize_field("started_at_ms", &unix_ms_value(self.started_at))?;
         s.serialize_field("finished_at_ms", &unix_ms_value(self.finished_at))?;
         s.serialize_field("duration_ms", &ms(self.duration()))?;
         s.serialize_field("cancelled", &self.cancelled)?;
         s.serialize_field("steps", &self.steps)?;
+        s.serialize_field("compensations", &self.compensations)?;
         s.end()
     }
 }

@@ -43,6 +43,13 @@ pub struct Failed {
     error: StepError,
 }
 
+impl Failed {
+    /// Why the step failed.
+    pub fn error(&self) -> &StepError {
+        &self.error
+    }
+}
+
 /// Collects step records while a run goes on, and tells the run's observers.
 ///
 /// Dropped before the run ended (the run's future was dropped, or cancelled), it hands its
@@ -54,6 +61,8 @@ pub struct RunRecorder<'o> {
     /// Every step of the workflow, for a recorder that keeps records in the order steps end:
     /// those missing from a cancelled run are added to its record as pending.
     expected: &'o [StepSpec],
+    /// The failure that is stopping the run, once a step failed with `on_error abort`.
+    stopped: Option<Failed>,
     open: bool,
 }
 
@@ -70,9 +79,11 @@ impl<'o> RunRecorder<'o> {
                 finished: now,
                 cancelled: false,
                 steps: Vec::with_capacity(steps),
+                compensations: Vec::new(),
             },
             observers: &[],
             expected: &[],
+            stopped: None,
             open: true,
         }
     }
@@ -137,6 +148,159 @@ impl<'o> RunRecorder<'o> {
                 self.check(Err(Failed { step, error }))
             }
         }
+    }
+
+    /// Passes on the output of the step at `position` of a compiled workflow's level, or ends
+    /// the run: `None` is a step whose call was cancelled because another step stopped the run.
+    pub fn settle_slot<T>(
+        &mut self,
+        position: usize,
+        result: Option<Result<T, StepError>>,
+    ) -> Result<T, Box<WorkflowError>> {
+        match result {
+            Some(result) => self.settle(position, result),
+            None => {
+                let error = StepError::Template {
+                    parameter: "run".to_owned(),
+                    reason: "the step was cancelled".to_owned(),
+                };
+                self.settle(position, Err(error))
+            }
+        }
+    }
+
+    /// The output of the step at `position` of a compiled workflow's level, if it gave one, while
+    /// the run may be stopping: `None` for a step that did not run or whose call was cancelled.
+    pub fn settle_soft<T>(&mut self, position: usize, result: Option<Result<T, StepError>>) -> Option<T> {
+        if let Some(record) = self.record.steps.get_mut(position) {
+            if result.is_none() && record.status == StepStatus::Pending && record.started.is_some() {
+                cancelled(record, self.stopped.as_ref());
+            }
+        }
+        let result = match result {
+            Some(Ok(output)) => Some(output),
+            Some(Err(error)) => {
+                // Taken out by `first_failure` before; kept if it was not.
+                self.stop_at(position, error);
+                None
+            }
+            None => None,
+        };
+        if !self.observers.is_empty() {
+            let (instant, wall) = (self.record.started, self.record.started_at);
+            if let Some(record) = self.record.steps.get_mut(position) {
+                record.set_clock(instant, wall);
+                let record = &*record;
+                for observer in self.observers {
+                    observer.on_step_finished(record);
+                }
+            }
+        }
+        result
+    }
+
+    /// Stops the run after the step at `position` failed with `error` (the first failure is the
+    /// one the run reports): no step starts from now on but those with `after X …`.
+    pub fn stop_at(&mut self, position: usize, error: StepError) {
+        if self.stopped.is_none() {
+            let step = self.record.steps.get(position).map_or(Cow::Borrowed("?"), |r| r.step.clone());
+            self.stopped = Some(Failed { step, error });
+        }
+    }
+
+    /// Stops the run after `failed` (the first failure is the one the run reports).
+    pub fn stop(&mut self, failed: Failed) {
+        if self.stopped.is_none() {
+            self.stopped = Some(failed);
+        }
+    }
+
+    /// The step whose failure is stopping the run, if one is.
+    pub fn stopping(&self) -> Option<&str> {
+        self.stopped.as_ref().map(|f| f.step.as_ref())
+    }
+
+    /// How the step at `position` ended (a step not yet ended counts as skipped).
+    pub fn ended(&self, position: usize) -> workflow_core::graph::Ended {
+        let status = self.record.steps.get(position).map_or(StepStatus::Pending, |r| r.status);
+        status.ended().unwrap_or(workflow_core::graph::Ended::Skipped)
+    }
+
+    /// The trigger rule for the step at `position` of a compiled workflow, which needs the steps
+    /// at `needs` (record positions) and may run `after` one of them: `true` if it runs; if not,
+    /// its record says why.
+    pub fn admit(
+        &mut self,
+        position: usize,
+        needs: &[usize],
+        after: Option<(usize, workflow_core::model::Trigger)>,
+    ) -> bool {
+        let admit = workflow_core::graph::admit(needs, after, |n| self.ended(n), self.stopped.is_some());
+        let reason = match admit {
+            workflow_core::graph::Admit::Run => return true,
+            workflow_core::graph::Admit::Stopping => stopping_reason(self.stopped.as_ref()),
+            workflow_core::graph::Admit::Skip { because, .. } => {
+                let name = self.record.steps.get(because).map_or("?", |r| r.step.as_ref());
+                admit.reason(name)
+            }
+        };
+        if let Some(record) = self.record.steps.get_mut(position) {
+            record.status = StepStatus::Skipped;
+            record.error = Some(reason);
+        }
+        false
+    }
+
+    /// The id of the step recorded at `position`.
+    pub fn step_id(&self, position: usize) -> Option<&str> {
+        self.record.steps.get(position).map(|r| r.step.as_ref())
+    }
+
+    /// Record positions of the steps that succeeded, latest first: the order in which their
+    /// compensations run.
+    pub fn compensation_order(&self) -> Vec<usize> {
+        let succeeded =
+            self.record.steps.iter().enumerate().filter(|(_, r)| r.status == StepStatus::Succeeded);
+        let mut order: Vec<usize> = succeeded.map(|(i, _)| i).collect();
+        order.reverse();
+        order
+    }
+
+    /// Keeps the record of the compensation of the step at `position`, which is compensated if
+    /// it succeeded.
+    pub fn compensated(&mut self, position: usize, (mut record, result): StepOutcome<()>) {
+        if result.is_ok() {
+            if let Some(step) = self.record.steps.get_mut(position) {
+                step.status = StepStatus::Compensated;
+            }
+        }
+        record.set_clock(self.record.started, self.record.started_at);
+        self.step_finished(&record);
+        self.record.compensations.push(record);
+    }
+
+    /// Ends a run that was stopping with its first failure: steps still pending are skipped (or
+    /// cancelled, if they had started).
+    pub fn fail(&mut self) -> Box<WorkflowError> {
+        let stopped = self.stopped.take();
+        for record in &mut self.record.steps {
+            if record.status == StepStatus::Pending {
+                if record.started.is_some() {
+                    cancelled(record, stopped.as_ref());
+                } else {
+                    record.status = StepStatus::Skipped;
+                    record.error = Some(stopping_reason(stopped.as_ref()));
+                }
+            }
+        }
+        let Failed { step, error } = stopped.unwrap_or_else(|| Failed {
+            step: Cow::Borrowed("?"),
+            error: StepError::Template {
+                parameter: "run".to_owned(),
+                reason: "the run was stopped".to_owned(),
+            },
+        });
+        Box::new(WorkflowError { workflow: self.record.workflow.clone(), step, error, record: self.take() })
     }
 
     /// Keeps a step's record and hands back its result, to be [`check`](Self::check)ed once
@@ -215,6 +379,21 @@ impl<'o> RunRecorder<'o> {
         }
         record
     }
+}
+
+/// Why a step did not start: the run was stopping after a failure.
+fn stopping_reason(stopped: Option<&Failed>) -> String {
+    match stopped {
+        Some(failed) => format!("the run is stopping after `{}` failed", failed.step),
+        None => "the run is stopping".to_owned(),
+    }
+}
+
+/// Marks a record whose call was cancelled because the run stopped.
+fn cancelled(record: &mut StepRecord, stopped: Option<&Failed>) {
+    record.status = StepStatus::Cancelled;
+    record.finished = Some(super::clock::now());
+    record.error = Some(format!("cancelled: {}", stopping_reason(stopped)));
 }
 
 impl Drop for RunRecorder<'_> {

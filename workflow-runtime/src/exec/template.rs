@@ -20,6 +20,7 @@ use crate::template::eval::kind;
 use crate::template::{Limits, Scope, eval, render};
 use crate::toolbox::{Toolbox, ToolboxCatalog};
 use crate::validate::{Compiled, Plan, Problems, validate};
+use workflow_core::graph::{Admit, Ended};
 
 /// Why a run-time workflow did not run to the end.
 ///
@@ -95,11 +96,15 @@ pub struct WorkflowExecutor {
     max_concurrency: Option<usize>,
 }
 
+/// A fallback's arguments, or why they did not render.
+type FallbackArgs = Result<Map<String, Value>, StepError>;
+
 /// A step ready to start: done already (skipped, or its condition failed), or a call to make.
 enum Prepared {
     /// Boxed: the rare case, and a step record is large.
     Done(Box<StepOutcome<Option<Value>>>),
-    Call(Map<String, Value>),
+    /// The call's arguments, and its fallback's (or why they did not render).
+    Call(Map<String, Value>, Option<FallbackArgs>),
 }
 
 impl WorkflowExecutor {
@@ -208,14 +213,10 @@ async fn run<'a, T: Toolbox + ?Sized + 'a>(
         workflow,
         plan,
         scope: RunScope { inputs, index: &plan.index, results: vec![None; n] },
+        ended: vec![None; n],
         recorder: RunRecorder::new(workflow.name.clone(), n).observed_by(observers).expecting(&plan.specs),
     };
-    let body = async {
-        match schedule {
-            Schedule::Levels => run.levels(toolbox).await,
-            Schedule::Eager => run.eager(toolbox).await,
-        }
-    };
+    let body = run.schedule(toolbox, schedule == Schedule::Eager);
     let body = crate::exec::in_run_span(&workflow.name, context.jitter_seed(), body);
     match context.deadline() {
         None => body.await?,
@@ -266,87 +267,154 @@ struct Running<'a> {
     workflow: &'a WorkflowTemplate,
     plan: &'a Plan,
     scope: RunScope<'a>,
+    /// How each step ended, once it has.
+    ended: Vec<Option<Ended>>,
     recorder: RunRecorder<'a>,
 }
 
 impl Running<'_> {
-    async fn levels<T: Toolbox + ?Sized>(&mut self, registry: &T) -> Result<(), Box<WorkflowError>> {
+    /// Runs every step: level by level, or each as soon as the steps it needs have ended
+    /// (`eager`). A failure with `on_error abort` stops the run: the calls in flight are
+    /// cancelled, no step starts but those with `after X …`, and once they have run the
+    /// compensations of the steps that succeeded run, latest first.
+    async fn schedule<T: Toolbox + ?Sized>(
+        &mut self,
+        registry: &T,
+        eager: bool,
+    ) -> Result<(), Box<WorkflowError>> {
         use futures::StreamExt as _;
-        let specs = &self.plan.specs;
-        for level in &self.plan.graph.levels {
-            // A level of one step (a chain) needs no joining.
-            if let [i] = level[..] {
-                let outcome = match self.prepare(i) {
-                    Prepared::Done(outcome) => *outcome,
-                    Prepared::Call(args) => call(&specs[i], args, registry).await,
-                };
-                let result = self.recorder.record(outcome);
-                self.settle(i, result)?;
-                super::tick();
-                continue;
-            }
-            let prepared: Vec<(usize, Prepared)> = level.iter().map(|&i| (i, self.prepare(i))).collect();
-            let calls = prepared.into_iter().map(|(i, p)| async move {
-                match p {
-                    Prepared::Done(outcome) => (i, *outcome),
-                    Prepared::Call(args) => (i, call(&specs[i], args, registry).await),
-                }
-            });
-            let outcomes: Vec<(usize, StepOutcome<Option<Value>>)> = match self.executor.max_concurrency {
-                Some(n) => futures::stream::iter(calls).buffered(n).collect().await,
-                None => futures::future::join_all(calls).await,
-            };
-            let results: Vec<_> = outcomes.into_iter().map(|(i, o)| (i, self.recorder.record(o))).collect();
-            for (i, result) in results {
-                self.settle(i, result)?;
-            }
-            super::tick();
-        }
-        Ok(())
-    }
-
-    async fn eager<T: Toolbox + ?Sized>(&mut self, registry: &T) -> Result<(), Box<WorkflowError>> {
-        use futures::StreamExt as _;
-        let n = self.workflow.steps.len();
-        let mut waiting: Vec<usize> = self.plan.graph.needs.iter().map(Vec::len).collect();
-        let users = self.plan.graph.users();
-        let mut ready: std::collections::VecDeque<usize> = (0..n).filter(|&i| waiting[i] == 0).collect();
+        let plan = self.plan;
+        let n = plan.specs.len();
+        let users = plan.graph.users();
+        let mut waiting: Vec<usize> = plan.graph.needs.iter().map(Vec::len).collect();
+        let mut ready: std::collections::VecDeque<usize> = if eager {
+            (0..n).filter(|&i| waiting[i] == 0).collect()
+        } else {
+            plan.graph.levels.first().into_iter().flatten().copied().collect()
+        };
+        let mut level = 0;
         let limit = self.executor.max_concurrency.unwrap_or(usize::MAX);
-        let specs = &self.plan.specs;
         let mut in_flight = futures::stream::FuturesUnordered::new();
+        // When each call in flight started, for the record of a call the run cancels.
+        let mut started: Vec<Option<tokio::time::Instant>> = vec![None; n];
         loop {
             while in_flight.len() < limit {
                 let Some(i) = ready.pop_front() else { break };
                 match self.prepare(i) {
                     Prepared::Done(outcome) => {
-                        let result = self.recorder.record(*outcome);
-                        self.settle(i, result)?;
-                        release(i, &users, &mut waiting, &mut ready);
+                        self.end(i, *outcome);
+                        release(i, &users, &mut waiting, eager.then_some(&mut ready));
                     }
-                    Prepared::Call(args) => {
-                        let spec = &specs[i];
-                        in_flight.push(async move { (i, call(spec, args, registry).await) });
+                    Prepared::Call(args, fallback) => {
+                        started[i] = Some(super::clock::now());
+                        let (spec, fallback_tool) =
+                            (&plan.specs[i], plan.fallbacks[i].as_ref().map(|f| &f.0));
+                        in_flight.push(async move {
+                            (i, call(spec, args, fallback_tool.zip(fallback), registry).await)
+                        });
                     }
                 }
             }
-            let Some((i, outcome)) = in_flight.next().await else {
-                if ready.is_empty() {
-                    return Ok(());
+            match in_flight.next().await {
+                Some((i, outcome)) => {
+                    started[i] = None;
+                    let stopping = self.recorder.stopping().is_some();
+                    self.end(i, outcome);
+                    release(i, &users, &mut waiting, eager.then_some(&mut ready));
+                    if !stopping && self.recorder.stopping().is_some() {
+                        // The run stops: what is in flight is cancelled.
+                        in_flight = futures::stream::FuturesUnordered::new();
+                        for (j, begun) in started.iter_mut().enumerate() {
+                            if let Some(at) = begun.take() {
+                                self.cancel(j, at);
+                                release(j, &users, &mut waiting, eager.then_some(&mut ready));
+                            }
+                        }
+                    }
                 }
-                continue;
-            };
-            let result = self.recorder.record(outcome);
-            self.settle(i, result)?;
-            release(i, &users, &mut waiting, &mut ready);
+                None if !ready.is_empty() => {}
+                None => {
+                    level += 1;
+                    match plan.graph.levels.get(level) {
+                        Some(next) if !eager => {
+                            super::tick();
+                            ready.extend(next.iter().copied());
+                        }
+                        _ => break,
+                    }
+                }
+            }
+        }
+        if self.recorder.stopping().is_none() {
+            return Ok(());
+        }
+        self.compensate(registry).await;
+        Err(self.recorder.fail())
+    }
+
+    /// Keeps how step `i` ended: its record, its output, and whether its failure stops the run.
+    fn end(&mut self, i: usize, outcome: StepOutcome<Option<Value>>) {
+        let ended = outcome.0.status.ended().unwrap_or(Ended::Skipped);
+        self.ended[i] = Some(ended);
+        match self.recorder.record(outcome) {
+            Ok(output) => self.scope.results[i] = output,
+            Err(failed) => {
+                let skips = self.plan.policies[i].on_error == workflow_core::model::OnError::Skip;
+                if !skips || failed.error().is_engine() {
+                    self.recorder.stop(failed);
+                }
+            }
         }
     }
 
-    /// Decides whether step `i` runs, and renders its arguments.
+    /// Records step `i`, whose call (started `at`) the run cancelled because it is stopping.
+    fn cancel(&mut self, i: usize, at: tokio::time::Instant) {
+        let spec = &self.plan.specs[i];
+        let mut record = StepRecord::pending(spec.id.clone(), spec.tool.clone());
+        record.started = Some(at);
+        record.finished = Some(super::clock::now());
+        record.status = super::StepStatus::Cancelled;
+        record.error =
+            self.recorder.stopping().map(|s| format!("cancelled: the run is stopping after `{s}` failed"));
+        self.ended[i] = Some(Ended::Cancelled);
+        self.recorder.skip(record);
+    }
+
+    /// The compensations of the steps that succeeded, latest first, each through the step
+    /// driver with its own retries; one that fails is recorded and the others still run.
+    async fn compensate<T: Toolbox + ?Sized>(&mut self, registry: &T) {
+        let plan = self.plan;
+        for position in self.recorder.compensation_order() {
+            let Some(&i) = self.recorder.step_id(position).and_then(|id| plan.index.get(id)) else {
+                continue;
+            };
+            let Some((spec, parameters)) = plan.compensations[i].as_ref() else { continue };
+            let outcome = match self.render(parameters) {
+                Ok(args) => {
+                    let (record, result) = call(spec, args, None, registry).await;
+                    (record, result.map(drop))
+                }
+                Err((name, reason)) => crate::exec::failed(spec, template_error(&name, &reason)),
+            };
+            self.recorder.compensated(position, outcome);
+        }
+    }
+
+    /// Decides whether step `i` runs, and renders its arguments (and its fallback's).
     fn prepare(&self, i: usize) -> Prepared {
         let spec = &self.plan.specs[i];
-        if let Some(n) = self.plan.graph.blocked_by(i, |n| self.scope.results[n].is_some()) {
-            let reason = format!("`{}` did not run", self.workflow.steps[n].step_id);
-            return Prepared::Done(Box::new(skipped(spec, &reason)));
+        let stopping = self.recorder.stopping();
+        let admit = self.plan.graph.admit(i, |n| self.ended[n].unwrap_or(Ended::Skipped), stopping.is_some());
+        match admit {
+            Admit::Run => {}
+            Admit::Stopping => {
+                let reason = format!("the run is stopping after `{}` failed", stopping.unwrap_or("?"));
+                return Prepared::Done(Box::new(skipped(spec, &reason)));
+            }
+            Admit::Skip { because, .. } => {
+                let reason = admit.reason(&self.workflow.steps[because].step_id);
+                return Prepared::Done(Box::new(skipped(spec, &reason)));
+            }
         }
         let limits = self.executor.limits;
         if let Some(condition) = &self.plan.conditions[i] {
@@ -367,45 +435,40 @@ impl Running<'_> {
                 }
             }
         }
-        let mut args = Map::new();
-        for (name, compiled) in &self.plan.parameters[i] {
-            match value(compiled, &self.scope, limits) {
-                Ok(v) => {
-                    args.insert(name.clone(), v);
-                }
-                Err(reason) => {
-                    return Prepared::Done(Box::new(crate::exec::failed(
-                        spec,
-                        template_error(name, &reason),
-                    )));
-                }
+        let args = match self.render(&self.plan.parameters[i]) {
+            Ok(args) => args,
+            Err((name, reason)) => {
+                return Prepared::Done(Box::new(crate::exec::failed(spec, template_error(&name, &reason))));
             }
-        }
-        Prepared::Call(args)
+        };
+        // A fallback's arguments that do not render fail the fallback, if it is called.
+        let fallback = self.plan.fallbacks[i].as_ref().map(|(_, parameters)| {
+            self.render(parameters)
+                .map_err(|(name, reason)| template_error(&format!("fallback.{name}"), &reason))
+        });
+        Prepared::Call(args, fallback)
     }
 
-    /// Keeps a step's result, or stops the run on a failure that is not `on_error skip`.
-    fn settle(
-        &mut self,
-        i: usize,
-        result: Result<Option<Value>, crate::exec::Failed>,
-    ) -> Result<(), Box<WorkflowError>> {
-        let result = match (result, self.plan.policies[i].on_error) {
-            (Err(_), workflow_core::model::OnError::Skip) => return Ok(()),
-            (result, _) => self.recorder.check(result)?,
-        };
-        self.scope.results[i] = result;
-        Ok(())
+    /// Arguments with their templates rendered, or the parameter that failed and why.
+    fn render(&self, parameters: &[(String, Compiled)]) -> Result<Map<String, Value>, (String, String)> {
+        let mut args = Map::new();
+        for (name, compiled) in parameters {
+            let v = value(compiled, &self.scope, self.executor.limits)
+                .map_err(|reason| (name.clone(), reason))?;
+            args.insert(name.clone(), v);
+        }
+        Ok(args)
     }
 }
 
-/// Marks step `i` finished: the steps waiting only for it become ready.
+/// Marks step `i` ended: in an eager run, the steps waiting only for it become ready.
 fn release(
     i: usize,
     users: &[Vec<usize>],
     waiting: &mut [usize],
-    ready: &mut std::collections::VecDeque<usize>,
+    ready: Option<&mut std::collections::VecDeque<usize>>,
 ) {
+    let Some(ready) = ready else { return };
     for &u in &users[i] {
         waiting[u] -= 1;
         if waiting[u] == 0 {
@@ -415,16 +478,30 @@ fn release(
 }
 
 /// Calls a step's tool through the step driver.
+///
+/// With a fallback (its tool, and its arguments or why they did not render), a failure that is
+/// not the engine's calls it once; its output takes the step's place.
 async fn call<T: Toolbox + ?Sized>(
     spec: &StepSpec,
     args: Map<String, Value>,
+    fallback: Option<(&String, FallbackArgs)>,
     registry: &T,
 ) -> StepOutcome<Option<Value>> {
-    let (record, result) = drive_owned(spec, || {
+    let (mut record, result) = drive_owned(spec, || {
         let args = Value::Object(args.clone());
         async move { registry.call(&spec.tool, args).await.map_err(|e| call_error(&spec.tool, e)) }
     })
     .await;
+    let result = match (result, fallback) {
+        (Err(failure), Some((tool, args))) if !failure.is_engine() => {
+            let call = || async move {
+                let args = Value::Object(args?);
+                registry.call(tool, args).await.map_err(|e| call_error(tool, e))
+            };
+            super::driver::fall_back_after(spec, Cow::Owned(tool.clone()), &mut record, failure, call).await
+        }
+        (result, _) => result,
+    };
     (record, crate::exec::some(result))
 }
 

@@ -89,6 +89,14 @@ pub struct Plan {
     pub specs: Vec<StepSpec>,
     /// Each step's position, by id.
     pub index: HashMap<String, usize>,
+    /// For each step with `on_error fallback`: the fallback's tool and parameters.
+    pub fallbacks: Vec<Option<(String, Parameters)>>,
+    /// For each step with `compensate`: what the step driver runs for the compensation (the
+    /// step's id, the compensation's tool, [`COMPENSATION_RETRY`], the step's timeout), and its
+    /// parameters.
+    ///
+    /// [`COMPENSATION_RETRY`]: workflow_core::policy::COMPENSATION_RETRY
+    pub compensations: Vec<Option<(StepSpec, Parameters)>>,
 }
 
 impl Plan {
@@ -143,16 +151,33 @@ pub(crate) fn plan_of(checked: Checked<Site>) -> Plan {
     let n = workflow.steps.len();
     let (mut parameters, mut conditions) = (Vec::with_capacity(n), Vec::with_capacity(n));
     let (mut specs, mut index) = (Vec::with_capacity(n), HashMap::with_capacity(n));
+    let (mut fallbacks, mut compensations) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    let params = |args: Vec<model::Arg<Site>>| -> Parameters {
+        args.into_iter().map(|a| (a.name.value, compile(a.value))).collect()
+    };
     for (i, (step, policy)) in workflow.steps.into_iter().zip(&policies).enumerate() {
-        parameters.push(step.args.into_iter().map(|a| (a.name.value, compile(a.value))).collect());
+        parameters.push(params(step.args));
         conditions.push(step.condition.and_then(|c| c.expr));
         index.insert(step.id.value.clone(), i);
+        fallbacks.push(step.fallback.map(|c| (c.tool.value, params(c.args))));
+        compensations.push(step.compensate.map(|c| {
+            let spec = StepSpec {
+                id: Cow::Owned(step.id.value.clone()),
+                tool: Cow::Owned(c.tool.value),
+                retry: workflow_core::policy::COMPENSATION_RETRY,
+                timeout: policy.timeout,
+                deadline: None,
+                retry_on: Cow::Borrowed(&[]),
+            };
+            (spec, params(c.args))
+        }));
         specs.push(StepSpec {
             id: Cow::Owned(step.id.value),
             tool: Cow::Owned(step.tool.value),
             retry: policy.retry,
             timeout: policy.timeout,
             deadline: policy.deadline,
+            retry_on: policy.retry_on.iter().cloned().map(Cow::Owned).collect(),
         });
     }
     Plan {
@@ -166,6 +191,8 @@ pub(crate) fn plan_of(checked: Checked<Site>) -> Plan {
         policies,
         specs,
         index,
+        fallbacks,
+        compensations,
     }
 }
 
@@ -235,16 +262,20 @@ fn check_tools(workflow: &Workflow<Site>, catalog: &dyn Catalog, problems: &mut 
     let mut at = |span: &Site, message: String| problems.push(CoreProblem { span: span.clone(), message });
     // What each tool's schema says, read once per tool however many steps call it.
     let mut shapes: HashMap<*const ToolDefinition, InputShape<'_>> = HashMap::new();
-    for step in &workflow.steps {
-        let Some(tool) = catalog.tool(&step.tool.value) else {
-            let hint = did_you_mean(&step.tool.value, catalog.tool_names()).unwrap_or_default();
-            at(&step.tool.span, format!("unknown tool `{}`{hint}", step.tool.value));
+    let calls = workflow.steps.iter().flat_map(|s| {
+        let own = std::iter::once((&s.tool, s.args.as_slice()));
+        own.chain([&s.fallback, &s.compensate].into_iter().flatten().map(|c| (&c.tool, c.args.as_slice())))
+    });
+    for (tool_name, args) in calls {
+        let Some(tool) = catalog.tool(&tool_name.value) else {
+            let hint = did_you_mean(&tool_name.value, catalog.tool_names()).unwrap_or_default();
+            at(&tool_name.span, format!("unknown tool `{}`{hint}", tool_name.value));
             continue;
         };
         let &mut InputShape { properties, closed, ref required } =
             shapes.entry(std::ptr::from_ref(tool)).or_insert_with(|| InputShape::of(tool));
         let names = || properties.into_iter().flat_map(|p| p.keys().map(String::as_str));
-        for arg in &step.args {
+        for arg in args {
             let name = arg.name.value.as_str();
             match properties.and_then(|p| p.get(name)) {
                 None if closed => {
@@ -252,7 +283,7 @@ fn check_tools(workflow: &Workflow<Site>, catalog: &dyn Catalog, problems: &mut 
                         Some(_) => format!("; it takes {}", list(names())),
                         None => "; it takes no parameters".to_owned(),
                     });
-                    at(&arg.name.span, format!("tool `{}` has no parameter `{name}`{hint}", step.tool.value));
+                    at(&arg.name.span, format!("tool `{}` has no parameter `{name}`{hint}", tool_name.value));
                 }
                 Some(expected) => {
                     if let model::Value::Literal(l) = &arg.value {
@@ -267,10 +298,13 @@ fn check_tools(workflow: &Workflow<Site>, catalog: &dyn Catalog, problems: &mut 
             }
         }
         for &name in required {
-            if !step.args.iter().any(|a| a.name.value == name) {
-                let mut span = step.tool.span.clone();
-                span.field = Some(name.to_owned().into());
-                at(&span, format!("missing parameter `{name}` of tool `{}`", step.tool.value));
+            if !args.iter().any(|a| a.name.value == name) {
+                let mut span = tool_name.span.clone();
+                span.field = Some(match span.field.as_deref().and_then(|f| f.strip_suffix("tool_name")) {
+                    Some(prefix) => format!("{prefix}{name}").into(),
+                    None => name.to_owned().into(),
+                });
+                at(&span, format!("missing parameter `{name}` of tool `{}`", tool_name.value));
             }
         }
     }
@@ -311,7 +345,7 @@ fn check_output_fields(
         Some(catalog.tool(&step.tool.value)?.output_schema.as_value())
     };
     for step in &workflow.steps {
-        for (_, r) in step.refs() {
+        for (_, r) in step.refs().chain(step.compensation_refs()) {
             let Some(output) = schema_of(&r.path.root) else { continue };
             if let Err(message) = schema::walk_schema(output, &r.path.root, &r.path.segments) {
                 problems.push(CoreProblem { span: r.span.clone(), message });
@@ -338,13 +372,21 @@ fn check_output_fields(
 /// The text a site's range is in: a parameter's template, or the condition.
 fn field_text(workflow: &WorkflowTemplate, site: &Site) -> String {
     let Some(step) = site.step.and_then(|i| workflow.steps.get(i)) else { return String::new() };
-    match site.field.as_deref() {
-        Some("condition") => step.condition.clone().unwrap_or_default(),
-        Some(name) => match step.parameters.get(name) {
-            Some(Value::String(s)) => s.clone(),
-            Some(other) => other.to_string(),
-            None => String::new(),
+    let call_parameter = |call: &Option<crate::definition::ToolCall>, name: &str| {
+        call.as_ref().and_then(|c| c.parameters.get(name)).cloned()
+    };
+    let parameter = match site.field.as_deref() {
+        Some("condition") => return step.condition.clone().unwrap_or_default(),
+        Some(field) => match (field.strip_prefix("fallback."), field.strip_prefix("compensate.")) {
+            (Some(name), _) => call_parameter(&step.fallback, name),
+            (_, Some(name)) => call_parameter(&step.compensate, name),
+            _ => step.parameters.get(field).cloned(),
         },
+        None => None,
+    };
+    match parameter {
+        Some(Value::String(s)) => s,
+        Some(other) => other.to_string(),
         None => String::new(),
     }
 }
