@@ -489,7 +489,8 @@ fn field_holders(def: &WorkflowDef) -> TokenStream {
     let inputs: BTreeSet<String> = def.inputs.iter().map(|i| i.ident.to_string()).collect();
     let mut names = BTreeMap::new();
     let refs = def.steps.iter().flat_map(|s| {
-        let args = s.args.iter().flat_map(|a| a.value.refs());
+        let calls = [&s.fallback, &s.compensate].into_iter().flatten().flat_map(|c| &c.args);
+        let args = s.args.iter().chain(calls).flat_map(|a| a.value.refs());
         args.chain(s.condition.iter().flat_map(|c| c.refs()))
     });
     for r in refs.filter(|r| !inputs.contains(&r.root.to_string())) {
@@ -690,7 +691,7 @@ fn run_level(
     let settle = if general {
         quote! {
             if let #p::Some((__wf_k, __wf_e)) = #p::exec::first_failure(&mut [#(&mut #results),*]) {
-                __wf_rec.stop_at(#start + __wf_k, __wf_e);
+                __wf_rec.stop_in_level(#start, #width, __wf_k, __wf_e);
             }
             #(#vars = __wf_rec.settle_soft(#positions, #results).flatten();)*
         }
@@ -699,7 +700,7 @@ fn run_level(
         // the async body (whose layout rustc computes over every local) small.
         quote! {
             if let #p::Some((__wf_k, __wf_e)) = #p::exec::first_failure(&mut [#(&mut #results),*]) {
-                __wf_rec.stop_at(#start + __wf_k, __wf_e);
+                __wf_rec.stop_in_level(#start, #width, __wf_k, __wf_e);
                 return #p::Err(__wf_rec.fail());
             }
             let (#(#vars,)*) = (|| -> #p::Result<_, #p::Box<#p::WorkflowError>> {

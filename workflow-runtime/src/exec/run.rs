@@ -208,6 +208,19 @@ impl<'o> RunRecorder<'o> {
         }
     }
 
+    /// Stops the run after the step at `start + k` failed with `error`, in the level of `width`
+    /// steps from `start` (a compiled workflow's): the level's other steps that had not ended
+    /// were cancelled.
+    pub fn stop_in_level(&mut self, start: usize, width: usize, k: usize, error: StepError) {
+        self.stop_at(start + k, error);
+        let stopped = self.stopped.as_ref();
+        if let Some(level) = self.record.steps.get_mut(start..start + width) {
+            for record in level.iter_mut().filter(|r| r.status == StepStatus::Pending) {
+                cancelled(record, stopped);
+            }
+        }
+    }
+
     /// Stops the run after `failed` (the first failure is the one the run reports).
     pub fn stop(&mut self, failed: Failed) {
         if self.stopped.is_none() {

@@ -1,0 +1,428 @@
+//! Failure strategies, trigger rules, fallbacks, compensations and retry classes, each run as a
+//! compiled `workflow!` and as its run-time template (`name::template()` through the
+//! `WorkflowExecutor`), which must end every step the same way.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::json;
+use workflow::prelude::*;
+use workflow::{ExecuteError, RunRecord, StepError, WorkflowExecutor, WorkflowTemplate};
+
+/// Give 1, or fail when `mode` is `fail`.
+#[tool]
+async fn act(mode: String) -> Result<i64, ToolError> {
+    if mode == "fail" { Err(ToolError::permanent("asked to fail")) } else { Ok(1) }
+}
+
+/// Give 2 after 10 ms.
+#[tool]
+async fn slow() -> Result<i64, ToolError> {
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    Ok(2)
+}
+
+// The failure matrix: the upstream step `up` (succeeds, fails, or is skipped by its condition)
+// with a failure strategy, a step `down` after it with a trigger rule, `last` after `down`, and
+// `side`, which runs beside `up` and takes longer.
+workflow! {
+    /// abort × default.
+    m_abort_default(mode: String, go: bool) {
+        up = act(mode: <<mode>>) if <<go>>;
+        side = slow();
+        down = act(mode: "ok") depends up;
+        last = act(mode: "ok") depends down;
+    }
+    /// abort × after failed.
+    m_abort_failed(mode: String, go: bool) {
+        up = act(mode: <<mode>>) if <<go>>;
+        side = slow();
+        down = act(mode: "ok") after up failed;
+        last = act(mode: "ok") depends down;
+    }
+    /// abort × after always.
+    m_abort_always(mode: String, go: bool) {
+        up = act(mode: <<mode>>) if <<go>>;
+        side = slow();
+        down = act(mode: "ok") after up always;
+        last = act(mode: "ok") depends down;
+    }
+    /// skip × default.
+    m_skip_default(mode: String, go: bool) {
+        up = act(mode: <<mode>>) if <<go>> on_error skip;
+        side = slow();
+        down = act(mode: "ok") depends up;
+        last = act(mode: "ok") depends down;
+    }
+    /// skip × after failed.
+    m_skip_failed(mode: String, go: bool) {
+        up = act(mode: <<mode>>) if <<go>> on_error skip;
+        side = slow();
+        down = act(mode: "ok") after up failed;
+        last = act(mode: "ok") depends down;
+    }
+    /// skip × after always.
+    m_skip_always(mode: String, go: bool) {
+        up = act(mode: <<mode>>) if <<go>> on_error skip;
+        side = slow();
+        down = act(mode: "ok") after up always;
+        last = act(mode: "ok") depends down;
+    }
+    /// fallback × default.
+    m_fallback_default(mode: String, go: bool) {
+        up = act(mode: <<mode>>) if <<go>> on_error fallback act(mode: "ok");
+        side = slow();
+        down = act(mode: "ok") depends up;
+        last = act(mode: "ok") depends down;
+    }
+    /// fallback × after failed.
+    m_fallback_failed(mode: String, go: bool) {
+        up = act(mode: <<mode>>) if <<go>> on_error fallback act(mode: "ok");
+        side = slow();
+        down = act(mode: "ok") after up failed;
+        last = act(mode: "ok") depends down;
+    }
+    /// fallback × after always.
+    m_fallback_always(mode: String, go: bool) {
+        up = act(mode: <<mode>>) if <<go>> on_error fallback act(mode: "ok");
+        side = slow();
+        down = act(mode: "ok") after up always;
+        last = act(mode: "ok") depends down;
+    }
+}
+
+/// How `up` ends: it succeeds, fails, or its condition is false.
+#[derive(Debug, Clone, Copy)]
+enum Up {
+    Succeeds,
+    Fails,
+    Skipped,
+}
+
+impl Up {
+    fn inputs(self) -> (String, bool) {
+        match self {
+            Up::Succeeds => ("ok".into(), true),
+            Up::Fails => ("fail".into(), true),
+            Up::Skipped => ("ok".into(), false),
+        }
+    }
+}
+
+/// Statuses of `up`, `side`, `down`, `last`, one letter each: `S`ucceeded, `F`ailed,
+/// s`K`ipped, `C`ancelled, with `+` after `up` when its fallback gave its output; and whether the
+/// run failed.
+fn statuses(record: &RunRecord, failed: bool) -> String {
+    let mut out = String::new();
+    for id in ["up", "side", "down", "last"] {
+        let step = record.step(id).unwrap_or_else(|| panic!("no record of `{id}`"));
+        out.push(match step.status {
+            StepStatus::Succeeded => 'S',
+            StepStatus::Failed => 'F',
+            StepStatus::Skipped => 'K',
+            StepStatus::Cancelled => 'C',
+            other => panic!("`{id}` ended {other:?}"),
+        });
+        if id == "up" && step.fallback {
+            out.push('+');
+        }
+    }
+    out.push_str(if failed { " failed" } else { " ok" });
+    out
+}
+
+macro_rules! compiled {
+    ($workflow:ident, $up:expr) => {{
+        let (mode, go) = $up.inputs();
+        match $workflow(mode, go).run(&()).await {
+            Ok(run) => statuses(&run.record, false),
+            Err(err) => statuses(&err.record, true),
+        }
+    }};
+}
+
+async fn at_run_time(template: &WorkflowTemplate, up: Up) -> String {
+    let mut tools = ToolRegistry::new(());
+    tools.register::<act>().unwrap();
+    tools.register::<slow>().unwrap();
+    let (mode, go) = up.inputs();
+    match WorkflowExecutor::new().execute(template, &tools, json!({ "mode": mode, "go": go })).await {
+        Ok(run) => statuses(&run.record, false),
+        Err(ExecuteError::Failed(err)) => statuses(&err.record, true),
+        Err(other) => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_failure_matrix_is_the_same_for_compiled_and_run_time_workflows() {
+    use Up::*;
+    // (strategy × trigger, upstream) → statuses of up, side, down, last.
+    let table: &[(&str, Up, &str)] = &[
+        ("abort default", Succeeds, "SSSS ok"),
+        ("abort default", Fails, "FCKK failed"),
+        ("abort default", Skipped, "KSKK ok"),
+        ("abort failed", Succeeds, "SSKK ok"),
+        ("abort failed", Fails, "FCSK failed"),
+        ("abort failed", Skipped, "KSKK ok"),
+        ("abort always", Succeeds, "SSSS ok"),
+        ("abort always", Fails, "FCSK failed"),
+        ("abort always", Skipped, "KSSS ok"),
+        ("skip default", Succeeds, "SSSS ok"),
+        ("skip default", Fails, "FSKK ok"),
+        ("skip default", Skipped, "KSKK ok"),
+        ("skip failed", Succeeds, "SSKK ok"),
+        ("skip failed", Fails, "FSSS ok"),
+        ("skip failed", Skipped, "KSKK ok"),
+        ("skip always", Succeeds, "SSSS ok"),
+        ("skip always", Fails, "FSSS ok"),
+        ("skip always", Skipped, "KSSS ok"),
+        ("fallback default", Succeeds, "SSSS ok"),
+        ("fallback default", Fails, "S+SSS ok"),
+        ("fallback default", Skipped, "KSKK ok"),
+        ("fallback failed", Succeeds, "SSKK ok"),
+        ("fallback failed", Fails, "S+SKK ok"),
+        ("fallback failed", Skipped, "KSKK ok"),
+        ("fallback always", Succeeds, "SSSS ok"),
+        ("fallback always", Fails, "S+SSS ok"),
+        ("fallback always", Skipped, "KSSS ok"),
+    ];
+    for &(case, up, expected) in table {
+        let (compiled, template) = match case {
+            "abort default" => (compiled!(m_abort_default, up), m_abort_default::template()),
+            "abort failed" => (compiled!(m_abort_failed, up), m_abort_failed::template()),
+            "abort always" => (compiled!(m_abort_always, up), m_abort_always::template()),
+            "skip default" => (compiled!(m_skip_default, up), m_skip_default::template()),
+            "skip failed" => (compiled!(m_skip_failed, up), m_skip_failed::template()),
+            "skip always" => (compiled!(m_skip_always, up), m_skip_always::template()),
+            "fallback default" => (compiled!(m_fallback_default, up), m_fallback_default::template()),
+            "fallback failed" => (compiled!(m_fallback_failed, up), m_fallback_failed::template()),
+            "fallback always" => (compiled!(m_fallback_always, up), m_fallback_always::template()),
+            other => unreachable!("{other}"),
+        };
+        assert_eq!(compiled, expected, "compiled, {case}, up {up:?}");
+        assert_eq!(at_run_time(&template, up).await, expected, "run-time, {case}, up {up:?}");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn records_say_why_a_step_did_not_run() {
+    let err = m_abort_failed("fail".into(), true).run(&()).await.unwrap_err();
+    let reason = |id: &str| err.record.step(id).unwrap().error.clone().unwrap();
+    assert_eq!(err.step, "up");
+    assert_eq!(reason("side"), "cancelled: the run is stopping after `up` failed");
+    assert_eq!(reason("last"), "the run is stopping after `up` failed");
+    let run = m_skip_failed("ok".into(), true).run(&()).await.unwrap();
+    assert_eq!(
+        run.record.step("down").unwrap().error.as_deref(),
+        Some("`up` succeeded, and this step runs only if it fails")
+    );
+    assert_eq!(run.down, None);
+}
+
+// ---------------------------------------------------------------- the saga
+
+/// What the compensations did.
+#[derive(Default)]
+struct Ledger {
+    undone: Mutex<Vec<String>>,
+    refusals: Mutex<HashMap<String, u32>>,
+}
+
+/// A booking.
+#[derive(Debug, Clone, Serialize, Deserialize, ToolOutput)]
+struct Booking {
+    /// Its id.
+    id: String,
+}
+
+/// Book `what`.
+#[tool]
+async fn book(what: String) -> Result<Booking, ToolError> {
+    Ok(Booking { id: format!("{what}-1") })
+}
+
+/// Refuse to book `what`.
+#[tool]
+async fn refuse(what: String) -> Result<Booking, ToolError> {
+    Err(ToolError::permanent(format!("no {what} left")))
+}
+
+/// Cancel booking `id`; the hotel's first cancellation fails.
+#[tool]
+async fn unbook(State(ledger): State<Arc<Ledger>>, id: String) -> Result<(), ToolError> {
+    let mut refusals = ledger.refusals.lock().unwrap();
+    let count = refusals.entry(id.clone()).or_default();
+    *count += 1;
+    if id == "hotel-1" && *count == 1 {
+        return Err(ToolError::retryable("the hotel's line is busy"));
+    }
+    ledger.undone.lock().unwrap().push(id);
+    Ok(())
+}
+
+workflow! {
+    /// Book a trip; the museum is full.
+    trip() {
+        flight = book(what: "flight") compensate unbook(id: <<flight.id>>);
+        hotel = book(what: "hotel") depends flight compensate unbook(id: <<hotel.id>>);
+        car = book(what: "car") depends hotel compensate unbook(id: <<car.id>>);
+        museum = refuse(what: "museum") depends car;
+    }
+}
+
+fn check_saga(record: &RunRecord, ledger: &Ledger) {
+    assert_eq!(*ledger.undone.lock().unwrap(), ["car-1", "hotel-1", "flight-1"], "latest first");
+    let order: Vec<&str> = record.compensations.iter().map(|c| c.step.as_ref()).collect();
+    assert_eq!(order, ["car", "hotel", "flight"]);
+    let hotel = &record.compensations[1];
+    assert_eq!(
+        (hotel.tool.as_ref(), hotel.status, hotel.attempts.len()),
+        ("unbook", StepStatus::Succeeded, 2)
+    );
+    assert_eq!(hotel.duration(), Some(Duration::from_secs(1)), "retried after its 1 s backoff");
+    for id in ["flight", "hotel", "car"] {
+        assert_eq!(record.step(id).unwrap().status, StepStatus::Compensated, "{id}");
+    }
+    assert_eq!(record.step("museum").unwrap().status, StepStatus::Failed);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failed_run_compensates_the_steps_that_completed_latest_first() {
+    let ledger = Arc::new(Ledger::default());
+    let err = trip().run(&ledger).await.unwrap_err();
+    assert_eq!(err.step, "museum");
+    check_saga(&err.record, &ledger);
+
+    let ledger = Arc::new(Ledger::default());
+    let mut tools = ToolRegistry::new(ledger.clone());
+    tools.register::<book>().unwrap();
+    tools.register::<refuse>().unwrap();
+    tools.register::<unbook>().unwrap();
+    let template = trip::template();
+    assert_eq!(template.steps[0].compensate.as_ref().map(|c| c.tool_name.as_str()), Some("unbook"));
+    match WorkflowExecutor::new().execute(&template, &tools, json!({})).await {
+        Err(ExecuteError::Failed(err)) => check_saga(&err.record, &ledger),
+        other => panic!("{other:?}"),
+    }
+}
+
+/// Refuse to cancel booking `id`.
+#[tool]
+async fn keep(id: String) -> Result<(), ToolError> {
+    Err(ToolError::permanent(format!("{id} cannot be cancelled")))
+}
+
+workflow! {
+    /// Book a trip whose car cannot be cancelled; the museum is full.
+    trip_kept() {
+        flight = book(what: "flight") compensate unbook(id: <<flight.id>>);
+        car = book(what: "car") depends flight compensate keep(id: <<car.id>>);
+        museum = refuse(what: "museum") depends car;
+    }
+}
+
+fn check_kept(record: &RunRecord, ledger: &Ledger) {
+    let car = &record.compensations[0];
+    assert_eq!((car.step.as_ref(), car.status, car.attempts.len()), ("car", StepStatus::Failed, 1));
+    assert_eq!(car.error.as_deref(), Some("tool `keep` failed: car-1 cannot be cancelled"));
+    assert_eq!(record.step("car").unwrap().status, StepStatus::Succeeded, "not undone");
+    assert_eq!(record.step("flight").unwrap().status, StepStatus::Compensated);
+    assert_eq!(*ledger.undone.lock().unwrap(), ["flight-1"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failing_compensation_is_recorded_and_the_others_still_run() {
+    let ledger = Arc::new(Ledger::default());
+    let err = trip_kept().run(&ledger).await.unwrap_err();
+    check_kept(&err.record, &ledger);
+
+    let ledger = Arc::new(Ledger::default());
+    let mut tools = ToolRegistry::new(ledger.clone());
+    tools.register::<book>().unwrap();
+    tools.register::<refuse>().unwrap();
+    tools.register::<unbook>().unwrap();
+    tools.register::<keep>().unwrap();
+    match WorkflowExecutor::new().execute(&trip_kept::template(), &tools, json!({})).await {
+        Err(ExecuteError::Failed(err)) => check_kept(&err.record, &ledger),
+        other => panic!("{other:?}"),
+    }
+
+    // A compensation that reads a field the step's output does not have is rejected up front.
+    let mut template = trip_kept::template();
+    template.steps[0].compensate.as_mut().unwrap().parameters.insert("id".into(), json!("{{flight.nope}}"));
+    let Err(ExecuteError::Invalid(problems)) =
+        WorkflowExecutor::new().execute(&template, &tools, json!({})).await
+    else {
+        panic!("`flight.nope` is not a field of `book`'s output")
+    };
+    assert!(problems.to_string().contains("nope"), "{problems}");
+}
+
+// ---------------------------------------------------------------- retry classes
+
+/// Fail with `class` for the first `fails` calls.
+#[tool]
+async fn throttled(State(calls): State<Arc<AtomicU32>>, class: String, fails: u32) -> Result<u32, ToolError> {
+    let call = calls.fetch_add(1, Ordering::SeqCst) + 1;
+    if call <= fails {
+        return Err(ToolError::retryable(format!("call {call} refused")).with_class(class));
+    }
+    Ok(call)
+}
+
+workflow! {
+    /// Retries only rate limits.
+    rate_limited_only(class: String) {
+        call = throttled(class: <<class>>, fails: 2) retry 3 backoff 1s on rate_limited, unavailable;
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_step_retries_only_the_error_classes_it_names() {
+    for (class, attempts, ok) in [("rate_limited", 3, true), ("unavailable", 3, true), ("quota", 1, false)] {
+        let calls = Arc::new(AtomicU32::new(0));
+        let result = rate_limited_only(class.into()).run(&calls).await;
+        let record = match &result {
+            Ok(run) => &run.record,
+            Err(err) => &err.record,
+        };
+        assert_eq!(record.step("call").unwrap().attempts.len(), attempts, "{class}");
+        assert_eq!(result.is_ok(), ok, "{class}");
+
+        let calls = Arc::new(AtomicU32::new(0));
+        let mut tools = ToolRegistry::new(calls.clone());
+        tools.register::<throttled>().unwrap();
+        let template = rate_limited_only::template();
+        assert_eq!(template.steps[0].retry_on, ["rate_limited", "unavailable"]);
+        let run = WorkflowExecutor::new().execute(&template, &tools, json!({ "class": class })).await;
+        let record = match &run {
+            Ok(run) => &run.record,
+            Err(ExecuteError::Failed(err)) => &err.record,
+            Err(other) => panic!("{other:?}"),
+        };
+        assert_eq!(record.step("call").unwrap().attempts.len(), attempts, "run-time, {class}");
+    }
+}
+
+/// Never finish.
+#[tool]
+async fn hang() -> Result<u32, ToolError> {
+    std::future::pending().await
+}
+
+workflow! {
+    /// A timeout is the class `timeout`.
+    timeouts_retried() {
+        stuck = hang() timeout 50ms retry 2 backoff 1s on timeout;
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_timed_out_attempt_is_of_the_class_timeout() {
+    let err = timeouts_retried().run(&()).await.unwrap_err();
+    assert!(matches!(err.error, StepError::TimedOut(_)), "{:?}", err.error);
+    assert_eq!(err.error.class(), Some("timeout"));
+    assert_eq!(err.record.step("stuck").unwrap().attempts.len(), 3);
+}
