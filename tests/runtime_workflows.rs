@@ -469,3 +469,57 @@ fn a_deadline_shorter_than_the_timeout_is_found_before_the_run() {
         "1 problem in the workflow\n- step `a`, parameter `deadline_seconds`: the deadline of 2s is shorter than the timeout of 5s it bounds; a deadline limits all the attempts of the step together, so make it at least the timeout"
     );
 }
+
+#[test]
+fn trigger_rules_fallbacks_and_compensations_are_checked_before_the_run() {
+    let template = WorkflowTemplate::from_yaml(
+        r#"
+name: w
+steps:
+  - { step_id: pr, tool_name: github_create_pr, parameters: { repo: r, title: t, body: b },
+      compensate: { tool_name: slack_send_message, parameters: { channel: c, message: "{{later}}" } } }
+  - { step_id: alert, tool_name: slack_send_message, parameters: { channel: c, message: "{{pr.url}}" },
+      after: { step: pr, when: failed } }
+  - { step_id: late, tool_name: delay, parameters: { value: 1, ms: 1 }, after: { step: pz, when: always } }
+  - { step_id: later, tool_name: delay, parameters: { value: 1, ms: 1 }, on_error: fallback }
+  - { step_id: other, tool_name: delay, parameters: { value: 1, ms: 1 },
+      fallback: { tool_name: dealy, parameters: { value: 2 } } }
+"#,
+    )
+    .unwrap();
+    let problems = workflow::validate::validate(&template, &registry()).unwrap_err();
+    assert_eq!(
+        problems.to_string(),
+        "6 problems in the workflow
+- step `alert`, parameter `message`, line 1, column 3: step `alert` cannot read `pr.url`: it runs only after `pr` failed, when `pr` has no output; read another step, or wait for it with `depends pr`
+- step `late`, parameter `after`: `after` names unknown step `pz`; did you mean `pr`?
+- step `later`, parameter `on_error`: step `later` has `on_error fallback` but no fallback call; give the call to make instead
+- step `other`, parameter `fallback.tool_name`: step `other` has a fallback call but no `on_error fallback`; set `on_error` to `fallback`
+- step `pr`, parameter `compensate.message`, line 1, column 3: the compensation of `pr` cannot read `later`, which may not have run; it can read `pr`'s own output, the inputs, and the steps `pr` reads
+- step `other`, parameter `fallback.tool_name`: unknown tool `dealy`"
+    );
+}
+
+#[test]
+fn the_new_clauses_read_from_text_and_print_back() {
+    let text = r##"w(repo: String) {
+    pr = github_create_pr(repo: <<repo>>, title: "t", body: "b") retry 3 backoff 1s on timeout, rate_limited compensate slack_send_message(channel: "#dev", message: "undo <<pr.url>>");
+    ship = slack_send_message(channel: "#a", message: <<pr.url>>) on_error fallback slack_send_message(channel: "#b", message: <<pr.url>>);
+    alert = slack_send_message(channel: "#ops", message: "failed") after pr failed;
+}
+"##;
+    let [template] = &WorkflowTemplate::from_dsl(text).unwrap()[..] else { panic!("one workflow") };
+    assert_eq!(template.steps[0].retry_on, ["timeout", "rate_limited"]);
+    assert_eq!(template.steps[0].compensate.as_ref().unwrap().parameters["message"], "undo {{pr.url}}");
+    assert_eq!(template.steps[1].on_error, workflow::OnError::Fallback);
+    assert_eq!(template.steps[1].fallback.as_ref().unwrap().parameters["channel"], "#b");
+    assert_eq!(
+        template.steps[2].after,
+        Some(workflow::AfterStep { step: "pr".into(), when: workflow::Trigger::Failed })
+    );
+    assert_eq!(template.levels().unwrap(), vec![vec!["pr"], vec!["ship", "alert"]]);
+    workflow::validate::validate(template, &registry()).unwrap();
+    // The serde form reads back as it was written.
+    let json = serde_json::to_string(template).unwrap();
+    assert_eq!(&WorkflowTemplate::from_json(&json).unwrap(), template);
+}

@@ -236,12 +236,11 @@ fn step_fn(def: &WorkflowDef, plan: &Plan, unresolved: &BTreeSet<String>, i: usi
             quote!(#arg_name: #value)
         });
         let args = quote_spanned!(tool_span(&call.tool)=> #fb { #(#args),* });
-        let same = quote_spanned!(tool_span(&call.tool)=> #p::exec::same_output::<#tool, #fb>());
+        let same = quote_spanned!(tool_span(&call.tool)=> #p::exec::fallback_output::<#tool, #fb>);
         quote! {
-            #same;
             let __wf_outcome = #p::exec::fall_back(&#name::SPECS[#position], <#fb as #p::Tool>::NAME, __wf_record, __wf_outcome, move || async move {
                 let __wf_args = #args;
-                #p::CallTool::call(__wf_args, __wf_state).await.map_err(#p::exec::tool_error(<#fb as #p::Tool>::NAME))
+                #same(#p::CallTool::call(__wf_args, __wf_state).await).map_err(#p::exec::tool_error(<#fb as #p::Tool>::NAME))
             })
             .await;
         }

@@ -127,8 +127,13 @@ pub fn never_ran() -> StepError {
     StepError::Template { parameter: "run".to_owned(), reason: "the step did not run".to_owned() }
 }
 
-/// Checks, for `workflow!`, that a fallback's tool gives the output of the step's tool.
-pub fn same_output<A: crate::Tool, B: crate::Tool<Output = A::Output>>() {}
+/// A fallback's result as the step's, for `workflow!`: the fallback's tool `B` must give the
+/// output of the step's tool `A` (rustc reports the mismatch at the fallback's tool).
+pub fn fallback_output<A: crate::Tool, B: crate::Tool<Output = A::Output>>(
+    result: Result<B::Output, crate::ToolError>,
+) -> Result<A::Output, crate::ToolError> {
+    result
+}
 
 /// Runs a workflow's body (compiled or run-time) inside its `tracing` span, with the step
 /// driver's clock read once per poll and retry jitter drawn from `seed` when one is given.
