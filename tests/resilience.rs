@@ -426,3 +426,128 @@ async fn a_timed_out_attempt_is_of_the_class_timeout() {
     assert_eq!(err.error.class(), Some("timeout"));
     assert_eq!(err.record.step("stuck").unwrap().attempts.len(), 3);
 }
+
+// ---------------------------------------------------------------- fan-out
+
+/// A job for `work`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToolOutput)]
+struct Job {
+    /// Its number.
+    n: u64,
+    /// How long it takes.
+    ms: u64,
+}
+
+/// The jobs, the first ones slowest, and the one numbered in `fail` failing.
+#[derive(Debug, Clone, Serialize, Deserialize, ToolOutput)]
+struct Jobs {
+    /// The jobs.
+    jobs: Vec<Job>,
+}
+
+/// Eight jobs: job `n` takes `(8 - n) × 10` ms.
+#[tool]
+async fn jobs() -> Result<Jobs, ToolError> {
+    Ok(Jobs { jobs: (0..8).map(|n| Job { n, ms: (8 - n) * 10 }).collect() })
+}
+
+/// How many `work` calls run at once, at most, and which jobs fail.
+#[derive(Default)]
+struct Gauge {
+    now: AtomicU32,
+    most: AtomicU32,
+    fail: Mutex<Vec<u64>>,
+}
+
+/// Do job `n`: wait `ms`, give `n × 10`; fail when `n` is one of the gauge's failing jobs.
+#[tool]
+async fn work(State(gauge): State<Arc<Gauge>>, n: u64, ms: u64) -> Result<u64, ToolError> {
+    let now = gauge.now.fetch_add(1, Ordering::SeqCst) + 1;
+    gauge.most.fetch_max(now, Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_millis(ms)).await;
+    gauge.now.fetch_sub(1, Ordering::SeqCst);
+    if gauge.fail.lock().unwrap().contains(&n) {
+        return Err(ToolError::permanent(format!("job {n} broke")));
+    }
+    Ok(n * 10)
+}
+
+workflow! {
+    /// Every job, three at a time.
+    all_jobs() {
+        list = jobs();
+        done = work(n: <<job.n>>, ms: <<job.ms>>) for job in <<list.jobs>> max 3;
+    }
+    /// Every job, two failures allowed.
+    some_jobs() {
+        list = jobs();
+        done = work(n: <<job.n>>, ms: <<job.ms>>) for job in <<list.jobs>> tolerate 2;
+    }
+}
+
+fn work_tools(gauge: &Arc<Gauge>) -> ToolRegistry<Arc<Gauge>> {
+    let mut tools = ToolRegistry::new(gauge.clone());
+    tools.register::<jobs>().unwrap();
+    tools.register::<work>().unwrap();
+    tools
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_fan_out_keeps_input_order_and_never_exceeds_its_limit() {
+    let gauge = Arc::new(Gauge::default());
+    let run = all_jobs().run(&gauge).await.unwrap();
+    let expected: Vec<u64> = (0..8).map(|n| n * 10).collect();
+    assert_eq!(run.done, expected, "in input order, though the last jobs finish first");
+    assert_eq!(gauge.most.load(Ordering::SeqCst), 3);
+    let record = run.record.step("done").unwrap();
+    assert_eq!(record.attempts.len(), 8);
+
+    let gauge = Arc::new(Gauge::default());
+    let template = all_jobs::template();
+    assert_eq!(template.steps[1].for_each.as_ref().map(|f| f.max), Some(Some(3)));
+    let run = WorkflowExecutor::new().execute(&template, &work_tools(&gauge), json!({})).await.unwrap();
+    assert_eq!(run.context.get_result("done"), Some(&json!(expected)));
+    assert_eq!(gauge.most.load(Ordering::SeqCst), 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn tolerate_k_lets_exactly_k_calls_fail() {
+    // Two failures: tolerated, reported, and `None` in their places.
+    let gauge = Arc::new(Gauge::default());
+    *gauge.fail.lock().unwrap() = vec![1, 5];
+    let run = some_jobs().run(&gauge).await.unwrap();
+    let expected = [Some(0), None, Some(20), Some(30), Some(40), None, Some(60), Some(70)];
+    assert_eq!(run.done, expected);
+    let record = run.record.step("done").unwrap();
+    assert_eq!(
+        record.error.as_deref(),
+        Some(
+            "2 of 8 calls failed (tolerated): item 1: tool `work` failed: job 1 broke; item 5: tool `work` failed: job 5 broke"
+        )
+    );
+    let run = WorkflowExecutor::new()
+        .execute(&some_jobs::template(), &work_tools(&gauge), json!({}))
+        .await
+        .unwrap();
+    assert_eq!(run.context.get_result("done"), Some(&json!([0, null, 20, 30, 40, null, 60, 70])));
+
+    // Three: one too many.
+    let gauge = Arc::new(Gauge::default());
+    *gauge.fail.lock().unwrap() = vec![1, 5, 6];
+    let err = some_jobs().run(&gauge).await.unwrap_err();
+    assert!(
+        matches!(
+            err.error,
+            StepError::TooManyFailures { failed: 3, total: 8, tolerate: 2, first_item: 1, .. }
+        ),
+        "{:?}",
+        err.error
+    );
+    assert_eq!(err.record.step("done").unwrap().status, StepStatus::Failed);
+    match WorkflowExecutor::new().execute(&some_jobs::template(), &work_tools(&gauge), json!({})).await {
+        Err(ExecuteError::Failed(err)) => {
+            assert!(matches!(err.error, StepError::TooManyFailures { failed: 3, .. }), "{:?}", err.error);
+        }
+        other => panic!("{other:?}"),
+    }
+}

@@ -8,8 +8,8 @@ use pest::iterators::Pair;
 use crate::ast::{Expr, Literal, Part, Path, Span, Template};
 use crate::error::ParseError;
 use crate::model::{
-    After, Arg, Call, Condition, Input, Name, OnError, Ref, Retry, RustExpr, Spanned, Step, TemplateValue,
-    Trigger, Value, Workflow,
+    After, Arg, Call, Condition, ForEach, Input, Name, OnError, Ref, Retry, RustExpr, Spanned, Step,
+    TemplateValue, Trigger, Value, Workflow,
 };
 use crate::parse::{DslPart, Grammar, Rule, dsl_string, expr_from, path_from};
 use crate::policy::duration_ms;
@@ -108,6 +108,7 @@ fn step(src: &str, pair: Pair<'_, Rule>) -> Result<Step<Span>, ParseError> {
         fallback: None,
         compensate: None,
         after: None,
+        for_each: None,
     };
     let mut seen: Vec<&str> = Vec::new();
     for part in inner {
@@ -148,6 +149,23 @@ fn step(src: &str, pair: Pair<'_, Rule>) -> Result<Step<Span>, ParseError> {
             }
             Rule::compensate_clause => {
                 step.compensate = part.into_inner().next().map(|c| call(src, c)).transpose()?;
+            }
+            Rule::for_clause => {
+                let mut inner = part.into_inner();
+                if let (Some(item), Some(list)) = (inner.next(), inner.next()) {
+                    let Value::Ref(list) = value(src, list)? else { continue };
+                    let mut for_each = ForEach { item: name_of(&item), list, max: None, tolerate: None };
+                    for option in inner {
+                        let rule = option.as_rule();
+                        let Some(count) = option.into_inner().next() else { continue };
+                        let n = Spanned::new(count.as_str().parse().unwrap_or(u64::MAX), span(&count));
+                        match rule {
+                            Rule::for_max => for_each.max = Some(n),
+                            _ => for_each.tolerate = Some(n),
+                        }
+                    }
+                    step.for_each = Some(for_each);
+                }
             }
             Rule::after_clause => {
                 let mut inner = part.into_inner();
@@ -202,6 +220,7 @@ fn clause_keyword(rule: Rule) -> Option<&'static str> {
         Rule::on_error_clause => "on_error",
         Rule::compensate_clause => "compensate",
         Rule::after_clause => "after",
+        Rule::for_clause => "for",
         _ => return None,
     })
 }

@@ -83,6 +83,22 @@ pub struct Step<S> {
     pub compensate: Option<Call<S>>,
     /// `after X failed | always`: when the step runs, by how step `X` ended.
     pub after: Option<After<S>>,
+    /// `for item in <<list>> [max N] [tolerate K]`: one call per element of a list.
+    pub for_each: Option<ForEach<S>>,
+}
+
+/// `for item in <<step.list>> [max N] [tolerate K]`: a step that calls its tool once per
+/// element of a list known only when it runs, its output the list of the calls' outputs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ForEach<S> {
+    /// The loop variable, read by `<<item>>` in the step's arguments.
+    pub item: Name<S>,
+    /// The list.
+    pub list: Ref<S>,
+    /// `max N`: at most `N` calls at once.
+    pub max: Option<Spanned<u64, S>>,
+    /// `tolerate K`: the step fails only past `K` failed calls.
+    pub tolerate: Option<Spanned<u64, S>>,
 }
 
 /// A tool call besides a step's own: a fallback or a compensation.
@@ -283,6 +299,8 @@ pub enum RefSite<'a> {
     Fallback(&'a str),
     /// In the compensation call's argument with this name.
     Compensate(&'a str),
+    /// The list of `for item in <<list>>`.
+    ForEach,
 }
 
 impl<S> Step<S> {
@@ -296,7 +314,13 @@ impl<S> Step<S> {
         let fallback = self.fallback.iter().flat_map(|c| {
             c.args.iter().flat_map(|a| a.value.refs().map(move |r| (RefSite::Fallback(&a.name.value), r)))
         });
-        args.chain(condition).chain(fallback)
+        let list = self.for_each.iter().map(|f| (RefSite::ForEach, &f.list));
+        args.chain(condition).chain(fallback).chain(list)
+    }
+
+    /// The step's loop variable (`for item in …`), if it has one.
+    pub fn item(&self) -> Option<&str> {
+        self.for_each.as_ref().map(|f| f.item.value.as_str())
     }
 
     /// The references of the step's compensation, with the argument each is in.
@@ -392,6 +416,8 @@ pub enum Field<'a> {
     Compensate(&'a str),
     /// `after X …`: the step named, or the trigger.
     After,
+    /// `for item in <<list>> max N tolerate K`.
+    ForEach,
 }
 
 impl<S> Workflow<S> {
@@ -465,6 +491,15 @@ impl<S> Step<S> {
             after: self.after.map(|a| After {
                 step: map_spanned(a.step, &mut |s| f(s, at(index, Field::After))),
                 when: map_spanned(a.when, &mut |s| f(s, at(index, Field::After))),
+            }),
+            for_each: self.for_each.map(|e| {
+                let mut g = |s| f(s, at(index, Field::ForEach));
+                ForEach {
+                    item: map_spanned(e.item, &mut g),
+                    list: Ref { path: e.list.path, span: g(e.list.span) },
+                    max: e.max.map(|m| map_spanned(m, &mut g)),
+                    tolerate: e.tolerate.map(|t| map_spanned(t, &mut g)),
+                }
             }),
         }
     }

@@ -116,6 +116,15 @@ pub fn step<S>(step: &Step<S>) -> Result<String, PrintError> {
     if let Some(compensate) = &step.compensate {
         let _ = write!(out, " compensate {}", call(&compensate.tool, &compensate.args, "compensation ")?);
     }
+    if let Some(f) = &step.for_each {
+        let _ = write!(out, " for {} in <<{}>>", f.item.value, f.list.path);
+        if let Some(max) = &f.max {
+            let _ = write!(out, " max {}", max.value);
+        }
+        if let Some(tolerate) = &f.tolerate {
+            let _ = write!(out, " tolerate {}", tolerate.value);
+        }
+    }
     if let Some(after) = &step.after {
         let _ = write!(out, " after {} {}", after.step.value, after.when.value.as_str());
     }

@@ -10,7 +10,7 @@ use std::collections::HashSet;
 
 use crate::ast::{Expr, FilterKind, Literal};
 use crate::graph::{Graph, edges};
-use crate::model::{Condition, Names, OnError, Spanned, Trigger, Workflow};
+use crate::model::{Condition, Names, OnError, RefSite, Spanned, Trigger, Workflow};
 use crate::policy::{MAX_DURATION_MS, MAX_RETRIES, StepPolicy, duration_text};
 use crate::suggest::{did_you_mean, list};
 
@@ -58,6 +58,7 @@ pub fn check_with<S: Clone>(
     check_after(&workflow, &names, &mut problems);
     check_fallbacks(&workflow, &mut problems);
     check_compensations(&workflow, &names, &mut problems);
+    check_for_each(&workflow, &names, &mut problems);
     check_conditions(&workflow, &mut problems);
     check_retries(&workflow, &mut problems);
     check_timeouts(&workflow, &mut problems);
@@ -122,9 +123,34 @@ fn check_references<S: Clone>(workflow: &Workflow<S>, known_names: &Names<'_>, p
         let inputs = workflow.inputs.iter().flatten().map(|i| i.name.value.as_str());
         inputs.chain(workflow.steps.iter().map(|s| s.id.value.as_str()))
     };
+    let loop_of = |name: &str| workflow.steps.iter().find(|s| s.item() == Some(name));
     for step in &workflow.steps {
-        for (_, r) in step.refs() {
+        for (site, r) in step.refs() {
             let root = r.path.root.as_str();
+            if step.item() == Some(root) {
+                if !matches!(site, RefSite::Arg(_)) {
+                    problems.at(
+                        &r.span,
+                        format!(
+                            "`{root}` is the loop variable of `{}`, valid only in its arguments: the condition, the list and a fallback are read once for the whole step",
+                            step.id.value
+                        ),
+                    );
+                }
+                continue;
+            }
+            if let Some(owner) =
+                loop_of(root).filter(|_| known_names.step(root).is_none() && !known_names.is_input(root))
+            {
+                problems.at(
+                    &r.span,
+                    format!(
+                        "`{root}` is the loop variable of step `{}` (`for {root} in …`), valid only in that step's arguments",
+                        owner.id.value
+                    ),
+                );
+                continue;
+            }
             // (A step named like an input is reported once, by `check_names`.)
             if root == step.id.value && !known_names.is_input(root) {
                 problems.at(
@@ -233,6 +259,35 @@ fn check_fallbacks<S: Clone>(workflow: &Workflow<S>, problems: &mut Problems<S>)
     }
 }
 
+// `for item in <<list>>`: the loop variable is a new name (no step's, no input's), `max` lets at
+// least one call run, and a fan-out has no fallback (its calls fail one by one, within
+// `tolerate`).
+fn check_for_each<S: Clone>(workflow: &Workflow<S>, index: &Names<'_>, problems: &mut Problems<S>) {
+    for step in &workflow.steps {
+        let Some(f) = &step.for_each else { continue };
+        let item = f.item.value.as_str();
+        if index.step(item).is_some() {
+            problems
+                .at(&f.item.span, format!("the loop variable `{item}` has the name of a step; rename it"));
+        } else if index.is_input(item) {
+            problems
+                .at(&f.item.span, format!("the loop variable `{item}` has the name of an input; rename it"));
+        }
+        if let Some(max) = f.max.as_ref().filter(|m| m.value == 0) {
+            problems.at(
+                &max.span,
+                format!("`max 0` would never call `{}`; give at least 1 call at once, or leave `max` out for no limit", step.tool.value),
+            );
+        }
+        if let Some(fallback) = &step.fallback {
+            problems.at(
+                &fallback.tool.span,
+                format!("step `{}` calls its tool for each `{item}` and cannot have a fallback; use `tolerate K` to let some calls fail", step.id.value),
+            );
+        }
+    }
+}
+
 // A compensation runs after its step succeeded, when the run fails later: it reads the step's own
 // output, the inputs, and the steps the step itself read or depended on, which had all succeeded
 // before it ran. Any other step may not have run.
@@ -246,6 +301,13 @@ fn check_compensations<S: Clone>(workflow: &Workflow<S>, index: &Names<'_>, prob
             .collect();
         for (_, r) in step.compensation_refs() {
             let root = r.path.root.as_str();
+            if step.item() == Some(root) {
+                problems.at(
+                    &r.span,
+                    format!("the compensation of `{own}` runs once for the whole step and cannot read the loop variable `{root}`; read `{own}`'s output, a list of every call's output"),
+                );
+                continue;
+            }
             if root == own || index.is_input(root) || read.contains(root) {
                 continue;
             }
@@ -443,7 +505,10 @@ pub(crate) fn implicit_inputs<S>(workflow: &Workflow<S>, names: &Names<'_>) -> V
         return Vec::new();
     }
     let mut seen = HashSet::new();
-    let refs = workflow.steps.iter().flat_map(|s| s.refs().map(|(_, r)| r.path.root.as_str()));
+    let refs = workflow
+        .steps
+        .iter()
+        .flat_map(|s| s.refs().map(|(_, r)| r.path.root.as_str()).filter(move |root| s.item() != Some(root)));
     refs.filter(|root| names.step(root).is_none() && seen.insert(*root)).map(str::to_owned).collect()
 }
 

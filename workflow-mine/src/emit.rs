@@ -100,6 +100,7 @@ impl Pattern {
                     fallback: None,
                     compensate: None,
                     after: None,
+                    for_each: None,
                 }
             })
             .collect();

@@ -197,6 +197,62 @@ impl Indexable for Value {
     }
 }
 
+/// A list that `for item in <<…>>` can run a step over.
+#[diagnostic::on_unimplemented(
+    message = "`for … in` needs a list, and `{Self}` is not one",
+    label = "not a list",
+    note = "`for item in <<…>>` runs over a `Vec`, a slice, a `VecDeque` or a `serde_json::Value` array"
+)]
+pub trait Items {
+    /// The element type.
+    type Item;
+    /// The elements, in order; `path` names the reference for the error of a JSON value that
+    /// is not a list.
+    fn wf_items(&self, path: &'static str) -> Result<Vec<&Self::Item>, StepError>;
+}
+
+impl<T> Items for [T] {
+    type Item = T;
+    fn wf_items(&self, _: &'static str) -> Result<Vec<&T>, StepError> {
+        Ok(self.iter().collect())
+    }
+}
+
+impl<T> Items for Vec<T> {
+    type Item = T;
+    fn wf_items(&self, _: &'static str) -> Result<Vec<&T>, StepError> {
+        Ok(self.iter().collect())
+    }
+}
+
+impl<T> Items for VecDeque<T> {
+    type Item = T;
+    fn wf_items(&self, _: &'static str) -> Result<Vec<&T>, StepError> {
+        Ok(self.iter().collect())
+    }
+}
+
+impl Items for Value {
+    type Item = Value;
+    fn wf_items(&self, path: &'static str) -> Result<Vec<&Value>, StepError> {
+        match self {
+            Value::Array(items) => Ok(items.iter().collect()),
+            other => Err(StepError::Reference {
+                path: Cow::Borrowed(path),
+                reason: format!("`for … in` needs a list, found {}", crate::template::eval::kind(other)),
+            }),
+        }
+    }
+}
+
+#[diagnostic::do_not_recommend]
+impl Items for Json<'_> {
+    type Item = Value;
+    fn wf_items(&self, path: &'static str) -> Result<Vec<&Value>, StepError> {
+        self.0.wf_items(path)
+    }
+}
+
 /// A map that a `<<step.map["key"]>>` reference can look into.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a map, so it cannot be looked into with `[\"key\"]`",

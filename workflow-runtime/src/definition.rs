@@ -118,6 +118,9 @@ pub struct WorkflowStep {
     /// Run only after another step ended a given way (`after X failed | always`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub after: Option<AfterStep>,
+    /// Call the tool once per element of a list (`for item in <<list>> max N tolerate K`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub for_each: Option<ForEach>,
     /// Anything else.
     #[serde(default, skip_serializing_if = "Map::is_empty")]
     pub metadata: Map<String, Value>,
@@ -132,6 +135,25 @@ pub struct ToolCall {
     /// The tool's arguments, templates as in [`WorkflowStep::parameters`].
     #[serde(default)]
     pub parameters: Map<String, Value>,
+}
+
+/// `for item in <<list>> [max N] [tolerate K]`: a step that calls its tool once per element of a
+/// list, its result the list of the calls' results in the order of the elements (`null` for a
+/// call that failed, within `tolerate`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ForEach {
+    /// The loop variable, read as `{{item}}` in the step's parameters.
+    pub item: String,
+    /// The list: one reference, `{{step.items}}`.
+    #[serde(rename = "in")]
+    pub list: String,
+    /// At most this many calls at once (no limit when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<u64>,
+    /// The step fails only when more calls than this fail (none may, when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tolerate: Option<u64>,
 }
 
 /// `after X failed | always`: a step that runs by how another step ended.
@@ -198,6 +220,7 @@ impl WorkflowStep {
             fallback: None,
             compensate: None,
             after: None,
+            for_each: None,
             metadata: Map::new(),
         }
     }

@@ -15,7 +15,7 @@ use workflow_core::model::{
 use workflow_core::parse::{DslPart, condition, dsl_string, template};
 
 use crate::definition::{
-    AfterStep, OnError, ToolCall, Trigger, WorkflowInput, WorkflowStep, WorkflowTemplate,
+    AfterStep, ForEach, OnError, ToolCall, Trigger, WorkflowInput, WorkflowStep, WorkflowTemplate,
 };
 use crate::template::ParseError;
 
@@ -61,6 +61,7 @@ fn field_name(field: Field<'_>) -> Option<Cow<'static, str>> {
         Field::CompensateTool => "compensate.tool_name",
         Field::Compensate(name) => return Some(Cow::Owned(format!("compensate.{name}"))),
         Field::After => "after",
+        Field::ForEach => "for_each",
     }))
 }
 
@@ -113,6 +114,12 @@ fn step_template<S>(step: &Step<S>) -> WorkflowStep {
     };
     out.fallback = step.fallback.as_ref().map(call_template);
     out.compensate = step.compensate.as_ref().map(call_template);
+    out.for_each = step.for_each.as_ref().map(|f| ForEach {
+        item: f.item.value.clone(),
+        list: reference(&f.list.path),
+        max: f.max.as_ref().map(|m| m.value),
+        tolerate: f.tolerate.as_ref().map(|t| t.value),
+    });
     out.after = step.after.as_ref().map(|a| AfterStep {
         step: a.step.value.clone(),
         when: match a.when.value {
@@ -325,6 +332,28 @@ fn step_model(index: usize, step: &WorkflowStep, bad: &mut Vec<BadText>) -> Step
         },
         fallback,
         compensate,
+        for_each: step.for_each.as_ref().and_then(|f| {
+            let at = |range| at("for_each", range);
+            let list = match value_model(&Value::String(f.list.clone()), &at) {
+                Ok(model::Value::Ref(r)) => r,
+                Ok(_) => {
+                    let message = "`for_each.in` must be one reference to a list, such as `{{step.items}}`";
+                    let error = ParseError { message: message.to_owned(), offset: 0, line: 1, column: 1 };
+                    bad.push(BadText { site: at(None), text: f.list.clone(), error });
+                    return None;
+                }
+                Err((text, error)) => {
+                    bad.push(BadText { site: at(None), text, error });
+                    return None;
+                }
+            };
+            Some(model::ForEach {
+                item: Name::new(f.item.clone(), at(None)),
+                list,
+                max: f.max.map(|m| Spanned::new(m, at(None))),
+                tolerate: f.tolerate.map(|t| Spanned::new(t, at(None))),
+            })
+        }),
         after: step.after.as_ref().map(|a| model::After {
             step: Name::new(a.step.clone(), at("after", None)),
             when: Spanned::new(

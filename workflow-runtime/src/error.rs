@@ -202,6 +202,23 @@ pub enum StepError {
         /// What went wrong.
         reason: String,
     },
+    /// More calls of a `for item in …` step failed than it tolerates.
+    #[error(
+        "{failed} of {total} calls failed, more than the {tolerate} tolerated; item {first_item}: {first}"
+    )]
+    TooManyFailures {
+        /// How many calls failed (counting stops at the first past `tolerate`).
+        failed: usize,
+        /// How many items the list had.
+        total: usize,
+        /// How many failures the step tolerates.
+        tolerate: usize,
+        /// The position of the first failed item.
+        first_item: usize,
+        /// Why it failed.
+        #[source]
+        first: Box<StepError>,
+    },
     /// The arguments could not be turned into the tool's input.
     #[error("invalid arguments for tool `{tool}`: {reason}")]
     Arguments {
@@ -222,6 +239,7 @@ impl StepError {
             | StepError::DeadlineExceeded(_)
             | StepError::Reference { .. }
             | StepError::Template { .. }
+            | StepError::TooManyFailures { .. }
             | StepError::Arguments { .. } => false,
         }
     }

@@ -22,7 +22,9 @@ pub mod toolbox;
 pub mod validate;
 
 pub use context::{SubstituteError, WorkflowContext};
-pub use definition::{AfterStep, OnError, ToolCall, Trigger, WorkflowInput, WorkflowStep, WorkflowTemplate};
+pub use definition::{
+    AfterStep, ForEach, OnError, ToolCall, Trigger, WorkflowInput, WorkflowStep, WorkflowTemplate,
+};
 pub use error::{ErrorKind, StepError, ToolError, WorkflowError};
 pub use exec::{
     Attempt, Attempts, DeadlineExceeded, ExecuteError, PreparedWorkflow, RetryPolicy, Run, RunContext,

@@ -38,6 +38,17 @@ pub(crate) struct Step {
     pub compensate: Option<Call>,
     /// `after X failed | always`: `X`, and the trigger word.
     pub after: Option<(Ident, Ident)>,
+    /// `for item in <<list>> [max N] [tolerate K]`.
+    pub for_each: Option<ForEach>,
+}
+
+/// `for item in <<list>> [max N] [tolerate K]`.
+#[derive(Clone)]
+pub(crate) struct ForEach {
+    pub item: Ident,
+    pub list: StepRef,
+    pub max: Option<LitInt>,
+    pub tolerate: Option<LitInt>,
 }
 
 /// A fallback's or a compensation's `tool(args)`.

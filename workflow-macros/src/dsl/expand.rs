@@ -143,6 +143,11 @@ fn output_type(def: &WorkflowDef, plan: &Plan, i: usize) -> TokenStream {
     let p = private();
     let tool = tool_alias(def, &def.steps[i]);
     let ty = quote_spanned!(tool.span()=> <#tool as #p::Tool>::Output);
+    let ty = match &def.steps[i].for_each {
+        None => ty,
+        Some(f) if f.tolerate.is_some() => quote!(#p::Vec<#p::Option<#ty>>),
+        Some(_) => quote!(#p::Vec<#ty>),
+    };
     if plan.skippable[i] { quote!(#p::Option<#ty>) } else { ty }
 }
 
@@ -170,6 +175,11 @@ fn passed(plan: &Plan, i: usize) -> Vec<usize> {
         .copied()
         .filter(|&n| Some(n) != after && (plan.reads[i].contains(&n) || plan.skippable[n]))
         .collect()
+}
+
+/// The variable holding the current element of a `for` step's list.
+fn item_var(item: &Ident) -> Ident {
+    format_ident!("__wf_it_{}", item, span = item.span())
 }
 
 fn out_var(step: &Step) -> Ident {
@@ -245,6 +255,55 @@ fn step_fn(def: &WorkflowDef, plan: &Plan, unresolved: &BTreeSet<String>, i: usi
             .await;
         }
     });
+    let call = match &step.for_each {
+        None => quote! {
+            let __wf_outcome = #p::exec::drive(&#name::SPECS[#position], __wf_record, move || async move {
+                let __wf_args = #args;
+                #p::CallTool::call(__wf_args, __wf_state).await.map_err(#p::exec::tool_error(<#tool as #p::Tool>::NAME))
+            })
+            .await;
+        },
+        Some(f) => {
+            let list = if unresolved.contains(&f.list.root.to_string()) {
+                omitted(f.list.open)
+            } else {
+                let mut place = Group::new(Delimiter::Parenthesis, place(def, &f.list));
+                place.set_span(f.list.open);
+                quote!(#place)
+            };
+            let path = LitStr::new(&ref_text(&f.list), f.list.open);
+            let at = private_at(f.list.open);
+            let items = quote_spanned!(f.list.open=> #at::access::Items::wf_items(&#list, #path));
+            let item = item_var(&f.item);
+            let max = option(f.max.as_ref().map(|m| {
+                let n = m.base10_parse::<usize>().unwrap_or(1);
+                quote!(#n)
+            }));
+            let tolerate = f.tolerate.as_ref().map_or(0, |t| t.base10_parse::<usize>().unwrap_or(0));
+            // Spanned at the list, where a list that is not one is reported.
+            let count = quote_spanned!(f.list.open=> __wf_items.len());
+            let element = quote_spanned!(f.list.open=> __wf_items[__wf_i]);
+            let all =
+                f.tolerate.is_none().then(|| quote!(let __wf_outcome = #p::exec::all_items(__wf_outcome);));
+            quote! {
+                let __wf_items = #items;
+                let __wf_items = match __wf_items {
+                    #p::Ok(items) => items,
+                    #p::Err(e) => return #p::exec::fail(__wf_record, e),
+                };
+                let __wf_count = #count;
+                let __wf_outcome = #p::exec::fan_out(&#name::SPECS[#position], __wf_record, __wf_count, #max, #tolerate, |__wf_i| {
+                    let #item = #element;
+                    move || async move {
+                        let __wf_args = #args;
+                        #p::CallTool::call(__wf_args, __wf_state).await.map_err(#p::exec::tool_error(<#tool as #p::Tool>::NAME))
+                    }
+                })
+                .await;
+                #all
+            }
+        }
+    };
     let fb_bound = step.fallback.as_ref().map(|call| {
         let fb = call_alias(def, step, "fb", call);
         quote!(#fb: #p::CallTool<__WfState>,)
@@ -264,11 +323,7 @@ fn step_fn(def: &WorkflowDef, plan: &Plan, unresolved: &BTreeSet<String>, i: usi
             use #p::access::Own as _;
             #(#unwrap_skipped)*
             #condition
-            let __wf_outcome = #p::exec::drive(&#name::SPECS[#position], __wf_record, move || async move {
-                let __wf_args = #args;
-                #p::CallTool::call(__wf_args, __wf_state).await.map_err(#p::exec::tool_error(<#tool as #p::Tool>::NAME))
-            })
-            .await;
+            #call
             #fallback
             #finish
         }
@@ -427,9 +482,13 @@ fn ref_text(r: &StepRef) -> String {
 /// `["key"]` going through the runtime so that a miss fails the step instead of panicking.
 fn place(def: &WorkflowDef, r: &StepRef) -> TokenStream {
     let is_input = def.inputs.iter().any(|i| i.ident == r.root);
+    let is_item = def.steps.iter().any(|s| s.for_each.as_ref().is_some_and(|f| f.item == r.root));
     let root = &r.root;
     let mut place = if is_input {
         quote_spanned!(r.open=> __wf_inputs.#root)
+    } else if is_item {
+        let var = item_var(root);
+        quote_spanned!(r.open=> (*#var))
     } else {
         let var = format_ident!("__wf_o_{}", root, span = root.span());
         quote_spanned!(r.open=> (*#var))
@@ -490,7 +549,8 @@ fn field_holders(def: &WorkflowDef) -> TokenStream {
     let refs = def.steps.iter().flat_map(|s| {
         let calls = [&s.fallback, &s.compensate].into_iter().flatten().flat_map(|c| &c.args);
         let args = s.args.iter().chain(calls).flat_map(|a| a.value.refs());
-        args.chain(s.condition.iter().flat_map(|c| c.refs()))
+        let list = s.for_each.iter().map(|f| &f.list);
+        args.chain(s.condition.iter().flat_map(|c| c.refs())).chain(list)
     });
     for r in refs.filter(|r| !inputs.contains(&r.root.to_string())) {
         for segment in &r.path {

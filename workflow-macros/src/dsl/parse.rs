@@ -6,12 +6,13 @@ use syn::parse::{Parse, ParseStream};
 use syn::{Ident, LitStr, Token, braced, parenthesized};
 
 use super::ast::{
-    Arg, Call, DurationLit, Input, OnError, Piece, Retry, Segment, Step, StepRef, StrPart, Value, WorkflowDef,
+    Arg, Call, DurationLit, ForEach, Input, OnError, Piece, Retry, Segment, Step, StepRef, StrPart, Value,
+    WorkflowDef,
 };
 
 /// The clause keywords that may follow a step's call; a condition ends at the next one.
 const CLAUSES: &[&str] =
-    &["depends", "if", "retry", "timeout", "deadline", "on_error", "compensate", "after"];
+    &["depends", "if", "retry", "timeout", "deadline", "on_error", "compensate", "after", "for"];
 
 /// Every workflow in one `workflow! { … }`.
 pub(crate) struct Workflows(pub Vec<WorkflowDef>);
@@ -80,6 +81,7 @@ impl Parse for Step {
             fallback: None,
             compensate: None,
             after: None,
+            for_each: None,
         };
         parse_clauses(input, &mut step)?;
         Ok(step)
@@ -152,6 +154,7 @@ fn parse_clauses(input: ParseStream<'_>, step: &mut Step) -> syn::Result<()> {
             }
             "compensate" => step.compensate = Some(parse_call(input, "compensate")?),
             "after" => step.after = Some(parse_after(input)?),
+            "for" => step.for_each = Some(parse_for(input)?),
             other => {
                 let hint = crate::errors::did_you_mean(other, CLAUSES.iter().copied())
                     .unwrap_or_else(|| format!("; {}", clause_help()));
@@ -289,6 +292,49 @@ fn parse_call(input: ParseStream<'_>, after: &str) -> syn::Result<Call> {
     let content;
     parenthesized!(content in input);
     Ok(Call { tool, args: parse_args(&content)? })
+}
+
+/// `item in <<list>> [max N] [tolerate K]` after `for`.
+fn parse_for(input: ParseStream<'_>) -> syn::Result<ForEach> {
+    let help = "expected `for item in <<step.list>>`";
+    let item: Ident = input.parse().map_err(|e| syn::Error::new(e.span(), help))?;
+    input.parse::<Token![in]>().map_err(|e| syn::Error::new(e.span(), help))?;
+    let mut tokens = Vec::new();
+    while !input.is_empty() {
+        let token: TokenTree = input.parse()?;
+        let closes = punct(Some(&token), '>').is_some() && punct(tokens.last(), '>').is_some();
+        tokens.push(token);
+        if closes && tokens.len() > 3 {
+            break;
+        }
+    }
+    if !is_ref_start(&tokens) {
+        let span = tokens.first().map_or_else(|| input.span(), TokenTree::span);
+        return Err(syn::Error::new(
+            span,
+            format_args!("expected a list to run over: `for {item} in <<step.list>>`"),
+        ));
+    }
+    let (list, _) = token_ref(&tokens)?;
+    let mut for_each = ForEach { item, list, max: None, tolerate: None };
+    let mut seen = Once::new("option", "a `for` takes one");
+    loop {
+        let fork = input.fork();
+        let Ok(word) = fork.call(Ident::parse_any) else { return Ok(for_each) };
+        let slot = match word.to_string().as_str() {
+            "max" => &mut for_each.max,
+            "tolerate" => &mut for_each.tolerate,
+            _ => return Ok(for_each),
+        };
+        input.call(Ident::parse_any)?;
+        seen.claim(&word)?;
+        *slot = Some(input.parse().map_err(|e| {
+            syn::Error::new(
+                e.span(),
+                format_args!("expected a whole number after `{word}`, such as `{word} 4`"),
+            )
+        })?);
+    }
 }
 
 /// `X failed` or `X always` after `after`.

@@ -138,6 +138,12 @@ fn step(step: &Step, errors: &mut Errors) -> CoreStep<Span> {
         }),
         fallback: step.fallback.as_ref().map(call),
         compensate: step.compensate.as_ref().map(call),
+        for_each: step.for_each.as_ref().map(|f| model::ForEach {
+            item: name(&f.item),
+            list: reference(&f.list),
+            max: f.max.as_ref().map(|m| count(m, "max", errors)),
+            tolerate: f.tolerate.as_ref().map(|t| count(t, "tolerate", errors)),
+        }),
         after: step.after.as_ref().map(|(step, when)| model::After {
             step: name(step),
             when: Spanned::new(
@@ -157,6 +163,17 @@ fn call(call: &super::ast::Call) -> model::Call<Span> {
     let span = call.tool.segments.last().map_or_else(Span::call_site, |s| s.ident.span());
     let tool = call.tool.to_token_stream().to_string().split_whitespace().collect::<String>();
     model::Call { tool: Name::new(tool, span), args: args(&call.args) }
+}
+
+/// A `max` or `tolerate` count: a whole number without a suffix.
+fn count(lit: &syn::LitInt, what: &str, errors: &mut Errors) -> Spanned<u64, Span> {
+    match lit.base10_parse::<u64>() {
+        Ok(n) if lit.suffix().is_empty() => Spanned::new(n, lit.span()),
+        _ => {
+            errors.at(lit, format_args!("expected a whole number such as `{what} 4`, found `{lit}`"));
+            Spanned::new(1, lit.span())
+        }
+    }
 }
 
 /// A `retry` count: a whole number without a suffix (its range is a rule of the rule book).

@@ -262,6 +262,72 @@ where
     result
 }
 
+/// Runs a `for item in …` step: `count` calls (`call(i)` makes item `i`'s attempts), each
+/// through the step's retry policy and timeout, at most `max` at once, their outputs in the
+/// order of the items (`None` for a failed call). The step fails once more than `tolerate`
+/// calls have failed, and the calls still in flight are then cancelled. Every call's attempts go
+/// into `record`; the failures tolerated are listed in its `error`.
+pub async fn fan_out<T, F, G, Fut>(
+    spec: &StepSpec,
+    record: &mut StepRecord,
+    count: usize,
+    max: Option<usize>,
+    tolerate: usize,
+    call: F,
+) -> Result<Vec<Option<T>>, StepError>
+where
+    F: Fn(usize) -> G,
+    G: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, StepError>>,
+{
+    use futures::StreamExt as _;
+    record.started = Some(super::clock::now());
+    let calls = futures::stream::iter(0..count).map(|i| drive_owned(spec, call(i)));
+    let mut calls = std::pin::pin!(calls.buffered(max.unwrap_or(count).max(1)));
+    let mut outputs = Vec::with_capacity(count);
+    let mut failures: Vec<(usize, StepError)> = Vec::new();
+    while let Some((item, result)) = calls.next().await {
+        item.attempts.iter().for_each(|a| record.attempts.push(a.clone()));
+        match result {
+            Ok(output) => outputs.push(Some(output)),
+            Err(error) => {
+                let engine = error.is_engine();
+                failures.push((outputs.len(), error));
+                outputs.push(None);
+                if engine || failures.len() > tolerate {
+                    break;
+                }
+            }
+        }
+    }
+    record.finished = Some(super::clock::now());
+    let listed: Vec<String> = failures.iter().map(|(i, e)| format!("item {i}: {e}")).collect();
+    if failures.len() <= tolerate && !failures.iter().any(|(_, e)| e.is_engine()) {
+        record.status = StepStatus::Succeeded;
+        if !failures.is_empty() {
+            record.error = Some(format!(
+                "{} of {count} calls failed (tolerated): {}",
+                failures.len(),
+                listed.join("; ")
+            ));
+        }
+        return Ok(outputs);
+    }
+    record.status = StepStatus::Failed;
+    record.error = Some(listed.join("; "));
+    let failed = failures.len();
+    let (first_item, first) = failures.swap_remove(0);
+    if first.is_engine() {
+        return Err(first);
+    }
+    Err(StepError::TooManyFailures { failed, total: count, tolerate, first_item, first: Box::new(first) })
+}
+
+/// [`fan_out`] for a step without `tolerate`: every call succeeded, so every output is there.
+pub fn all_items<T>(result: Result<Vec<Option<T>>, StepError>) -> Result<Vec<T>, StepError> {
+    result.map(|outputs| outputs.into_iter().flatten().collect())
+}
+
 /// [`drive`] with a record of its own, returned with the result.
 pub async fn drive_owned<T, F, Fut>(spec: &StepSpec, attempt: F) -> StepOutcome<T>
 where

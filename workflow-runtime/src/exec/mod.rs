@@ -11,7 +11,9 @@ mod template;
 
 pub use clock::{Timed, jitter_fraction, now, tick, timed, timed_with_seed, wall};
 pub use context::RunContext;
-pub use driver::{RetryPolicy, StepOutcome, StepSpec, drive, drive_owned, fall_back, tool_error};
+pub use driver::{
+    RetryPolicy, StepOutcome, StepSpec, all_items, drive, drive_owned, fall_back, fan_out, tool_error,
+};
 pub use errors::DeadlineExceeded;
 pub use observe::RunObserver;
 pub use record::{Attempt, Attempts, RunRecord, StepRecord, StepStatus};

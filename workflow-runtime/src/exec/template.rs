@@ -19,7 +19,7 @@ use crate::registry::CallError;
 use crate::template::eval::kind;
 use crate::template::{Limits, Scope, eval, render};
 use crate::toolbox::{Toolbox, ToolboxCatalog};
-use crate::validate::{Compiled, Plan, Problems, validate};
+use crate::validate::{Compiled, FanOut, Plan, Problems, validate};
 use workflow_core::graph::{Admit, Ended};
 
 /// Why a run-time workflow did not run to the end.
@@ -105,6 +105,8 @@ enum Prepared {
     Done(Box<StepOutcome<Option<Value>>>),
     /// The call's arguments, and its fallback's (or why they did not render).
     Call(Map<String, Value>, Option<FallbackArgs>),
+    /// A `for item in …` step's arguments, one set per item.
+    Calls(Vec<Map<String, Value>>),
 }
 
 impl WorkflowExecutor {
@@ -305,12 +307,23 @@ impl Running<'_> {
                         self.end(i, *outcome);
                         release(i, &users, &mut waiting, eager.then_some(&mut ready));
                     }
-                    Prepared::Call(args, fallback) => {
+                    prepared => {
                         started[i] = Some(super::clock::now());
                         let (spec, fallback_tool) =
                             (&plan.specs[i], plan.fallbacks[i].as_ref().map(|f| &f.0));
+                        let (max, tolerate) =
+                            plan.for_each[i].as_ref().map_or((None, 0), |f| (f.max, f.tolerate));
                         in_flight.push(async move {
-                            (i, call(spec, args, fallback_tool.zip(fallback), registry).await)
+                            let outcome = match prepared {
+                                Prepared::Call(args, fallback) => {
+                                    call(spec, args, fallback_tool.zip(fallback), registry).await
+                                }
+                                Prepared::Calls(calls) => {
+                                    call_each(spec, calls, max, tolerate, registry).await
+                                }
+                                Prepared::Done(outcome) => *outcome,
+                            };
+                            (i, outcome)
                         });
                     }
                 }
@@ -435,6 +448,9 @@ impl Running<'_> {
                 }
             }
         }
+        if let Some(fan_out) = &self.plan.for_each[i] {
+            return self.prepare_each(i, fan_out);
+        }
         let args = match self.render(&self.plan.parameters[i]) {
             Ok(args) => args,
             Err((name, reason)) => {
@@ -449,15 +465,76 @@ impl Running<'_> {
         Prepared::Call(args, fallback)
     }
 
+    /// The arguments of a `for item in …` step, one set per element of its list.
+    fn prepare_each(&self, i: usize, fan_out: &FanOut) -> Prepared {
+        let spec = &self.plan.specs[i];
+        let limits = self.executor.limits;
+        let list = match eval(&fan_out.list, &self.scope, limits) {
+            Ok(list) => list,
+            Err(e) => {
+                let error = template_error("for_each", &e.message);
+                return Prepared::Done(Box::new(crate::exec::failed(spec, error)));
+            }
+        };
+        let Value::Array(items) = &*list else {
+            let error = StepError::Reference {
+                path: Cow::Owned(fan_out.list.to_string()),
+                reason: format!("`for … in` needs a list, found {}", kind(&list)),
+            };
+            return Prepared::Done(Box::new(crate::exec::failed(spec, error)));
+        };
+        let mut calls = Vec::with_capacity(items.len());
+        for item in items {
+            let scope = ItemScope { run: &self.scope, name: &fan_out.item, value: item };
+            match render_args(&self.plan.parameters[i], &scope, limits) {
+                Ok(args) => calls.push(args),
+                Err((name, reason)) => {
+                    return Prepared::Done(Box::new(crate::exec::failed(
+                        spec,
+                        template_error(&name, &reason),
+                    )));
+                }
+            }
+        }
+        Prepared::Calls(calls)
+    }
+
     /// Arguments with their templates rendered, or the parameter that failed and why.
     fn render(&self, parameters: &[(String, Compiled)]) -> Result<Map<String, Value>, (String, String)> {
-        let mut args = Map::new();
-        for (name, compiled) in parameters {
-            let v = value(compiled, &self.scope, self.executor.limits)
-                .map_err(|reason| (name.clone(), reason))?;
-            args.insert(name.clone(), v);
-        }
-        Ok(args)
+        render_args(parameters, &self.scope, self.executor.limits)
+    }
+}
+
+/// Arguments with their templates rendered in `scope`, or the parameter that failed and why.
+fn render_args(
+    parameters: &[(String, Compiled)],
+    scope: &dyn Scope,
+    limits: Limits,
+) -> Result<Map<String, Value>, (String, String)> {
+    let mut args = Map::new();
+    for (name, compiled) in parameters {
+        let v = value(compiled, scope, limits).map_err(|reason| (name.clone(), reason))?;
+        args.insert(name.clone(), v);
+    }
+    Ok(args)
+}
+
+/// A run's scope with the loop variable of a `for` step.
+struct ItemScope<'a> {
+    run: &'a dyn Scope,
+    name: &'a str,
+    value: &'a Value,
+}
+
+impl Scope for ItemScope<'_> {
+    fn lookup(&self, name: &str) -> Option<&Value> {
+        if name == self.name { Some(self.value) } else { self.run.lookup(name) }
+    }
+
+    fn names(&self) -> Vec<&str> {
+        let mut names = self.run.names();
+        names.push(self.name);
+        names
     }
 }
 
@@ -502,6 +579,29 @@ async fn call<T: Toolbox + ?Sized>(
         }
         (result, _) => result,
     };
+    (record, crate::exec::some(result))
+}
+
+/// Calls a `for item in …` step's tool once per set of arguments, through the step driver's
+/// fan-out: its result is the list of the calls' results (`null` for a failed call).
+async fn call_each<T: Toolbox + ?Sized>(
+    spec: &StepSpec,
+    calls: Vec<Map<String, Value>>,
+    max: Option<usize>,
+    tolerate: usize,
+    registry: &T,
+) -> StepOutcome<Option<Value>> {
+    let mut record = StepRecord::pending(spec.id.clone(), spec.tool.clone());
+    let calls = &calls;
+    let result = super::driver::fan_out(spec, &mut record, calls.len(), max, tolerate, |i| {
+        move || {
+            let args = Value::Object(calls[i].clone());
+            async move { registry.call(&spec.tool, args).await.map_err(|e| call_error(&spec.tool, e)) }
+        }
+    })
+    .await;
+    let result =
+        result.map(|outputs| Value::Array(outputs.into_iter().map(|o| o.unwrap_or(Value::Null)).collect()));
     (record, crate::exec::some(result))
 }
 

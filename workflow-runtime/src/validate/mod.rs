@@ -97,6 +97,21 @@ pub struct Plan {
     ///
     /// [`COMPENSATION_RETRY`]: workflow_core::policy::COMPENSATION_RETRY
     pub compensations: Vec<Option<(StepSpec, Parameters)>>,
+    /// For each step with `for item in …`: what it runs over.
+    pub for_each: Vec<Option<FanOut>>,
+}
+
+/// What a `for item in <<list>> max N tolerate K` step runs over.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FanOut {
+    /// The loop variable.
+    pub item: String,
+    /// The list.
+    pub list: Expr,
+    /// At most this many calls at once.
+    pub max: Option<usize>,
+    /// How many failed calls the step tolerates.
+    pub tolerate: usize,
 }
 
 impl Plan {
@@ -152,6 +167,7 @@ pub(crate) fn plan_of(checked: Checked<Site>) -> Plan {
     let (mut parameters, mut conditions) = (Vec::with_capacity(n), Vec::with_capacity(n));
     let (mut specs, mut index) = (Vec::with_capacity(n), HashMap::with_capacity(n));
     let (mut fallbacks, mut compensations) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    let mut for_each = Vec::with_capacity(n);
     let params = |args: Vec<model::Arg<Site>>| -> Parameters {
         args.into_iter().map(|a| (a.name.value, compile(a.value))).collect()
     };
@@ -160,6 +176,12 @@ pub(crate) fn plan_of(checked: Checked<Site>) -> Plan {
         conditions.push(step.condition.and_then(|c| c.expr));
         index.insert(step.id.value.clone(), i);
         fallbacks.push(step.fallback.map(|c| (c.tool.value, params(c.args))));
+        for_each.push(step.for_each.map(|f| FanOut {
+            item: f.item.value,
+            list: Expr::Path(f.list.path),
+            max: f.max.map(|m| usize::try_from(m.value).unwrap_or(usize::MAX)),
+            tolerate: f.tolerate.map_or(0, |t| usize::try_from(t.value).unwrap_or(usize::MAX)),
+        }));
         compensations.push(step.compensate.map(|c| {
             let spec = StepSpec {
                 id: Cow::Owned(step.id.value.clone()),
@@ -193,6 +215,7 @@ pub(crate) fn plan_of(checked: Checked<Site>) -> Plan {
         index,
         fallbacks,
         compensations,
+        for_each,
     }
 }
 
@@ -349,6 +372,21 @@ fn check_output_fields(
             let Some(output) = schema_of(&r.path.root) else { continue };
             if let Err(message) = schema::walk_schema(output, &r.path.root, &r.path.segments) {
                 problems.push(CoreProblem { span: r.span.clone(), message });
+            }
+        }
+        if let Some(f) = &step.for_each {
+            let found = schema_of(&f.list.path.root)
+                .and_then(|output| schema::walk_schema(output, &f.list.path.root, &f.list.path.segments).ok())
+                .flatten()
+                .and_then(schema::single_type);
+            if let Some(ty) = found.filter(|ty| *ty != "array") {
+                problems.push(CoreProblem {
+                    span: f.list.span.clone(),
+                    message: format!(
+                        "`for {} in` needs a list, but `{}` is a {ty}",
+                        f.item.value, f.list.path
+                    ),
+                });
             }
         }
         let Some(model::Condition { expr: Some(Expr::Path(path)), span, .. }) = &step.condition else {
