@@ -7,6 +7,9 @@ use syn::{Attribute, Ident, LitFloat, LitInt, LitStr, Type, Visibility};
 #[derive(Clone)]
 pub(crate) struct WorkflowDef {
     pub attrs: Vec<Attribute>,
+    /// `#[schedule(eager)]`: each step starts as soon as what it needs has ended (the span of
+    /// `eager`, for errors).
+    pub eager: Option<Span>,
     pub vis: Visibility,
     pub name: Ident,
     pub inputs: Vec<Input>,

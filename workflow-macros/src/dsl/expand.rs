@@ -25,7 +25,7 @@ use crate::paths::{private, private_at};
 pub(crate) fn workflow(checked: &CheckedDef<'_>) -> TokenStream {
     let (def, plan) = (&*checked.def, &checked.checked.graph);
     let p = private();
-    let WorkflowDef { attrs, vis, name, inputs, steps } = def;
+    let WorkflowDef { attrs, vis, name, inputs, steps, .. } = def;
     let outputs = format_ident!("{}Outputs", camel_case(&name.to_string()), span = name.span());
     let input_names: Vec<&Ident> = inputs.iter().map(|i| &i.ident).collect();
     let input_types: Vec<&syn::Type> = inputs.iter().map(|i| &i.ty).collect();
@@ -606,6 +606,18 @@ fn run_body(def: &WorkflowDef, plan: &Plan, unresolved: &[BTreeSet<String>]) -> 
         let mut __wf_rec =
             #p::RunRecorder::planned(#workflow_name, &[#(&Self::SPECS[#planned]),*]).observed_by(__wf_ctx.observers());
     };
+    if let Some(eager) = def.eager {
+        if general {
+            let message = "`#[schedule(eager)]` does not run `after` or `compensate` yet; use the level schedule (leave the attribute out) for this workflow";
+            return quote_spanned!(eager=> ::core::compile_error!(#message););
+        }
+        let body = eager_body(def, plan, &order, &position_of);
+        return quote! {
+            #head
+            #body
+            #p::Ok(#p::Run { outputs: #outputs { #(#fields),* }, record: __wf_rec.finish() })
+        };
+    }
     if !general {
         return quote! {
             #head
@@ -661,6 +673,83 @@ fn run_body(def: &WorkflowDef, plan: &Plan, unresolved: &[BTreeSet<String>]) -> 
         #(#unwrap)*
         #(#flatten)*
         #p::Ok(#p::Run { outputs: #outputs { #(#fields),* }, record: __wf_rec.finish() })
+    }
+}
+
+/// The eager body of `run`: every step polled in one loop, each started as soon as every step
+/// it needs has given its output (kept in a `OnceLock`, which the steps after it borrow). The
+/// first failure that stops the run cancels every step in flight.
+fn eager_body(def: &WorkflowDef, plan: &Plan, order: &[usize], position_of: &[usize]) -> TokenStream {
+    let p = private();
+    let n = order.len();
+    let slots: Vec<Ident> = order.iter().map(|&i| format_ident!("__wf_rs_{}", def.steps[i].id)).collect();
+    let owned: Vec<Ident> = def.steps.iter().map(|s| format_ident!("__wf_co_{}", s.id)).collect();
+    let cells: Vec<Ident> = def.steps.iter().map(|s| format_ident!("__wf_c_{}", s.id)).collect();
+    let futures: Vec<Ident> = def.steps.iter().map(|s| format_ident!("__wf_f_{}", s.id)).collect();
+    let declare = def.steps.iter().enumerate().map(|(i, _)| {
+        let (cell, ty) = (&owned[i], output_type(def, plan, i));
+        quote!(let #cell: ::std::sync::OnceLock<#ty> = ::std::sync::OnceLock::new();)
+    });
+    let starts = order.iter().map(|&i| {
+        let fn_name = format_ident!("__wf_step_{}", def.steps[i].id);
+        let (future, slot) = (&futures[i], format_ident!("__wf_rs_{}", def.steps[i].id));
+        let passed = passed(plan, i);
+        let args: Vec<Ident> = passed.iter().map(|&n| out_var(&def.steps[n])).collect();
+        let arg_cells: Vec<&Ident> = passed.iter().map(|&n| &cells[n]).collect();
+        quote! {
+            let mut #future = #p::pin!(#p::exec::Lazy::new(move || match (#(#arg_cells.get(),)*) {
+                (#(#p::Some(#args),)*) => #p::Some(#fn_name(__wf_state, __wf_inputs, #slot, #(#args),*)),
+                #[allow(unreachable_patterns)]
+                _ => #p::None,
+            }));
+        }
+    });
+    let polls = order.iter().map(|&i| {
+        let (future, cell, position) = (&futures[i], &cells[i], position_of[i]);
+        let needs = plan.needs[i].iter().map(|&n| &cells[n]);
+        quote! {
+            if #future.started() || (true #(&& #needs.get().is_some())*) {
+                match #future.as_mut().poll_step(__wf_cx) {
+                    #p::Poll::Ready(#p::Some(#p::Ok(__wf_v))) => {
+                        let _ = #cell.set(__wf_v);
+                        __wf_progress = true;
+                    }
+                    #p::Poll::Ready(#p::Some(#p::Err(__wf_e))) => return #p::Poll::Ready(#p::Some((#position, __wf_e))),
+                    #p::Poll::Ready(#p::None) => {}
+                    #p::Poll::Pending => __wf_pending = true,
+                }
+            } else {
+                __wf_pending = true;
+            }
+        }
+    });
+    let settle = order.iter().map(|&i| {
+        let (cell, position) = (&owned[i], position_of[i]);
+        quote!(__wf_rec.settle(#position, #cell.into_inner().ok_or_else(#p::exec::never_ran))?)
+    });
+    let vars = order.iter().map(|&i| out_var(&def.steps[i]));
+    quote! {
+        #(#declare)*
+        let __wf_failure = {
+            let [#(#slots),*] = __wf_rec.level::<#n>(0);
+            let (#(#cells,)*) = (#(&#owned,)*);
+            #(#starts)*
+            #p::poll_fn(|__wf_cx| loop {
+                let (mut __wf_progress, mut __wf_pending) = (false, false);
+                #(#polls)*
+                if !__wf_progress {
+                    return if __wf_pending { #p::Poll::Pending } else { #p::Poll::Ready(#p::None) };
+                }
+            })
+            .await
+        };
+        if let #p::Some((__wf_position, __wf_e)) = __wf_failure {
+            __wf_rec.stop_at(__wf_position, __wf_e);
+            return #p::Err(__wf_rec.fail());
+        }
+        let (#(#vars,)*) = (|| -> #p::Result<_, #p::Box<#p::WorkflowError>> {
+            #p::Ok((#(#settle,)*))
+        })()?;
     }
 }
 

@@ -29,7 +29,31 @@ impl Parse for Workflows {
 
 impl Parse for WorkflowDef {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
-        let attrs = input.call(syn::Attribute::parse_outer)?;
+        let mut attrs = input.call(syn::Attribute::parse_outer)?;
+        let mut eager = None;
+        let mut schedule = Vec::new();
+        attrs.retain(|a| {
+            let is_schedule = a.path().is_ident("schedule");
+            if is_schedule {
+                schedule.push(a.clone());
+            }
+            !is_schedule
+        });
+        for attr in schedule {
+            let word: Ident = attr.parse_args().map_err(|e| {
+                syn::Error::new(e.span(), "expected `#[schedule(eager)]` or `#[schedule(levels)]`")
+            })?;
+            match word.to_string().as_str() {
+                "eager" => eager = Some(word.span()),
+                "levels" => eager = None,
+                other => {
+                    return Err(syn::Error::new(
+                        word.span(),
+                        format_args!("unknown schedule `{other}`; expected `eager` or `levels`"),
+                    ));
+                }
+            }
+        }
         let vis = input.parse()?;
         let name: Ident = input.parse().map_err(|e| {
             syn::Error::new(e.span(), "expected a workflow: `name(input: Type, …) { step = tool(…); … }`")
@@ -43,7 +67,7 @@ impl Parse for WorkflowDef {
         while !body.is_empty() {
             steps.push(body.parse()?);
         }
-        Ok(WorkflowDef { attrs, vis, name, inputs, steps })
+        Ok(WorkflowDef { attrs, eager, vis, name, inputs, steps })
     }
 }
 

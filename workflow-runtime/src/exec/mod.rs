@@ -121,6 +121,65 @@ pub fn first_failure(results: &mut [&mut dyn TakeFailure]) -> Option<(usize, Ste
 }
 
 pub use workflow_core::model::Trigger;
+
+pin_project_lite::pin_project! {
+    /// A step of a compiled workflow's eager schedule: not started (the closure that starts
+    /// it, once what it needs is there), running, or done with its result taken.
+    #[project = LazyProj]
+    #[project_replace = LazyReplace]
+    #[allow(missing_docs)] // (the fields, which the macro cannot document; the variants say)
+    pub enum Lazy<S, F> {
+        /// Waiting for what it needs; `start` makes the step's future from it (`None` if it
+        /// is not there).
+        Waiting { start: S },
+        /// Running `future`.
+        Running { #[pin] future: F },
+        /// Ended; its result was taken.
+        Ended,
+    }
+}
+
+impl<S, F, T> Lazy<S, F>
+where
+    S: FnOnce() -> Option<F>,
+    F: Future<Output = Result<T, StepError>>,
+{
+    /// A step to start later.
+    pub fn new(start: S) -> Self {
+        Lazy::Waiting { start }
+    }
+
+    /// Whether it has started.
+    pub fn started(&self) -> bool {
+        !matches!(self, Lazy::Waiting { .. })
+    }
+
+    /// Polls the step, starting it first if it is waiting: its result once, when it ends, then
+    /// `Ready(None)`. A step whose inputs were not there when it started fails with an engine
+    /// error.
+    pub fn poll_step(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Option<Result<T, StepError>>> {
+        use std::task::Poll;
+        if let LazyProj::Waiting { .. } = self.as_mut().project() {
+            let LazyReplace::Waiting { start } = self.as_mut().project_replace(Lazy::Ended) else {
+                return Poll::Ready(None);
+            };
+            match start() {
+                Some(future) => self.as_mut().project_replace(Lazy::Running { future }),
+                None => return Poll::Ready(Some(Err(never_ran()))),
+            };
+        }
+        match self.as_mut().project() {
+            LazyProj::Running { future } => match future.poll(cx) {
+                Poll::Ready(result) => {
+                    self.project_replace(Lazy::Ended);
+                    Poll::Ready(Some(result))
+                }
+                Poll::Pending => Poll::Pending,
+            },
+            _ => Poll::Ready(None),
+        }
+    }
+}
 pub use workflow_core::policy::COMPENSATION_RETRY;
 
 /// The error of a step that should have run and has no output (a compiled workflow's run that

@@ -1,0 +1,76 @@
+//! `#[schedule(eager)]`: each step of a compiled workflow starts as soon as what it needs has
+//! ended, instead of after its whole level.
+
+use std::time::Duration;
+
+use tokio::time::Instant;
+use workflow::prelude::*;
+
+/// Wait `ms`, then give `n`; fail when `n` is negative.
+#[tool]
+async fn wait(n: i64, ms: u64) -> Result<i64, ToolError> {
+    tokio::time::sleep(Duration::from_millis(ms)).await;
+    if n < 0 { Err(ToolError::permanent(format!("{n} is negative"))) } else { Ok(n) }
+}
+
+workflow! {
+    /// A slow branch and a quick chain, level by level.
+    uneven_levels() {
+        slow = wait(n: 1, ms: 100);
+        quick = wait(n: 2, ms: 10);
+        after_slow = wait(n: <<slow>>, ms: 10);
+        after_quick = wait(n: <<quick>>, ms: 10);
+        last_quick = wait(n: <<after_quick>>, ms: 10);
+    }
+
+    /// The same, eagerly.
+    #[schedule(eager)]
+    uneven_eager() {
+        slow = wait(n: 1, ms: 100);
+        quick = wait(n: 2, ms: 10);
+        after_slow = wait(n: <<slow>>, ms: 10);
+        after_quick = wait(n: <<quick>>, ms: 10);
+        last_quick = wait(n: <<after_quick>>, ms: 10);
+    }
+
+    /// A failure in the quick chain while the slow branch runs.
+    #[schedule(eager)]
+    failing_eager() {
+        slow = wait(n: 1, ms: 100);
+        quick = wait(n: -2, ms: 10);
+        after_quick = wait(n: <<quick>>, ms: 10);
+        after_slow = wait(n: <<slow>>, ms: 10);
+    }
+}
+
+fn started_ms(record: &workflow::RunRecord, id: &str, zero: Instant) -> u128 {
+    record.step(id).unwrap().started.unwrap().duration_since(zero).as_millis()
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_eager_run_starts_each_step_when_its_own_needs_are_done() {
+    let zero = Instant::now();
+    let levels = uneven_levels().run(&()).await.unwrap();
+    assert_eq!(started_ms(&levels.record, "after_quick", zero), 100, "waits for the whole level");
+    assert_eq!(levels.record.duration(), Duration::from_millis(120));
+
+    let zero = Instant::now();
+    let eager = uneven_eager().run(&()).await.unwrap();
+    assert_eq!(started_ms(&eager.record, "after_quick", zero), 10);
+    assert_eq!(started_ms(&eager.record, "last_quick", zero), 20);
+    assert_eq!(started_ms(&eager.record, "after_slow", zero), 100);
+    assert_eq!(eager.record.duration(), Duration::from_millis(110), "the critical path");
+    assert_eq!((eager.after_slow, eager.last_quick), (levels.after_slow, levels.last_quick));
+    assert!(eager.record.steps.iter().all(|s| s.status == StepStatus::Succeeded));
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_eager_failure_cancels_what_runs_and_skips_what_has_not_started() {
+    let err = failing_eager().run(&()).await.unwrap_err();
+    assert_eq!(err.step, "quick");
+    let status = |id: &str| err.record.step(id).unwrap().status;
+    assert_eq!(status("slow"), StepStatus::Cancelled);
+    assert_eq!(status("after_quick"), StepStatus::Skipped);
+    assert_eq!(status("after_slow"), StepStatus::Skipped);
+    assert_eq!(err.record.duration(), Duration::from_millis(10), "the slow branch is not awaited");
+}
