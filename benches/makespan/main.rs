@@ -58,8 +58,10 @@ fn report(runtime: &tokio::runtime::Runtime) {
 }
 
 fn makespan(c: &mut Criterion) {
-    let runtime =
-        tokio::runtime::Builder::new_current_thread().enable_time().build().expect("a current-thread runtime");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .expect("a current-thread runtime");
     report(&runtime);
     let mut group = c.benchmark_group("makespan");
     group.sample_size(10).measurement_time(Duration::from_secs(5));

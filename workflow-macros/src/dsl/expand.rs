@@ -820,6 +820,8 @@ fn run_level(
                     }
                 }
             });
+            // In a block of its own, so that the level's futures take a place in the state of
+            // `run`'s body only while the level runs.
             quote! {
                 let (#(mut #results),*) = {
                     let [#(#slots),*] = __wf_rec.level::<#width>(#start);
@@ -836,31 +838,51 @@ fn run_level(
         }
     };
     let positions: Vec<usize> = (start..start + level.len()).collect();
+    let ks = 0..level.len();
+    let failures = quote! {
+        #(
+            if let #p::Some(__wf_e) = #p::exec::TakeFailure::take_failure(&mut #results) {
+                __wf_rec.stop_in_level(#start, #width, #ks, __wf_e);
+            }
+        )*
+    };
     let settle = if general {
         quote! {
-            if let #p::Some((__wf_k, __wf_e)) = #p::exec::first_failure(&mut [#(&mut #results),*]) {
-                __wf_rec.stop_in_level(#start, #width, __wf_k, __wf_e);
-            }
+            #failures
             #(#vars = __wf_rec.settle_soft(#positions, #results).flatten();)*
         }
     } else {
         // The level's results are settled in one closure: a plain body of its own, which keeps
         // the async body (whose layout rustc computes over every local) small.
         quote! {
-            if let #p::Some((__wf_k, __wf_e)) = #p::exec::first_failure(&mut [#(&mut #results),*]) {
-                __wf_rec.stop_in_level(#start, #width, __wf_k, __wf_e);
+            #failures
+            if __wf_rec.stopping().is_some() {
                 return #p::Err(__wf_rec.fail());
             }
-            let (#(#vars,)*) = (|| -> #p::Result<_, #p::Box<#p::WorkflowError>> {
+            (|| -> #p::Result<_, #p::Box<#p::WorkflowError>> {
                 #p::Ok((#(__wf_rec.settle_slot(#positions, #results)?,)*))
-            })()?;
+            })()?
         }
     };
-    quote! {
-        #(#admit)*
-        #run_level
-        #p::exec::tick();
-        #settle
+    // The level's results live in a block of their own: a local of `run`'s body would keep its
+    // place in the body's state until the end of the run, one place per level.
+    if general {
+        quote! {
+            {
+                #(#admit)*
+                #run_level
+                #p::exec::tick();
+                #settle
+            }
+        }
+    } else {
+        quote! {
+            let (#(#vars,)*) = {
+                #run_level
+                #p::exec::tick();
+                #settle
+            };
+        }
     }
 }
 

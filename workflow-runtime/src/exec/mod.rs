@@ -103,13 +103,15 @@ pub trait TakeFailure {
 }
 
 impl<T> TakeFailure for Option<Result<T, StepError>> {
+    #[inline]
     fn take_failure(&mut self) -> Option<StepError> {
+        // Looked at in place: a success (the usual case) is not moved.
+        if !matches!(self, Some(Err(_))) {
+            return None;
+        }
         match self.take() {
             Some(Err(error)) => Some(error),
-            other => {
-                *self = other;
-                None
-            }
+            _ => None,
         }
     }
 }
@@ -157,7 +159,10 @@ where
     /// Polls the step, starting it first if it is waiting: its result once, when it ends, then
     /// `Ready(None)`. A step whose inputs were not there when it started fails with an engine
     /// error.
-    pub fn poll_step(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Option<Result<T, StepError>>> {
+    pub fn poll_step(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<T, StepError>>> {
         use std::task::Poll;
         if let LazyProj::Waiting { .. } = self.as_mut().project() {
             let LazyReplace::Waiting { start } = self.as_mut().project_replace(Lazy::Ended) else {
