@@ -74,3 +74,39 @@ async fn an_eager_failure_cancels_what_runs_and_skips_what_has_not_started() {
     assert_eq!(status("after_slow"), StepStatus::Skipped);
     assert_eq!(err.record.duration(), Duration::from_millis(10), "the slow branch is not awaited");
 }
+
+/// Compute for `ms` without yielding.
+#[tool]
+async fn busy(ms: u64) -> Result<u64, ToolError> {
+    std::thread::sleep(Duration::from_millis(ms));
+    Ok(ms)
+}
+
+workflow! {
+    /// Two steps that never yield, in one level.
+    busy_pair() {
+        first = busy(ms: 50);
+        second = busy(ms: 30);
+    }
+}
+
+#[tokio::test]
+async fn a_tool_that_never_yields_is_recorded_taking_the_time_it_took() {
+    let run = busy_pair().run(&()).await.unwrap();
+    let (first, second) = (run.record.step("first").unwrap(), run.record.step("second").unwrap());
+    assert!(first.duration().unwrap() >= Duration::from_millis(50), "{:?}", first.duration());
+    assert!(second.duration().unwrap() >= Duration::from_millis(30), "{:?}", second.duration());
+    assert!(second.duration().unwrap() < Duration::from_millis(45), "{:?}", second.duration());
+    assert!(
+        second.started.unwrap() >= first.finished.unwrap(),
+        "the second starts when the first, polled before it, ended"
+    );
+    let mut tools = ToolRegistry::new(());
+    tools.register::<busy>().unwrap();
+    let run = workflow::WorkflowExecutor::new()
+        .execute(&busy_pair::template(), &tools, serde_json::json!({}))
+        .await
+        .unwrap();
+    let first = run.record.step("first").unwrap();
+    assert!(first.duration().unwrap() >= Duration::from_millis(50), "{:?}", first.duration());
+}

@@ -1,10 +1,10 @@
-//! The step driver's clock: one reading per poll of a level instead of two per step.
+//! The step driver's clock: one reading per step instead of two.
 //!
-//! A run is polled inside [`timed`], which reads the clock once per poll, and the run calls
-//! [`tick`] between levels; the steps that start or finish during a poll of their level take
-//! that reading. A step that waits on
-//! I/O finishes in a later poll, which reads the clock again when it is woken, so records stay
-//! as accurate as the wake-ups that drive them, at a fraction of the cost for quick steps.
+//! A run is polled inside [`timed`], which reads the clock once per poll. A step starts at the
+//! latest reading of the poll and ends at a fresh one ([`fresh`]), which the next step of the
+//! poll starts from; a step that yields reads the clock too ([`Fresh`]). So a tool that computes
+//! without yielding is recorded as taking the time it took, the steps polled one after another
+//! in a poll get starts that follow each other, and a quick step costs one reading of the clock.
 //!
 //! Wall-clock times ([`wall`]) are never read per step: a run reads `SystemTime` once, at its
 //! first poll, and every later wall-clock time is that reading plus the time elapsed on tokio's
@@ -91,6 +91,48 @@ pub fn now() -> Instant {
 #[inline]
 pub fn wall(at: Instant) -> SystemTime {
     NOW.with(Cell::get).map_or_else(Anchor::now, |r| r.anchor).wall(at)
+}
+
+/// The time now, read from the clock, and kept for the rest of the current poll inside
+/// [`timed`]: a step ends at a fresh reading (so a tool that computes for 50 ms without yielding
+/// is recorded as taking 50 ms), and the step polled after it in the same poll starts there.
+#[inline]
+pub fn fresh() -> Instant {
+    let now = Instant::now();
+    NOW.with(|cell| {
+        if let Some(reading) = cell.get() {
+            cell.set(Some(Reading { now, ..reading }));
+        }
+    });
+    now
+}
+
+pin_project_lite::pin_project! {
+    /// A step's call, which reads the clock again when it yields ([`fresh`]), so that the step
+    /// polled after it in the same poll does not start at a reading from before its work.
+    #[must_use = "futures do nothing unless awaited"]
+    pub struct Fresh<F> {
+        #[pin]
+        inner: F,
+    }
+}
+
+/// Wraps a step's call in [`Fresh`].
+pub fn fresh_on_yield<F: Future>(inner: F) -> Fresh<F> {
+    Fresh { inner }
+}
+
+impl<F: Future> Future for Fresh<F> {
+    type Output = F::Output;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let polled = self.project().inner.poll(cx);
+        if polled.is_pending() {
+            fresh();
+        }
+        polled
+    }
 }
 
 /// Reads the clock again for the rest of the current poll inside [`timed`] (between the levels

@@ -91,14 +91,15 @@ where
     let result = if spec.retry.retries == 0 && spec.timeout.is_none() && spec.deadline.is_none() {
         // The usual step: called once, with no time limit. It takes the short way, without the
         // retry loop and the timer, and without entering a span no subscriber wants.
-        let call = AssertUnwindSafe(async { attempt().await }).catch_unwind();
+        let call = super::clock::fresh_on_yield(AssertUnwindSafe(async { attempt().await }).catch_unwind());
         let result = match enabled(span) {
             None => call.await,
             Some(span) => call.instrument(span).await,
         };
+        let finished = super::clock::fresh();
         let result = result.unwrap_or_else(|panic| Err(panicked(spec, &*panic)));
         let error = result.as_ref().err().map(ToString::to_string);
-        record.attempts.push(Attempt { started, finished: super::clock::now(), error });
+        record.attempts.push(Attempt { started, finished, error });
         result
     } else {
         // On the heap: the loop, its timers and the deadline would otherwise make every step's
@@ -113,7 +114,7 @@ where
         // The deadline may pass between attempts: the step ends then, with that error.
         Err(error @ StepError::DeadlineExceeded(_)) => {
             record.status = StepStatus::Failed;
-            record.finished = Some(super::clock::now());
+            record.finished = Some(super::clock::fresh());
             record.error = Some(error.to_string());
         }
         Err(_) => {
@@ -152,7 +153,7 @@ where
     // A call that the deadline cut short is an attempt too, failed by the deadline.
     if let (Err(error @ StepError::DeadlineExceeded(_)), Some(begun)) = (&result, in_flight) {
         let error = Some(error.to_string());
-        attempts.push(Attempt { started: begun, finished: super::clock::now(), error });
+        attempts.push(Attempt { started: begun, finished: super::clock::fresh(), error });
     }
     result
 }
@@ -173,7 +174,7 @@ where
     let mut begun = started;
     loop {
         *in_flight = Some(begun);
-        let call = AssertUnwindSafe(async { attempt().await }).catch_unwind();
+        let call = super::clock::fresh_on_yield(AssertUnwindSafe(async { attempt().await }).catch_unwind());
         let result = match spec.timeout {
             None => call.await,
             Some(limit) => match tokio::time::timeout(limit, call).await {
@@ -181,9 +182,10 @@ where
                 Err(_) => Ok(Err(StepError::TimedOut(limit))),
             },
         };
+        let finished = super::clock::fresh();
         let result = result.unwrap_or_else(|panic| Err(panicked(spec, &*panic)));
         let error = result.as_ref().err().map(ToString::to_string);
-        attempts.push(Attempt { started: begun, finished: super::clock::now(), error });
+        attempts.push(Attempt { started: begun, finished, error });
         *in_flight = None;
         let tries = u32::try_from(attempts.len()).unwrap_or(u32::MAX);
         match result {
@@ -244,7 +246,7 @@ where
     let result = result.unwrap_or_else(|panic| {
         Err(StepError::Panicked { tool: tool.clone(), message: panic_message(&*panic) })
     });
-    let finished = super::clock::now();
+    let finished = super::clock::fresh();
     let error = result.as_ref().err().map(ToString::to_string);
     record.attempts.push(Attempt { started, finished, error });
     record.finished = Some(finished);
@@ -300,7 +302,7 @@ where
             }
         }
     }
-    record.finished = Some(super::clock::now());
+    record.finished = Some(super::clock::fresh());
     let listed: Vec<String> = failures.iter().map(|(i, e)| format!("item {i}: {e}")).collect();
     if failures.len() <= tolerate && !failures.iter().any(|(_, e)| e.is_engine()) {
         record.status = StepStatus::Succeeded;

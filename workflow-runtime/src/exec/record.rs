@@ -138,8 +138,9 @@ pub struct StepRecord {
     pub attempts: Attempts,
     /// When the first attempt started (tokio's clock, so paused time in tests is exact).
     ///
-    /// The clock is read once per poll of the run and once per level, so steps that start or end
-    /// in the same poll share a reading, and a step done within one poll lasts zero.
+    /// A step starts at the latest reading of the clock in its poll of the run (the poll's own,
+    /// or the end of the step polled just before it) and ends at a fresh reading, so its
+    /// duration is the time its calls took, even for a tool that computes without yielding.
     pub started: Option<Instant>,
     /// When the last attempt ended (read as `started` is).
     pub finished: Option<Instant>,
