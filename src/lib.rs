@@ -257,6 +257,9 @@ pub use workflow_runtime::{
 };
 pub use workflow_runtime::{library, template, toolbox, validate};
 
+/// The cancellation token a run takes ([`RunContext::with_cancellation`]).
+pub use tokio_util;
+
 /// Pattern mining (feature `mine`): the tool chains agents repeat, found in usage logs and
 /// written back as `workflow!` source and [`WorkflowTemplate`]s. See [`mine::PatternDetector`].
 #[cfg(feature = "mine")]

@@ -551,3 +551,91 @@ async fn tolerate_k_lets_exactly_k_calls_fail() {
         other => panic!("{other:?}"),
     }
 }
+
+// ---------------------------------------------------------------- stopped from outside
+
+/// Book `what`, taking a second.
+#[tool]
+async fn book_slowly(what: String) -> Result<Booking, ToolError> {
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    Ok(Booking { id: format!("{what}-1") })
+}
+
+workflow! {
+    /// A trip whose hotel takes a second to book.
+    slow_trip() {
+        flight = book(what: "flight") compensate unbook(id: <<flight.id>>);
+        hotel = book_slowly(what: "hotel") depends flight compensate unbook(id: <<hotel.id>>);
+        car = book(what: "car") depends hotel compensate unbook(id: <<car.id>>);
+    }
+}
+
+fn check_stopped(record: &RunRecord, ledger: &Ledger, why: &str) {
+    assert!(record.cancelled, "{why}");
+    let status = |id: &str| record.step(id).unwrap().status;
+    assert_eq!(
+        (status("flight"), status("hotel"), status("car")),
+        (StepStatus::Compensated, StepStatus::Cancelled, StepStatus::Skipped),
+        "{why}"
+    );
+    assert_eq!(*ledger.undone.lock().unwrap(), ["flight-1"], "{why}: only what completed is undone");
+    assert_eq!(record.duration(), Duration::from_millis(500), "{why}: stopped at once");
+}
+
+fn slow_tools(ledger: &Arc<Ledger>) -> ToolRegistry<Arc<Ledger>> {
+    let mut tools = ToolRegistry::new(ledger.clone());
+    tools.register::<book>().unwrap();
+    tools.register::<book_slowly>().unwrap();
+    tools.register::<unbook>().unwrap();
+    tools
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_cancelled_run_compensates_what_completed() {
+    use workflow::RunContext;
+    use workflow::tokio_util::sync::CancellationToken;
+    let cancel_after = |token: CancellationToken| {
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            token.cancel();
+        })
+    };
+    let ledger = Arc::new(Ledger::default());
+    let token = CancellationToken::new();
+    cancel_after(token.clone());
+    let err = slow_trip().run(RunContext::new(&ledger).with_cancellation(token)).await.unwrap_err();
+    assert!(matches!(err.error, StepError::Cancelled), "{:?}", err.error);
+    assert_eq!(err.to_string(), "workflow `slow_trip` stopped: the run was cancelled");
+    check_stopped(&err.record, &ledger, "compiled");
+
+    let ledger = Arc::new(Ledger::default());
+    let tools = slow_tools(&ledger);
+    let token = CancellationToken::new();
+    cancel_after(token.clone());
+    let context = RunContext::new(&tools).with_cancellation(token);
+    match WorkflowExecutor::new().execute(&slow_trip::template(), context, json!({})).await {
+        Err(ExecuteError::Failed(err)) => {
+            assert!(matches!(err.error, StepError::Cancelled), "{:?}", err.error);
+            check_stopped(&err.record, &ledger, "run-time");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_run_past_its_deadline_stops_and_compensates() {
+    use workflow::RunContext;
+    let ledger = Arc::new(Ledger::default());
+    let context = RunContext::new(&ledger).with_deadline(Duration::from_millis(500));
+    let err = slow_trip().run(context).await.unwrap_err();
+    assert!(matches!(err.error, StepError::RunDeadlineExceeded(d) if d == Duration::from_millis(500)));
+    check_stopped(&err.record, &ledger, "compiled");
+
+    let ledger = Arc::new(Ledger::default());
+    let tools = slow_tools(&ledger);
+    let context = RunContext::new(&tools).with_deadline(Duration::from_millis(500));
+    match WorkflowExecutor::new().execute(&slow_trip::template(), context, json!({})).await {
+        Err(ExecuteError::DeadlineExceeded(err)) => check_stopped(&err.record, &ledger, "run-time"),
+        other => panic!("{other:?}"),
+    }
+}

@@ -219,6 +219,14 @@ pub enum StepError {
         #[source]
         first: Box<StepError>,
     },
+    /// The run was cancelled through its [`RunContext`](crate::RunContext)'s cancellation
+    /// token.
+    #[error("the run was cancelled")]
+    Cancelled,
+    /// The whole run's deadline ([`RunContext::with_deadline`](crate::RunContext::with_deadline))
+    /// passed.
+    #[error("the run's deadline of {0:?} passed")]
+    RunDeadlineExceeded(std::time::Duration),
     /// The arguments could not be turned into the tool's input.
     #[error("invalid arguments for tool `{tool}`: {reason}")]
     Arguments {
@@ -240,6 +248,8 @@ impl StepError {
             | StepError::Reference { .. }
             | StepError::Template { .. }
             | StepError::TooManyFailures { .. }
+            | StepError::Cancelled
+            | StepError::RunDeadlineExceeded(_)
             | StepError::Arguments { .. } => false,
         }
     }
@@ -267,8 +277,10 @@ impl StepError {
 /// It carries the run's record, so the steps that finished before the failure are not lost.
 /// Its `Debug` form (what `main` prints for an error returned with `?`) is the message, its
 /// causes, and one line per step.
+///
+/// A run stopped from outside (cancelled, or past its deadline) names no step: `step` is empty.
 #[derive(thiserror::Error)]
-#[error("workflow `{workflow}` failed at step `{step}`: {error}")]
+#[error("workflow `{workflow}` {}: {error}", if step.is_empty() { "stopped".to_owned() } else { format!("failed at step `{step}`") })]
 pub struct WorkflowError {
     /// The workflow's name.
     pub workflow: Cow<'static, str>,

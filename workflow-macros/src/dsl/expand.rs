@@ -603,6 +603,7 @@ fn run_body(def: &WorkflowDef, plan: &Plan, unresolved: &[BTreeSet<String>]) -> 
     let head = quote! {
         let __wf_inputs = &self;
         let __wf_state = __wf_ctx.state();
+        let mut __wf_stop = __wf_ctx.stop_signal();
         let mut __wf_rec =
             #p::RunRecorder::planned(#workflow_name, &[#(&Self::SPECS[#planned]),*]).observed_by(__wf_ctx.observers());
     };
@@ -714,7 +715,7 @@ fn eager_body(def: &WorkflowDef, plan: &Plan, order: &[usize], position_of: &[us
                         let _ = #cell.set(__wf_v);
                         __wf_progress = true;
                     }
-                    #p::Poll::Ready(#p::Some(#p::Err(__wf_e))) => return #p::Poll::Ready(#p::Some((#position, __wf_e))),
+                    #p::Poll::Ready(#p::Some(#p::Err(__wf_e))) => return #p::Poll::Ready(#p::Some((#p::Some(#position), __wf_e))),
                     #p::Poll::Ready(#p::None) => {}
                     #p::Poll::Pending => __wf_pending = true,
                 }
@@ -735,6 +736,9 @@ fn eager_body(def: &WorkflowDef, plan: &Plan, order: &[usize], position_of: &[us
             let (#(#cells,)*) = (#(&#owned,)*);
             #(#starts)*
             #p::poll_fn(|__wf_cx| loop {
+                if let #p::Some(__wf_e) = #p::exec::poll_stop(true, &mut __wf_stop, __wf_cx) {
+                    return #p::Poll::Ready(#p::Some((#p::None, __wf_e)));
+                }
                 let (mut __wf_progress, mut __wf_pending) = (false, false);
                 #(#polls)*
                 if !__wf_progress {
@@ -743,8 +747,12 @@ fn eager_body(def: &WorkflowDef, plan: &Plan, order: &[usize], position_of: &[us
             })
             .await
         };
-        if let #p::Some((__wf_position, __wf_e)) = __wf_failure {
-            __wf_rec.stop_at(__wf_position, __wf_e);
+        match __wf_failure {
+            #p::Some((#p::Some(__wf_position), __wf_e)) => __wf_rec.stop_at(__wf_position, __wf_e),
+            #p::Some((#p::None, __wf_e)) => __wf_rec.stop_run(__wf_e),
+            #p::None => {}
+        }
+        if __wf_rec.stopping().is_some() {
             return #p::Err(__wf_rec.fail());
         }
         let (#(#vars,)*) = (|| -> #p::Result<_, #p::Box<#p::WorkflowError>> {
@@ -807,34 +815,36 @@ fn run_level(
         quote!(let #gate = __wf_rec.admit(#position, &[#(#needs),*], #after);)
     });
     let width = level.len();
-    let run_level = match calls.as_slice() {
-        [call] => quote! {
-            let [#(#slots),*] = __wf_rec.level::<1>(#start);
-            let (#(mut #results),*) = (#p::Some(#call.await));
-        },
-        _ => {
-            let polls = futures.iter().map(|f| {
-                quote! {
-                    if #p::exec::poll_step(#f.as_mut(), __wf_cx, &mut __wf_pending) {
-                        return #p::Poll::Ready(());
-                    }
-                }
-            });
-            // In a block of its own, so that the level's futures take a place in the state of
-            // `run`'s body only while the level runs.
-            quote! {
-                let (#(mut #results),*) = {
-                    let [#(#slots),*] = __wf_rec.level::<#width>(#start);
-                    #(let mut #futures = #p::pin!(#p::maybe_done(#calls));)*
-                    #p::poll_fn(|__wf_cx| {
-                        let mut __wf_pending = false;
-                        #(#polls)*
-                        if __wf_pending { #p::Poll::Pending } else { #p::Poll::Ready(()) }
-                    })
-                    .await;
-                    (#(#futures.as_mut().take_output()),*)
-                };
+    let polls = futures.iter().map(|f| {
+        quote! {
+            if #p::exec::poll_step(#f.as_mut(), __wf_cx, &mut __wf_pending) {
+                return #p::Poll::Ready(#p::None);
             }
+        }
+    });
+    let armed = if general { quote!(__wf_rec.stopping().is_none()) } else { quote!(true) };
+    // In a block of its own, so that the level's futures take a place in the state of `run`'s
+    // body only while the level runs. The run's stop signal (its deadline, its cancellation) is
+    // polled with them.
+    let run_level = quote! {
+        let __wf_armed = #armed;
+        let (__wf_stopped, #(mut #results),*) = {
+            let [#(#slots),*] = __wf_rec.level::<#width>(#start);
+            #(let mut #futures = #p::pin!(#p::maybe_done(#calls));)*
+            let __wf_stopped = #p::poll_fn(|__wf_cx| {
+                if let #p::Some(__wf_e) = #p::exec::poll_stop(__wf_armed, &mut __wf_stop, __wf_cx) {
+                    return #p::Poll::Ready(#p::Some(__wf_e));
+                }
+                let mut __wf_pending = false;
+                #(#polls)*
+                if __wf_pending { #p::Poll::Pending } else { #p::Poll::Ready(#p::None) }
+            })
+            .await;
+            (__wf_stopped, #(#futures.as_mut().take_output()),*)
+        };
+        if let #p::Some(__wf_e) = __wf_stopped {
+            __wf_rec.stop_run(__wf_e);
+            __wf_rec.cancel_level(#start, #width);
         }
     };
     let positions: Vec<usize> = (start..start + level.len()).collect();

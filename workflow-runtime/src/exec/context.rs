@@ -50,12 +50,20 @@ pub struct RunContext<'a, S: ?Sized = ()> {
     schedule: Option<Schedule>,
     deadline: Option<Duration>,
     jitter_seed: Option<u64>,
+    cancellation: Option<tokio_util::sync::CancellationToken>,
 }
 
 impl<'a, S: ?Sized> RunContext<'a, S> {
     /// A context for `state`, with no observers and default options.
     pub fn new(state: &'a S) -> Self {
-        Self { state, observers: Vec::new(), schedule: None, deadline: None, jitter_seed: None }
+        Self {
+            state,
+            observers: Vec::new(),
+            schedule: None,
+            deadline: None,
+            jitter_seed: None,
+            cancellation: None,
+        }
     }
 
     /// Adds an observer of the run.
@@ -75,11 +83,15 @@ impl<'a, S: ?Sized> RunContext<'a, S> {
         self
     }
 
-    /// Bounds the whole run: a run-time workflow still running after `deadline` is cancelled
-    /// and fails with [`ExecuteError::DeadlineExceeded`](crate::ExecuteError::DeadlineExceeded).
+    /// Bounds the whole run: a run still running after `deadline` stops as a failure does (the
+    /// calls in flight are cancelled, the steps with `after` run, then the compensations), and
+    /// fails with [`StepError::RunDeadlineExceeded`](crate::StepError::RunDeadlineExceeded)
+    /// (a run-time workflow with
+    /// [`ExecuteError::DeadlineExceeded`](crate::ExecuteError::DeadlineExceeded)). Its record is
+    /// marked [`cancelled`](crate::RunRecord::cancelled).
     ///
-    /// Compiled workflows do not enforce it yet (it is reserved for them); bound one with
-    /// `tokio::time::timeout`, which cancels it the same way.
+    /// Dropping a run's future instead stops it at once: the calls in flight are dropped, and no
+    /// compensation runs.
     #[must_use]
     pub fn with_deadline(mut self, deadline: Duration) -> Self {
         self.deadline = Some(deadline);
@@ -110,6 +122,21 @@ impl<'a, S: ?Sized> RunContext<'a, S> {
         self
     }
 
+    /// Lets `token` cancel the run: once it is cancelled, the run stops as a failure does (the
+    /// calls in flight are cancelled, the steps with `after` run, then the compensations of the
+    /// steps that succeeded) and fails with [`StepError::Cancelled`](crate::StepError::Cancelled).
+    #[must_use]
+    pub fn with_cancellation(mut self, token: tokio_util::sync::CancellationToken) -> Self {
+        self.cancellation = Some(token);
+        self
+    }
+
+    /// What stops the run from outside: its deadline or its cancellation, whichever comes
+    /// first (a future that never ends when the run has neither).
+    pub fn stop_signal(&self) -> super::StopSignal {
+        super::StopSignal::new(self.deadline, self.cancellation.clone())
+    }
+
     /// The jitter seed asked for, if any.
     pub fn jitter_seed(&self) -> Option<u64> {
         self.jitter_seed
@@ -134,6 +161,7 @@ impl<S: ?Sized> fmt::Debug for RunContext<'_, S> {
             .field("schedule", &self.schedule)
             .field("deadline", &self.deadline)
             .field("jitter_seed", &self.jitter_seed)
+            .field("cancellation", &self.cancellation.is_some())
             .finish_non_exhaustive()
     }
 }

@@ -19,7 +19,8 @@ pub struct DeadlineExceeded {
     pub workflow: String,
     /// The deadline.
     pub deadline: Duration,
-    /// What every step did before the deadline: the steps that had not ended are pending.
+    /// What every step did: the calls the deadline cut short are cancelled, the steps that had
+    /// not started skipped, and the compensations of the steps that succeeded ran.
     pub record: RunRecord,
 }
 

@@ -126,6 +126,78 @@ pub fn first_failure(results: &mut [&mut dyn TakeFailure]) -> Option<(usize, Ste
 
 pub use workflow_core::model::Trigger;
 
+/// What stops a run from outside ([`RunContext::stop_signal`]): a future that ends with the
+/// run's error when its deadline passes or its cancellation token is cancelled, and never ends
+/// for a run with neither (at no cost: it allocates only for a run that has one).
+pub struct StopSignal {
+    inner: Option<std::pin::Pin<Box<dyn Future<Output = StepError> + Send>>>,
+}
+
+impl StopSignal {
+    fn new(
+        deadline: Option<std::time::Duration>,
+        token: Option<tokio_util::sync::CancellationToken>,
+    ) -> Self {
+        if deadline.is_none() && token.is_none() {
+            return Self { inner: None };
+        }
+        let signal = async move {
+            let cancelled = async {
+                match &token {
+                    Some(token) => token.cancelled().await,
+                    None => std::future::pending().await,
+                }
+            };
+            let expired = async {
+                match deadline {
+                    Some(d) => tokio::time::sleep(d).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                biased;
+                () = cancelled => StepError::Cancelled,
+                () = expired => StepError::RunDeadlineExceeded(deadline.unwrap_or_default()),
+            }
+        };
+        Self { inner: Some(Box::pin(signal)) }
+    }
+}
+
+impl Future for StopSignal {
+    type Output = StepError;
+
+    #[inline]
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<StepError> {
+        match &mut self.inner {
+            None => std::task::Poll::Pending,
+            Some(signal) => signal.as_mut().poll(cx),
+        }
+    }
+}
+
+impl std::fmt::Debug for StopSignal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StopSignal").field("armed", &self.inner.is_some()).finish()
+    }
+}
+
+/// Polls a run's stop signal from a compiled workflow's level, while `armed` (the run is not
+/// stopping already).
+#[inline]
+pub fn poll_stop(armed: bool, signal: &mut StopSignal, cx: &mut std::task::Context<'_>) -> Option<StepError> {
+    if !armed || signal.inner.is_none() {
+        return None;
+    }
+    match std::pin::Pin::new(signal).poll(cx) {
+        std::task::Poll::Ready(error) => Some(error),
+        std::task::Poll::Pending => None,
+    }
+}
+
 pin_project_lite::pin_project! {
     /// A step of a compiled workflow's eager schedule: not started (the closure that starts
     /// it, once what it needs is there), running, or done with its result taken.

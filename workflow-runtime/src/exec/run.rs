@@ -221,6 +221,32 @@ impl<'o> RunRecorder<'o> {
         }
     }
 
+    /// Marks the steps of the level of `width` steps from `start` (a compiled workflow's) that
+    /// had not ended cancelled: the run stopped while they ran.
+    pub fn cancel_level(&mut self, start: usize, width: usize) {
+        let stopped = self.stopped.as_ref();
+        if let Some(level) = self.record.steps.get_mut(start..start + width) {
+            for record in level.iter_mut().filter(|r| r.status == StepStatus::Pending) {
+                cancelled(record, stopped);
+            }
+        }
+    }
+
+    /// Why a step does not start while the run stops: "the run is stopping after `charge`
+    /// failed", "the run is stopping: the run was cancelled".
+    pub fn stopping_reason(&self) -> String {
+        stopping_reason(self.stopped.as_ref())
+    }
+
+    /// Stops the run from outside (its cancellation or its deadline): it is recorded
+    /// [`cancelled`](RunRecord::cancelled), and fails with `error` unless a step failed first.
+    pub fn stop_run(&mut self, error: StepError) {
+        self.record.cancelled = true;
+        if self.stopped.is_none() {
+            self.stopped = Some(Failed { step: Cow::Borrowed(""), error });
+        }
+    }
+
     /// Stops the run after `failed` (the first failure is the one the run reports).
     pub fn stop(&mut self, failed: Failed) {
         if self.stopped.is_none() {
@@ -397,6 +423,7 @@ impl<'o> RunRecorder<'o> {
 /// Why a step did not start: the run was stopping after a failure.
 fn stopping_reason(stopped: Option<&Failed>) -> String {
     match stopped {
+        Some(failed) if failed.step.is_empty() => format!("the run is stopping: {}", failed.error),
         Some(failed) => format!("the run is stopping after `{}` failed", failed.step),
         None => "the run is stopping".to_owned(),
     }

@@ -218,17 +218,17 @@ async fn run<'a, T: Toolbox + ?Sized + 'a>(
         ended: vec![None; n],
         recorder: RunRecorder::new(workflow.name.clone(), n).observed_by(observers).expecting(&plan.specs),
     };
-    let body = run.schedule(toolbox, schedule == Schedule::Eager);
+    let body = run.schedule(toolbox, schedule == Schedule::Eager, context.stop_signal());
     let body = crate::exec::in_run_span(&workflow.name, context.jitter_seed(), body);
-    match context.deadline() {
-        None => body.await?,
-        Some(deadline) => match tokio::time::timeout(deadline, body).await {
-            Ok(result) => result?,
-            Err(_) => {
-                let (workflow, record) = (workflow.name.clone(), run.recorder.cancel());
-                return Err(Box::new(DeadlineExceeded { workflow, deadline, record }).into());
+    if let Err(error) = body.await {
+        return Err(match (error.step.is_empty(), &error.error) {
+            // The run's deadline, rather than a step's failure, stopped it.
+            (true, &StepError::RunDeadlineExceeded(deadline)) => {
+                let workflow = workflow.name.clone();
+                Box::new(DeadlineExceeded { workflow, deadline, record: error.record }).into()
             }
-        },
+            _ => error.into(),
+        });
     }
     let RunScope { inputs, results, .. } = run.scope;
     let mut context = WorkflowContext { variables: inputs, ..WorkflowContext::default() };
@@ -283,6 +283,7 @@ impl Running<'_> {
         &mut self,
         registry: &T,
         eager: bool,
+        mut stop: super::StopSignal,
     ) -> Result<(), Box<WorkflowError>> {
         use futures::StreamExt as _;
         let plan = self.plan;
@@ -328,7 +329,27 @@ impl Running<'_> {
                     }
                 }
             }
-            match in_flight.next().await {
+            let next = if self.recorder.stopping().is_some() {
+                in_flight.next().await
+            } else {
+                tokio::select! {
+                    biased;
+                    error = &mut stop => {
+                        // Stopped from outside: what is in flight is cancelled.
+                        self.recorder.stop_run(error);
+                        in_flight = futures::stream::FuturesUnordered::new();
+                        for (j, begun) in started.iter_mut().enumerate() {
+                            if let Some(at) = begun.take() {
+                                self.cancel(j, at);
+                                release(j, &users, &mut waiting, eager.then_some(&mut ready));
+                            }
+                        }
+                        continue;
+                    }
+                    next = in_flight.next() => next,
+                }
+            };
+            match next {
                 Some((i, outcome)) => {
                     started[i] = None;
                     let stopping = self.recorder.stopping().is_some();
@@ -387,8 +408,7 @@ impl Running<'_> {
         record.started = Some(at);
         record.finished = Some(super::clock::now());
         record.status = super::StepStatus::Cancelled;
-        record.error =
-            self.recorder.stopping().map(|s| format!("cancelled: the run is stopping after `{s}` failed"));
+        record.error = Some(format!("cancelled: {}", self.recorder.stopping_reason()));
         self.ended[i] = Some(Ended::Cancelled);
         self.recorder.skip(record);
     }
@@ -421,8 +441,7 @@ impl Running<'_> {
         match admit {
             Admit::Run => {}
             Admit::Stopping => {
-                let reason = format!("the run is stopping after `{}` failed", stopping.unwrap_or("?"));
-                return Prepared::Done(Box::new(skipped(spec, &reason)));
+                return Prepared::Done(Box::new(skipped(spec, &self.recorder.stopping_reason())));
             }
             Admit::Skip { because, .. } => {
                 let reason = admit.reason(&self.workflow.steps[because].step_id);
