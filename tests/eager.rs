@@ -110,3 +110,27 @@ async fn a_tool_that_never_yields_is_recorded_taking_the_time_it_took() {
     let first = run.record.step("first").unwrap();
     assert!(first.duration().unwrap() >= Duration::from_millis(50), "{:?}", first.duration());
 }
+
+workflow! {
+    /// Every step bounded.
+    bounded() {
+        a = wait(n: 1, ms: 1) timeout 1s retry 2 backoff 1s;
+        b = wait(n: 2, ms: 1) deadline 5s;
+        c = wait(n: <<a>>, ms: 1) timeout 2s on_error fallback wait(n: 0, ms: 0);
+    }
+
+    /// One step without a limit.
+    unbounded() {
+        a = wait(n: 1, ms: 1) timeout 1s;
+        b = wait(n: <<a>>, ms: 1);
+    }
+}
+
+#[test]
+fn the_worst_case_is_known_at_compile_time() {
+    // `a`: three attempts of 1 s with waits of 1 s and 2 s (6 s), beside `b` (5 s); then `c`,
+    // 2 s and its fallback's 2 s.
+    assert_eq!(bounded::WORST_CASE, Some(Duration::from_secs(10)));
+    assert_eq!(unbounded::WORST_CASE, None);
+    assert_eq!(uneven_eager::WORST_CASE, None);
+}

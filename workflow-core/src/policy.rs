@@ -108,6 +108,61 @@ impl StepPolicy {
     }
 }
 
+impl StepPolicy {
+    /// The longest one call of the step and its retries can take, with the waits between them
+    /// at their longest (jitter only shortens them): the `deadline`, or else every attempt at
+    /// its `timeout`; `None` when neither bounds it.
+    pub fn worst_case(&self) -> Option<Duration> {
+        if let Some(deadline) = self.deadline {
+            return Some(deadline);
+        }
+        let timeout = self.timeout?;
+        let waits = (1..=self.retry.retries).map(|k| self.retry.delay(k));
+        let attempts = u32::try_from(u64::from(self.retry.retries) + 1).unwrap_or(u32::MAX);
+        waits.fold(timeout.checked_mul(attempts), |total, wait| total?.checked_add(wait))
+    }
+}
+
+/// The longest a run of a workflow can take, from its steps' time limits: the longest path
+/// through its steps (by levels: the sum of each level's longest step; eagerly: the longest
+/// chain), plus, for a run that fails, every compensation at its longest. `None` when a step
+/// has no bound: no `timeout` or `deadline`, a `for` over a list of unknown length, a fallback
+/// or a compensation without a `timeout`.
+pub fn worst_case<S>(
+    workflow: &crate::model::Workflow<S>,
+    graph: &crate::graph::Graph,
+    policies: &[StepPolicy],
+    eager: bool,
+) -> Option<Duration> {
+    let mut step = Vec::with_capacity(policies.len());
+    let mut compensations = Duration::ZERO;
+    for (s, policy) in workflow.steps.iter().zip(policies) {
+        if s.for_each.is_some() {
+            return None;
+        }
+        let own = policy.worst_case()?;
+        // A fallback is one more call, within the step's timeout.
+        let own = if s.fallback.is_some() { own.checked_add(policy.timeout?)? } else { own };
+        step.push(own);
+        if s.compensate.is_some() {
+            let compensation = StepPolicy { retry: COMPENSATION_RETRY, deadline: None, ..policy.clone() };
+            compensations = compensations.checked_add(compensation.worst_case()?)?;
+        }
+    }
+    let path = if eager {
+        let mut finish = vec![Duration::ZERO; step.len()];
+        for &i in graph.levels.iter().flatten() {
+            let start = graph.needs[i].iter().map(|&n| finish[n]).max().unwrap_or(Duration::ZERO);
+            finish[i] = start.checked_add(step[i])?;
+        }
+        finish.into_iter().max().unwrap_or(Duration::ZERO)
+    } else {
+        let longest = |level: &Vec<usize>| level.iter().map(|&i| step[i]).max().unwrap_or(Duration::ZERO);
+        graph.levels.iter().map(longest).try_fold(Duration::ZERO, Duration::checked_add)?
+    };
+    path.checked_add(compensations)
+}
+
 fn retry_policy<S>(retry: &Retry<S>) -> RetryPolicy {
     RetryPolicy {
         retries: u32::try_from(retry.count.value.min(MAX_RETRIES)).unwrap_or(0),
@@ -165,6 +220,30 @@ mod tests {
         assert_eq!(capped.delay(3), Duration::from_secs(3));
         let huge = RetryPolicy { multiplier: f64::MAX, ..p };
         assert_eq!(huge.delay(2), MAX_DELAY);
+    }
+
+    #[test]
+    fn the_worst_case_adds_every_attempt_and_wait_along_the_longest_path() {
+        let workflow = crate::testing::workflow(
+            "a = t() timeout 1s retry 2 backoff 1s; b = t() deadline 5s; c = t(x: <<a>>) timeout 2s;",
+        );
+        let checked = crate::validate::check(workflow).unwrap();
+        let worst = |eager| worst_case(&checked.workflow, &checked.graph, &checked.policies, eager);
+        // `a`: three attempts of 1 s and waits of 1 s and 2 s; its level waits for it, not `b`.
+        assert_eq!(checked.policies[0].worst_case(), Some(Duration::from_secs(6)));
+        assert_eq!(worst(false), Some(Duration::from_secs(8)));
+        assert_eq!(worst(true), Some(Duration::from_secs(8)));
+        let unbounded =
+            crate::validate::check(crate::testing::workflow("a = t() timeout 1s; b = t();")).unwrap();
+        assert_eq!(worst_case(&unbounded.workflow, &unbounded.graph, &unbounded.policies, false), None);
+        let chains = crate::validate::check(crate::testing::workflow(
+            "a = t() timeout 10s; b = t() timeout 1s; c = t(x: <<b>>) timeout 1s; d = t(x: <<a>>) timeout 1s; e = t(x: <<c>>) timeout 1s;",
+        ))
+        .unwrap();
+        let worst = |eager| worst_case(&chains.workflow, &chains.graph, &chains.policies, eager);
+        // By levels: 10 s + 1 s + 1 s; eagerly, `a` then `d` is the longest chain.
+        assert_eq!(worst(false), Some(Duration::from_secs(12)));
+        assert_eq!(worst(true), Some(Duration::from_secs(11)));
     }
 
     #[test]

@@ -67,6 +67,11 @@ pub(crate) fn workflow(checked: &CheckedDef<'_>) -> TokenStream {
         .zip(&checked.checked.policies)
         .map(|(step, policy)| spec(step, &tool_alias(def, step), policy));
     let template = template(checked);
+    let c = &checked.checked;
+    let worst_case = option(
+        workflow_core::policy::worst_case(&c.workflow, &c.graph, &c.policies, def.eager.is_some())
+            .map(duration),
+    );
     let body = run_body(def, plan, &checked.unresolved);
     quote! {
         #(
@@ -109,6 +114,10 @@ pub(crate) fn workflow(checked: &CheckedDef<'_>) -> TokenStream {
             /// What the step driver runs for each step, in written order: retry policy and
             /// timeout, defaults filled in as for a run-time workflow.
             pub const SPECS: &'static [#p::StepSpec] = &[#(#specs),*];
+            /// The longest a run can take, from its steps' timeouts, deadlines, retries and
+            /// backoffs along its longest path (and, for a run that fails, its compensations):
+            /// `None` when a step has no time limit.
+            pub const WORST_CASE: #p::Option<#p::Duration> = #worst_case;
 
             /// The workflow as data: what `WorkflowTemplate::from_dsl` gives for the same source.
             /// A Rust expression argument is kept as `{"$rust": "<source>"}`.
