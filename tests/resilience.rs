@@ -639,3 +639,81 @@ async fn a_run_past_its_deadline_stops_and_compensates() {
         other => panic!("{other:?}"),
     }
 }
+
+// ---------------------------------------------------------------- conditions on how a step ended
+
+workflow! {
+    /// A report when `up` fails, a follow-up when it succeeds.
+    status_tests(mode: String) {
+        up = act(mode: <<mode>>) on_error skip;
+        report = act(mode: "ok") if <<up.$failed>>;
+        fine = act(mode: "ok") if <<up.$succeeded>> && <<up>> > 0;
+    }
+    /// A report while the run stops.
+    status_while_stopping(mode: String) {
+        up = act(mode: <<mode>>);
+        report = act(mode: "ok") if <<up.$failed>>;
+        other = act(mode: "ok") depends up;
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_condition_can_test_how_a_step_ended() {
+    let mut tools = ToolRegistry::new(());
+    tools.register::<act>().unwrap();
+    let status = |record: &RunRecord, id: &str| record.step(id).unwrap().status;
+    for (mode, report, fine) in [
+        ("fail", StepStatus::Succeeded, StepStatus::Skipped),
+        ("ok", StepStatus::Skipped, StepStatus::Succeeded),
+    ] {
+        let run = status_tests(mode.into()).run(&()).await.unwrap();
+        assert_eq!((status(&run.record, "report"), status(&run.record, "fine")), (report, fine), "{mode}");
+        let template = status_tests::template();
+        assert_eq!(template.steps[1].condition.as_deref(), Some("{{up.$failed}}"));
+        let run = WorkflowExecutor::new().execute(&template, &tools, json!({ "mode": mode })).await.unwrap();
+        assert_eq!(
+            (status(&run.record, "report"), status(&run.record, "fine")),
+            (report, fine),
+            "run-time, {mode}"
+        );
+    }
+    // While the run stops after `up` failed, the report still runs; `other` does not start.
+    let err = status_while_stopping("fail".into()).run(&()).await.unwrap_err();
+    assert_eq!(
+        (status(&err.record, "report"), status(&err.record, "other")),
+        (StepStatus::Succeeded, StepStatus::Skipped)
+    );
+    match WorkflowExecutor::new()
+        .execute(&status_while_stopping::template(), &tools, json!({ "mode": "fail" }))
+        .await
+    {
+        Err(ExecuteError::Failed(err)) => {
+            assert_eq!(
+                (status(&err.record, "report"), status(&err.record, "other")),
+                (StepStatus::Succeeded, StepStatus::Skipped)
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_status_test_is_checked_before_the_run() {
+    let mut tools = ToolRegistry::new(());
+    tools.register::<act>().unwrap();
+    let template = WorkflowTemplate::from_yaml(
+        r#"
+name: w
+steps:
+  - { step_id: up, tool_name: act, parameters: { mode: ok } }
+  - { step_id: a, tool_name: act, parameters: { mode: ok }, condition: "{{up.$faild}}" }
+  - { step_id: b, tool_name: act, parameters: { mode: "{{up.$failed}}" } }
+  - { step_id: c, tool_name: act, parameters: { mode: ok }, condition: "{{up.$failed.x}}" }
+"#,
+    )
+    .unwrap();
+    let problems = workflow::validate::validate(&template, &tools).unwrap_err().to_string();
+    assert!(problems.contains("unknown status `$faild`; did you mean `$failed`?\n"), "{problems}");
+    assert!(problems.contains("`up.$failed` tests how `up` ended and belongs in a condition"), "{problems}");
+    assert!(problems.contains("a `$` name tests how a step ended and stands alone"), "{problems}");
+}

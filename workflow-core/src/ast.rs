@@ -239,6 +239,25 @@ pub enum Segment {
     Key(String),
 }
 
+/// The ways a condition can test how a step ended: `<<charge.$failed>>`, `{{charge.$failed}}`.
+pub const STATUS_TESTS: [&str; 4] = ["succeeded", "failed", "skipped", "cancelled"];
+
+impl Path {
+    /// The status a path tests (`failed` for `charge.$failed`), if it is a status test: one
+    /// segment, a name that starts with `$`.
+    pub fn status_test(&self) -> Option<&str> {
+        match self.segments.as_slice() {
+            [Segment::Field(name)] => name.strip_prefix('$'),
+            _ => None,
+        }
+    }
+
+    /// Whether any of its segments is a `$` name (a status test, or a misplaced one).
+    pub fn has_status_segment(&self) -> bool {
+        self.segments.iter().any(|s| matches!(s, Segment::Field(name) if name.starts_with('$')))
+    }
+}
+
 /// The canonical text of an expression, as a condition: paths as `{{path}}`, strings in single
 /// quotes, nested operations in parentheses. Two expressions with the same tree print the same.
 impl std::fmt::Display for Expr {

@@ -46,6 +46,9 @@ pub struct Graph {
     pub skippable: Vec<bool>,
     /// For each step, its `after X failed | always`: the step `X` and the trigger.
     pub after: Vec<Option<(usize, Trigger)>>,
+    /// For each step, the steps it needs only to have ended, however they ended: those its
+    /// condition tests the status of (`<<x.$failed>>`) and reads nothing else of.
+    pub any_end: Vec<Vec<usize>>,
 }
 
 /// How a step ended, as the steps after it see it.
@@ -152,7 +155,8 @@ impl Graph {
         needs: Vec<Vec<usize>>,
         order: &[usize],
     ) -> Graph {
-        let reads = workflow.steps.iter().enumerate().map(|(i, step)| reads(names, i, step)).collect();
+        let reads_of: Vec<Vec<usize>> =
+            workflow.steps.iter().enumerate().map(|(i, step)| reads(names, i, step)).collect();
         let mut level = vec![0usize; needs.len()];
         let mut skippable = vec![false; needs.len()];
         for &i in order {
@@ -172,19 +176,36 @@ impl Graph {
                 Some((names.step(&a.step.value)?, a.when.value))
             })
             .collect();
-        Graph { needs, reads, levels, skippable, after }
+        let any_end = workflow
+            .steps
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let tested = s.refs().filter(|(_, r)| r.path.status_test().is_some());
+                let tested =
+                    ascending(tested.filter_map(|(_, r)| names.step(&r.path.root)).filter(|&n| n != i));
+                let reads: &Vec<usize> = &reads_of[i];
+                let depends: Vec<usize> = s.depends.iter().filter_map(|d| names.step(&d.value)).collect();
+                tested.into_iter().filter(|n| !reads.contains(n) && !depends.contains(n)).collect()
+            })
+            .collect();
+        Graph { needs, reads: reads_of, levels, skippable, after, any_end }
     }
 
     /// The trigger rule: whether step `i` runs, given how each step it needs ended (`ended`,
     /// asked only of those steps, which have all ended) and whether the run is stopping after a
     /// failure (`stopping`). One rule for both kinds of workflow:
     ///
-    /// - while the run is stopping, only steps with `after X …` start;
+    /// - while the run is stopping, only steps with `after X …` or a condition that tests how a
+    ///   step ended start;
     /// - a step runs only if every step it needs succeeded, except the step named by its
-    ///   `after`: `after X failed` runs only if `X` failed, `after X always` whatever `X` did.
+    ///   `after` (`after X failed` runs only if `X` failed, `after X always` whatever `X` did)
+    ///   and the steps whose status its condition tests (`<<x.$failed>>`), which need only to
+    ///   have ended.
     pub fn admit(&self, i: usize, ended: impl Fn(usize) -> Ended, stopping: bool) -> Admit {
         let needs = self.needs.get(i).map_or(&[][..], Vec::as_slice);
-        admit(needs, self.after.get(i).copied().flatten(), ended, stopping)
+        let any_end = self.any_end.get(i).map_or(&[][..], Vec::as_slice);
+        admit(needs, self.after.get(i).copied().flatten(), any_end, ended, stopping)
     }
 
     /// The first step that step `i` needs and that did not run, by `ran`: a step whose needed
@@ -210,13 +231,17 @@ impl Graph {
 pub fn admit(
     needs: &[usize],
     after: Option<(usize, Trigger)>,
+    any_end: &[usize],
     ended: impl Fn(usize) -> Ended,
     stopping: bool,
 ) -> Admit {
-    if stopping && after.is_none() {
+    if stopping && after.is_none() && any_end.is_empty() {
         return Admit::Stopping;
     }
     for &n in needs {
+        if any_end.contains(&n) {
+            continue;
+        }
         let end = ended(n);
         match after {
             Some((x, Trigger::Failed)) if x == n && end != Ended::Failed => {
@@ -262,7 +287,8 @@ fn may_skip<S>(step: &Step<S>) -> bool {
 
 /// The steps whose outputs step `me` reads, ascending.
 fn reads<S>(names: &Names<'_>, me: usize, step: &Step<S>) -> Vec<usize> {
-    ascending(step.refs().filter_map(|(_, r)| names.step(&r.path.root)).filter(|&i| i != me))
+    let outputs = step.refs().filter(|(_, r)| r.path.status_test().is_none());
+    ascending(outputs.filter_map(|(_, r)| names.step(&r.path.root)).filter(|&i| i != me))
 }
 
 /// Kahn's algorithm: steps with no order between them keep their written order. Returns the

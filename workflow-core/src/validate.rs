@@ -59,6 +59,7 @@ pub fn check_with<S: Clone>(
     check_fallbacks(&workflow, &mut problems);
     check_compensations(&workflow, &names, &mut problems);
     check_for_each(&workflow, &names, &mut problems);
+    check_status_tests(&workflow, &names, &mut problems);
     check_conditions(&workflow, &mut problems);
     check_retries(&workflow, &mut problems);
     check_timeouts(&workflow, &mut problems);
@@ -220,7 +221,7 @@ fn check_after<S: Clone>(workflow: &Workflow<S>, known: &Names<'_>, problems: &m
             Trigger::Failed => format!("it runs only after `{name}` failed, when `{name}` has no output"),
             Trigger::Always => format!("it runs however `{name}` ended, when `{name}` may have no output"),
         };
-        for (_, r) in step.refs().filter(|(_, r)| r.path.root == name) {
+        for (_, r) in step.refs().filter(|(_, r)| r.path.root == name && r.path.status_test().is_none()) {
             problems.at(
                 &r.span,
                 format!(
@@ -255,6 +256,44 @@ fn check_fallbacks<S: Clone>(workflow: &Workflow<S>, problems: &mut Problems<S>)
                 format!("step `{}` has a fallback call but no `on_error fallback`; set `on_error` to `fallback`", step.id.value),
             ),
             _ => {}
+        }
+    }
+}
+
+// `<<step.$failed>>` tests how a step ended: it stands alone after a step's id, names one of
+// `$succeeded`, `$failed`, `$skipped`, `$cancelled`, and is written in a condition.
+fn check_status_tests<S: Clone>(workflow: &Workflow<S>, index: &Names<'_>, problems: &mut Problems<S>) {
+    use crate::ast::STATUS_TESTS;
+    for step in &workflow.steps {
+        for (site, r) in step.refs().chain(step.compensation_refs()) {
+            if !r.path.has_status_segment() {
+                continue;
+            }
+            let root = r.path.root.as_str();
+            let Some(status) = r.path.status_test() else {
+                problems.at(
+                    &r.span,
+                    format!("a `$` name tests how a step ended and stands alone after the step's id, as in `<<{root}.$failed>>`"),
+                );
+                continue;
+            };
+            if index.is_input(root) {
+                problems.at(&r.span, format!("`{root}` is an input; `${status}` tests how a step ended"));
+            } else if !STATUS_TESTS.contains(&status) {
+                let tests: Vec<String> = STATUS_TESTS.iter().map(|t| format!("${t}")).collect();
+                let message = match did_you_mean(&format!("${status}"), tests.iter().map(String::as_str)) {
+                    Some(hint) => format!("unknown status `${status}`{hint}"),
+                    None => format!(
+                        "unknown status `${status}`; a step ends `$succeeded`, `$failed`, `$skipped` or `$cancelled`"
+                    ),
+                };
+                problems.at(&r.span, message);
+            } else if site != RefSite::Condition {
+                problems.at(
+                    &r.span,
+                    format!("`{root}.${status}` tests how `{root}` ended and belongs in a condition: `if <<{root}.${status}>>`"),
+                );
+            }
         }
     }
 }

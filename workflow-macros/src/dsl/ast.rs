@@ -111,6 +111,8 @@ pub(crate) struct StepRef {
 #[derive(Clone)]
 pub(crate) enum Segment {
     Field(Ident),
+    /// `.$failed`: how the step ended (the name without `$`).
+    Status(Ident),
     Index(i64, Span),
     Key(String, Span),
 }

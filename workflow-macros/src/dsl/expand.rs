@@ -182,8 +182,31 @@ fn passed(plan: &Plan, i: usize) -> Vec<usize> {
     plan.needs[i]
         .iter()
         .copied()
-        .filter(|&n| Some(n) != after && (plan.reads[i].contains(&n) || plan.skippable[n]))
+        .filter(|&n| {
+            Some(n) != after
+                && !plan.any_end[i].contains(&n)
+                && (plan.reads[i].contains(&n) || plan.skippable[n])
+        })
         .collect()
+}
+
+/// The variable holding how step `root` ended, for a condition that tests it.
+fn status_var(root: &Ident) -> Ident {
+    format_ident!("__wf_st_{}", root, span = root.span())
+}
+
+/// The steps whose status step `i`'s condition tests, ascending.
+fn status_roots(def: &WorkflowDef, i: usize) -> Vec<usize> {
+    let Some(condition) = &def.steps[i].condition else { return Vec::new() };
+    let mut roots = BTreeSet::new();
+    for r in condition.refs() {
+        if let [Segment::Status(_)] = r.path.as_slice() {
+            if let Some(n) = def.steps.iter().position(|s| s.id == r.root) {
+                roots.insert(n);
+            }
+        }
+    }
+    roots.into_iter().collect()
 }
 
 /// The variable holding the current element of a `for` step's list.
@@ -209,6 +232,10 @@ fn step_fn(def: &WorkflowDef, plan: &Plan, unresolved: &BTreeSet<String>, i: usi
     let params = passed(plan, i).into_iter().map(|n| {
         let (var, ty) = (out_var(&def.steps[n]), output_type(def, plan, n));
         quote!(#var: &#ty)
+    });
+    let statuses = status_roots(def, i).into_iter().map(|n| {
+        let var = status_var(&def.steps[n].id);
+        quote!(#var: #p::exec::Ended)
     });
     let unwrap_skipped = passed(plan, i).into_iter().filter(|&n| plan.skippable[n]).map(|n| {
         let var = out_var(&def.steps[n]);
@@ -319,12 +346,13 @@ fn step_fn(def: &WorkflowDef, plan: &Plan, unresolved: &BTreeSet<String>, i: usi
     });
     quote! {
         // The step's values are written in the DSL, where clippy's suggestions cannot apply.
-        #[allow(non_snake_case, unreachable_code, clippy::all, clippy::pedantic)]
+        #[allow(non_snake_case, unreachable_code, unused_parens, clippy::all, clippy::pedantic)]
         async fn #fn_name<__WfState: ?::core::marker::Sized + ::core::marker::Sync>(
             __wf_state: &__WfState,
             __wf_inputs: &#name,
             __wf_record: &mut #p::StepRecord,
-            #(#params),*
+            #(#params,)*
+            #(#statuses),*
         ) -> #p::Result<#out_ty, #p::StepError>
         where #tool: #p::CallTool<__WfState>, #fb_bound
         {
@@ -480,6 +508,7 @@ fn ref_text(r: &StepRef) -> String {
     for segment in &r.path {
         match segment {
             Segment::Field(field) => text.push_str(&format!(".{}", field.unraw())),
+            Segment::Status(status) => text.push_str(&format!(".${status}")),
             Segment::Index(index, _) => text.push_str(&format!("[{index}]")),
             Segment::Key(key, _) => text.push_str(&format!("[{key:?}]")),
         }
@@ -502,9 +531,27 @@ fn place(def: &WorkflowDef, r: &StepRef) -> TokenStream {
         let var = format_ident!("__wf_o_{}", root, span = root.span());
         quote_spanned!(r.open=> (*#var))
     };
+    if let [Segment::Status(status)] = r.path.as_slice() {
+        // How the step ended, passed to the step as `__wf_st_<step>`.
+        let var = status_var(root);
+        let p = private_at(status.span());
+        let ended = match status.to_string().as_str() {
+            "succeeded" => quote!(#p::exec::Ended::Succeeded),
+            "failed" => quote!(#p::exec::Ended::Failed),
+            "skipped" => quote!(#p::exec::Ended::Skipped),
+            "cancelled" => quote!(#p::exec::Ended::Cancelled),
+            // Reported by the rule book; any value type-checks the rest.
+            _ => return quote_spanned!(status.span()=> false),
+        };
+        return quote_spanned!(status.span()=> (#var == #ended));
+    }
     let mut text = root.to_string();
     for segment in &r.path {
         match segment {
+            Segment::Status(status) => {
+                // Reported by the rule book: a status test stands alone after a step's id.
+                return quote_spanned!(status.span()=> ::core::unreachable!("a status test reported above"));
+            }
             Segment::Field(field) if is_input => {
                 text.push('.');
                 text.push_str(&field.to_string());
@@ -596,7 +643,11 @@ fn run_body(def: &WorkflowDef, plan: &Plan, unresolved: &[BTreeSet<String>]) -> 
     let order: Vec<usize> = plan.levels.iter().flatten().copied().collect();
     let mut position_of = vec![0usize; def.steps.len()];
     order.iter().enumerate().for_each(|(at, &i)| position_of[i] = at);
-    let general = def.steps.iter().any(|s| s.after.is_some() || s.compensate.is_some());
+    let general = def
+        .steps
+        .iter()
+        .enumerate()
+        .any(|(i, s)| s.after.is_some() || s.compensate.is_some() || !status_roots(def, i).is_empty());
     let planned = order.iter();
     let mut start = 0usize;
     let levels = plan.levels.iter().map(|level| {
@@ -618,8 +669,8 @@ fn run_body(def: &WorkflowDef, plan: &Plan, unresolved: &[BTreeSet<String>]) -> 
     };
     if let Some(eager) = def.eager {
         if general {
-            let message = "`#[schedule(eager)]` does not run `after` or `compensate` yet; use the level schedule (leave the attribute out) for this workflow";
-            return quote_spanned!(eager=> ::core::compile_error!(#message););
+            let message = "`#[schedule(eager)]` does not run `after`, `compensate` or conditions on how a step ended yet; use the level schedule (leave the attribute out) for this workflow";
+            return quote_spanned!(eager=> ::core::compile_error!(#message); ::core::unreachable!());
         }
         let body = eager_body(def, plan, &order, &position_of);
         return quote! {
@@ -793,14 +844,16 @@ fn run_level(
         .map(|((&i, slot), gate)| {
             let fn_name = format_ident!("__wf_step_{}", def.steps[i].id);
             let args: Vec<Ident> = passed(plan, i).into_iter().map(|n| out_var(&def.steps[n])).collect();
+            let statuses: Vec<Ident> =
+                status_roots(def, i).into_iter().map(|n| status_var(&def.steps[n].id)).collect();
             if !general {
-                return quote!(#fn_name(__wf_state, __wf_inputs, #slot, #(&#args),*));
+                return quote!(#fn_name(__wf_state, __wf_inputs, #slot, #(&#args,)* #(#statuses),*));
             }
             // Each output the step reads is there if the trigger rule lets it run.
             quote! {
                 async {
                     match (#gate, #(#args.as_ref(),)*) {
-                        (true, #(#p::Some(#args),)*) => #fn_name(__wf_state, __wf_inputs, #slot, #(#args),*).await.map(#p::Some),
+                        (true, #(#p::Some(#args),)*) => #fn_name(__wf_state, __wf_inputs, #slot, #(#args,)* #(#statuses),*).await.map(#p::Some),
                         _ => #p::Ok(#p::None),
                     }
                 }
@@ -821,7 +874,14 @@ fn run_level(
             }
             None => quote!(#p::None),
         };
-        quote!(let #gate = __wf_rec.admit(#position, &[#(#needs),*], #after);)
+        let any_end = plan.any_end[i].iter().map(|&n| position_of[n]);
+        quote!(let #gate = __wf_rec.admit(#position, &[#(#needs),*], #after, &[#(#any_end),*]);)
+    });
+    // How the steps whose status the level's conditions test ended, read before the level.
+    let tested: BTreeSet<usize> = level.iter().flat_map(|&i| status_roots(def, i)).collect();
+    let statuses = tested.into_iter().map(|n| {
+        let (var, position) = (status_var(&def.steps[n].id), position_of[n]);
+        quote!(let #var = __wf_rec.ended(#position);)
     });
     let width = level.len();
     let polls = futures.iter().map(|f| {
@@ -889,6 +949,7 @@ fn run_level(
         quote! {
             {
                 #(#admit)*
+                #(#statuses)*
                 #run_level
                 #p::exec::tick();
                 #settle
@@ -955,7 +1016,7 @@ fn compensation_fn(def: &WorkflowDef, plan: &Plan, unresolved: &BTreeSet<String>
     let id = step.id.to_string();
     let position = proc_macro2::Literal::usize_unsuffixed(i);
     quote! {
-        #[allow(non_snake_case, unreachable_code, clippy::all, clippy::pedantic)]
+        #[allow(non_snake_case, unreachable_code, unused_parens, clippy::all, clippy::pedantic)]
         async fn #fn_name<__WfState: ?::core::marker::Sized + ::core::marker::Sync>(
             __wf_state: &__WfState,
             __wf_inputs: &#name,

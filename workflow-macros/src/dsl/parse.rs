@@ -455,6 +455,18 @@ fn token_ref(tokens: &[TokenTree]) -> syn::Result<(StepRef, usize)> {
                 path.push(Segment::Field(field.clone()));
                 i += 2;
             }
+            (Some(TokenTree::Punct(p)), Some(TokenTree::Punct(dollar)))
+                if p.as_char() == '.' && dollar.as_char() == '$' =>
+            {
+                let Some(TokenTree::Ident(status)) = tokens.get(i + 2) else {
+                    return Err(syn::Error::new(
+                        dollar.span(),
+                        "expected a status after `$`: `$succeeded`, `$failed`, `$skipped` or `$cancelled`",
+                    ));
+                };
+                path.push(Segment::Status(status.clone()));
+                i += 3;
+            }
             (Some(TokenTree::Punct(p)), other) if p.as_char() == '.' => {
                 let span = other.map_or(p.span(), TokenTree::span);
                 return Err(syn::Error::new(span, "expected a field name after `.` in a `<<…>>` reference"));
@@ -530,7 +542,11 @@ fn string_ref(path: &workflow_core::ast::Path, span: Span) -> StepRef {
         .segments
         .iter()
         .map(|segment| match segment {
-            S::Field(name) => Segment::Field(ident(name, field_span)),
+            S::Field(name) => match name.strip_prefix('$') {
+                // Reported by the rule book: a status test belongs in a condition.
+                Some(status) => Segment::Status(ident(status, field_span)),
+                None => Segment::Field(ident(name, field_span)),
+            },
             S::Index(i) => Segment::Index(*i, span),
             S::Key(k) => Segment::Key(k.clone(), span),
         })

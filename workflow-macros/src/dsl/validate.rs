@@ -225,6 +225,7 @@ fn reference(r: &StepRef) -> Ref<Span> {
         .iter()
         .map(|segment| match segment {
             Segment::Field(f) => CoreSegment::Field(unraw(f)),
+            Segment::Status(s) => CoreSegment::Field(format!("${}", unraw(s))),
             Segment::Index(i, _) => CoreSegment::Index(*i),
             Segment::Key(k, _) => CoreSegment::Key(k.clone()),
         })

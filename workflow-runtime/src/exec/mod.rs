@@ -124,6 +124,7 @@ pub fn first_failure(results: &mut [&mut dyn TakeFailure]) -> Option<(usize, Ste
     results.iter_mut().enumerate().find_map(|(k, r)| Some((k, r.take_failure()?)))
 }
 
+pub use workflow_core::graph::Ended;
 pub use workflow_core::model::Trigger;
 
 /// What stops a run from outside ([`RunContext::stop_signal`]): a future that ends with the

@@ -266,15 +266,17 @@ impl<'o> RunRecorder<'o> {
     }
 
     /// The trigger rule for the step at `position` of a compiled workflow, which needs the steps
-    /// at `needs` (record positions) and may run `after` one of them: `true` if it runs; if not,
-    /// its record says why.
+    /// at `needs` (record positions), may run `after` one of them and needs those at `any_end`
+    /// only to have ended: `true` if it runs; if not, its record says why.
     pub fn admit(
         &mut self,
         position: usize,
         needs: &[usize],
         after: Option<(usize, workflow_core::model::Trigger)>,
+        any_end: &[usize],
     ) -> bool {
-        let admit = workflow_core::graph::admit(needs, after, |n| self.ended(n), self.stopped.is_some());
+        let stopping = self.stopped.is_some();
+        let admit = workflow_core::graph::admit(needs, after, any_end, |n| self.ended(n), stopping);
         let reason = match admit {
             workflow_core::graph::Admit::Run => return true,
             workflow_core::graph::Admit::Stopping => stopping_reason(self.stopped.as_ref()),

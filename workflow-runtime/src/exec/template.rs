@@ -214,8 +214,7 @@ async fn run<'a, T: Toolbox + ?Sized + 'a>(
         executor,
         workflow,
         plan,
-        scope: RunScope { inputs, index: &plan.index, results: vec![None; n] },
-        ended: vec![None; n],
+        scope: RunScope { inputs, index: &plan.index, results: vec![None; n], ended: vec![None; n] },
         recorder: RunRecorder::new(workflow.name.clone(), n).observed_by(observers).expecting(&plan.specs),
     };
     let body = run.schedule(toolbox, schedule == Schedule::Eager, context.stop_signal());
@@ -245,6 +244,8 @@ struct RunScope<'a> {
     inputs: Map<String, Value>,
     index: &'a HashMap<String, usize>,
     results: Vec<Option<Value>>,
+    /// How each step ended, once it has.
+    ended: Vec<Option<Ended>>,
 }
 
 impl Scope for RunScope<'_> {
@@ -261,6 +262,16 @@ impl Scope for RunScope<'_> {
         let ran = self.index.iter().filter(|&(_, &i)| self.results.get(i).is_some_and(Option::is_some));
         self.inputs.keys().map(String::as_str).chain(ran.map(|(name, _)| name.as_str())).collect()
     }
+
+    fn ended(&self, name: &str) -> Option<&'static str> {
+        let i = *self.index.get(name)?;
+        Some(match self.ended.get(i).copied().flatten()? {
+            Ended::Succeeded => "succeeded",
+            Ended::Failed => "failed",
+            Ended::Skipped => "skipped",
+            Ended::Cancelled => "cancelled",
+        })
+    }
 }
 
 /// One run in progress.
@@ -269,8 +280,6 @@ struct Running<'a> {
     workflow: &'a WorkflowTemplate,
     plan: &'a Plan,
     scope: RunScope<'a>,
-    /// How each step ended, once it has.
-    ended: Vec<Option<Ended>>,
     recorder: RunRecorder<'a>,
 }
 
@@ -389,7 +398,7 @@ impl Running<'_> {
     /// Keeps how step `i` ended: its record, its output, and whether its failure stops the run.
     fn end(&mut self, i: usize, outcome: StepOutcome<Option<Value>>) {
         let ended = outcome.0.status.ended().unwrap_or(Ended::Skipped);
-        self.ended[i] = Some(ended);
+        self.scope.ended[i] = Some(ended);
         match self.recorder.record(outcome) {
             Ok(output) => self.scope.results[i] = output,
             Err(failed) => {
@@ -409,7 +418,7 @@ impl Running<'_> {
         record.finished = Some(super::clock::now());
         record.status = super::StepStatus::Cancelled;
         record.error = Some(format!("cancelled: {}", self.recorder.stopping_reason()));
-        self.ended[i] = Some(Ended::Cancelled);
+        self.scope.ended[i] = Some(Ended::Cancelled);
         self.recorder.skip(record);
     }
 
@@ -437,7 +446,8 @@ impl Running<'_> {
     fn prepare(&self, i: usize) -> Prepared {
         let spec = &self.plan.specs[i];
         let stopping = self.recorder.stopping();
-        let admit = self.plan.graph.admit(i, |n| self.ended[n].unwrap_or(Ended::Skipped), stopping.is_some());
+        let admit =
+            self.plan.graph.admit(i, |n| self.scope.ended[n].unwrap_or(Ended::Skipped), stopping.is_some());
         match admit {
             Admit::Run => {}
             Admit::Stopping => {

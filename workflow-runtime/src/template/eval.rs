@@ -19,7 +19,18 @@ pub trait Scope {
     fn names(&self) -> Vec<&str> {
         Vec::new()
     }
+
+    /// How the step `name` ended (`succeeded`, `failed`, `skipped`, `cancelled`), for a
+    /// condition that tests it (`{{name.$failed}}`); `None` when it is no step that has ended.
+    fn ended(&self, name: &str) -> Option<&'static str> {
+        let _ = name;
+        None
+    }
 }
+
+/// `true` and `false`, for status tests, which have no value in a scope to borrow.
+static TRUE: Value = Value::Bool(true);
+static FALSE: Value = Value::Bool(false);
 
 impl Scope for serde_json::Map<String, Value> {
     fn lookup(&self, name: &str) -> Option<&Value> {
@@ -250,6 +261,10 @@ struct Stop {
 
 /// Follows a path without building any message: the fast path of every reference.
 fn lookup<'a>(path: &Path, scope: &'a dyn Scope) -> Result<&'a Value, Stop> {
+    if let Some(status) = path.status_test() {
+        let ended = scope.ended(&path.root).ok_or(Stop { segment: None })?;
+        return Ok(if ended == status { &TRUE } else { &FALSE });
+    }
     let mut value = scope.lookup(&path.root).ok_or(Stop { segment: None })?;
     for (k, segment) in path.segments.iter().enumerate() {
         let next = match (segment, value) {

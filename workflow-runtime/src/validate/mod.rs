@@ -369,6 +369,9 @@ fn check_output_fields(
     };
     for step in &workflow.steps {
         for (_, r) in step.refs().chain(step.compensation_refs()) {
+            if r.path.has_status_segment() {
+                continue; // How a step ended, not its output: checked by the rule book.
+            }
             let Some(output) = schema_of(&r.path.root) else { continue };
             if let Err(message) = schema::walk_schema(output, &r.path.root, &r.path.segments) {
                 problems.push(CoreProblem { span: r.span.clone(), message });

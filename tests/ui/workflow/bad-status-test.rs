@@ -1,0 +1,22 @@
+// A condition testing how a step ended with a status that does not exist, and an eager
+// workflow with a trigger rule, which the eager schedule does not run yet.
+use workflow::prelude::*;
+
+#[path = "../support/tools.rs"]
+mod tools;
+#[allow(unused_imports)]
+use tools::*;
+
+workflow! {
+    w(repo: String) {
+        issues = list_issues(repo: <<repo>>) on_error skip;
+        alert = send_message(channel: "#ops", message: "no issues") if <<issues.$faild>>;
+    }
+
+    #[schedule(eager)]
+    e(repo: String) {
+        issues = list_issues(repo: <<repo>>);
+        alert = send_message(channel: "#ops", message: "no issues") after issues failed;
+    }
+}
+fn main() {}
