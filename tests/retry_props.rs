@@ -10,7 +10,8 @@ use workflow::{RetryPolicy, StepError, ToolError};
 /// The waits between the attempts of a step that always fails with `error`, under `policy`,
 /// with retry jitter drawn from `seed`.
 fn waits(policy: RetryPolicy, seed: u64, error: fn() -> ToolError) -> Vec<Duration> {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_time().start_paused(true).build().unwrap();
+    let runtime =
+        tokio::runtime::Builder::new_current_thread().enable_time().start_paused(true).build().unwrap();
     let spec = StepSpec { retry: policy, ..StepSpec::new("s", "t") };
     let run = async {
         exec::drive_owned(&spec, || async move {

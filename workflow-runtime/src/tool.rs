@@ -110,6 +110,10 @@ pub trait Tool: DeserializeOwned + JsonSchema + Send + 'static {
     const NAME: &'static str;
     /// What the tool does, from its doc comment.
     const DESCRIPTION: &'static str;
+    /// Whether calling it twice with the same arguments does what calling it once does (MCP's
+    /// `idempotent_hint`). `#[tool(idempotent = false)]` says it does not: `workflow!` then warns
+    /// at a `retry` of it, which may repeat its effect.
+    const IDEMPOTENT: bool = true;
 
     /// The tool's name, description and schemas.
     fn definition() -> ToolDefinition {

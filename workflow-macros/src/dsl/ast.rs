@@ -120,6 +120,8 @@ pub(crate) enum Segment {
 /// `retry N [backoff D [xF]] [max D] [jitter]`.
 #[derive(Clone)]
 pub(crate) struct Retry {
+    /// The span of `retry`.
+    pub keyword: Span,
     pub count: syn::Lit,
     pub backoff: Option<DurationLit>,
     pub multiplier: Option<(f64, Span)>,

@@ -274,6 +274,12 @@ fn step_fn(def: &WorkflowDef, plan: &Plan, unresolved: &BTreeSet<String>, i: usi
         (false, _) => quote!(__wf_outcome),
     };
     let out_ty = output_type(def, plan, i);
+    // A retried tool that is not idempotent: a deprecation warning at `retry`.
+    let idempotency = step.retry.as_ref().map(|retry| {
+        let at = retry.keyword;
+        let p = private_at(at);
+        quote_spanned!(at=> let _ = #p::exec::Idempotency::<{ <#tool as #p::Tool>::IDEMPOTENT }>::RETRIED;)
+    });
     let fallback = step.fallback.as_ref().map(|call| {
         let fb = call_alias(def, step, "fb", call);
         let args = call.args.iter().map(|arg| {
@@ -358,6 +364,7 @@ fn step_fn(def: &WorkflowDef, plan: &Plan, unresolved: &BTreeSet<String>, i: usi
         {
             #[allow(unused_imports)]
             use #p::access::Own as _;
+            #idempotency
             #(#unwrap_skipped)*
             #condition
             #call

@@ -166,7 +166,7 @@ fn parse_clauses(input: ParseStream<'_>, step: &mut Step) -> syn::Result<()> {
                 }
                 step.condition = Some(value(tokens)?);
             }
-            "retry" => step.retry = Some(parse_retry(input)?),
+            "retry" => step.retry = Some(parse_retry(input, keyword.span())?),
             "timeout" => step.timeout = Some(input.parse()?),
             "deadline" => step.deadline = Some(input.parse()?),
             "on_error" => {
@@ -228,11 +228,11 @@ fn at_clause(input: ParseStream<'_>) -> bool {
     input.fork().call(Ident::parse_any).is_ok_and(|ident| CLAUSES.contains(&ident.to_string().as_str()))
 }
 
-fn parse_retry(input: ParseStream<'_>) -> syn::Result<Retry> {
+fn parse_retry(input: ParseStream<'_>, keyword: Span) -> syn::Result<Retry> {
     let count =
         input.parse().map_err(|e| syn::Error::new(e.span(), "expected a retry count such as `retry 3`"))?;
     let mut retry =
-        Retry { count, backoff: None, multiplier: None, max: None, jitter: false, on: Vec::new() };
+        Retry { keyword, count, backoff: None, multiplier: None, max: None, jitter: false, on: Vec::new() };
     let mut seen = Once::new("option", "a `retry` takes one");
     loop {
         let fork = input.fork();

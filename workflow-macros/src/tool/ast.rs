@@ -2,11 +2,12 @@
 
 use syn::{Ident, LitStr, Type};
 
-/// `#[tool(name = "…", description = "…")]`.
+/// `#[tool(name = "…", description = "…", idempotent = false)]`.
 #[derive(Default)]
 pub(crate) struct ToolArgs {
     pub name: Option<LitStr>,
     pub description: Option<LitStr>,
+    pub idempotent: Option<syn::LitBool>,
 }
 
 /// A checked tool function.
@@ -14,6 +15,8 @@ pub(crate) struct ToolFn<'a> {
     /// The name models call it by.
     pub name: String,
     pub description: String,
+    /// Whether calling it twice does what calling it once does (`idempotent = false` says no).
+    pub idempotent: bool,
     pub ident: &'a Ident,
     pub vis: &'a syn::Visibility,
     pub params: Vec<Param<'a>>,

@@ -11,6 +11,7 @@ use crate::paths::{private, private_at};
 pub(crate) fn tool(tool: &ToolFn<'_>, func: &ItemFn) -> TokenStream {
     let p = private();
     let (ident, vis, name, description) = (tool.ident, tool.vis, &tool.name, &tool.description);
+    let idempotent = tool.idempotent;
     let fields = tool.params.iter().filter_map(|param| match param {
         Param::Arg { ident, ty } => Some(quote!(pub #ident: #ty)),
         Param::State { .. } => None,
@@ -88,6 +89,7 @@ pub(crate) fn tool(tool: &ToolFn<'_>, func: &ItemFn) -> TokenStream {
                 type Output = #output;
                 const NAME: &'static str = #name;
                 const DESCRIPTION: &'static str = #description;
+                const IDEMPOTENT: bool = #idempotent;
             }
 
             #[automatically_derived]

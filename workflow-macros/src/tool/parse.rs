@@ -5,11 +5,14 @@ use syn::parse::Parser as _;
 
 use super::ast::ToolArgs;
 
-const KEYS: &str = "expected one of `name`, `description`";
+const KEYS: &str = "expected one of `name`, `description`, `idempotent`";
 
 pub(crate) fn args(tokens: TokenStream) -> syn::Result<ToolArgs> {
     let mut args = ToolArgs::default();
     let parser = syn::meta::parser(|meta| {
+        if meta.path.is_ident("idempotent") {
+            return set_once(&mut args.idempotent, meta.value()?.parse()?, "idempotent", &meta.path);
+        }
         let slot = if meta.path.is_ident("name") {
             &mut args.name
         } else if meta.path.is_ident("description") {

@@ -125,6 +125,25 @@ pub fn first_failure(results: &mut [&mut dyn TakeFailure]) -> Option<(usize, Ste
 }
 
 pub use workflow_core::graph::Ended;
+
+/// Whether a step's tool is idempotent, as a type: `workflow!` names `Idempotency::<{
+/// <Tool as Tool>::IDEMPOTENT }>::RETRIED` at a step's `retry`, which is deprecated, and so
+/// warns, for a tool that is not.
+#[derive(Debug)]
+pub struct Idempotency<const IDEMPOTENT: bool>;
+
+impl Idempotency<true> {
+    /// A retry of an idempotent tool.
+    pub const RETRIED: () = ();
+}
+
+impl Idempotency<false> {
+    /// A retry of a tool that is not idempotent.
+    #[deprecated(
+        note = "this step retries a tool marked `#[tool(idempotent = false)]`: a retry may repeat what the failed call did; make the tool idempotent, or remove `retry`"
+    )]
+    pub const RETRIED: () = ();
+}
 pub use workflow_core::model::Trigger;
 
 /// What stops a run from outside ([`RunContext::stop_signal`]): a future that ends with the
