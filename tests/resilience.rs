@@ -717,3 +717,36 @@ steps:
     assert!(problems.contains("`up.$failed` tests how `up` ended and belongs in a condition"), "{problems}");
     assert!(problems.contains("a `$` name tests how a step ended and stands alone"), "{problems}");
 }
+
+// ---------------------------------------------------------------- a limit on calls in flight
+
+workflow! {
+    /// Six jobs at once, unless the run is limited.
+    six_jobs() {
+        a = work(n: 1, ms: 10);
+        b = work(n: 2, ms: 10);
+        c = work(n: 3, ms: 10);
+        d = work(n: 4, ms: 10);
+        e = work(n: 5, ms: 10);
+        f = work(n: 6, ms: 10) retry 2;
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_run_makes_at_most_its_limit_of_calls_at_once() {
+    use workflow::RunContext;
+    let gauge = Arc::new(Gauge::default());
+    let run = six_jobs().run(RunContext::new(&gauge).with_max_concurrency(2)).await.unwrap();
+    assert_eq!(gauge.most.load(Ordering::SeqCst), 2);
+    assert_eq!(run.record.duration(), Duration::from_millis(30));
+    let gauge = Arc::new(Gauge::default());
+    six_jobs().run(&gauge).await.unwrap();
+    assert_eq!(gauge.most.load(Ordering::SeqCst), 6, "no limit without one");
+
+    let gauge = Arc::new(Gauge::default());
+    let tools = work_tools(&gauge);
+    let context = RunContext::new(&tools).with_max_concurrency(2);
+    let run = WorkflowExecutor::new().execute(&six_jobs::template(), context, json!({})).await.unwrap();
+    assert_eq!(gauge.most.load(Ordering::SeqCst), 2);
+    assert_eq!(run.record.duration(), Duration::from_millis(30));
+}

@@ -141,7 +141,7 @@ pub(crate) fn workflow(checked: &CheckedDef<'_>) -> TokenStream {
                 #(#step_fns)*
                 #(#compensation_fns)*
                 let __wf_ctx: #p::RunContext<'_, _> = ::core::convert::Into::into(__wf_context);
-                #p::in_run_span(#workflow_name, __wf_ctx.jitter_seed(), async move { #body }).await
+                #p::exec::in_run_span_with(#workflow_name, __wf_ctx.jitter_seed(), __wf_ctx.call_limit(), async move { #body }).await
             }
         }
     }

@@ -17,6 +17,9 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::SystemTime;
 
+use std::sync::Arc;
+
+use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
 /// The readings a poll inside [`timed`] shares: the time of the poll, and the run's anchor
@@ -51,6 +54,15 @@ impl Anchor {
 thread_local! {
     static NOW: Cell<Option<Reading>> = const { Cell::new(None) };
     static JITTER: Cell<Option<Jitter>> = const { Cell::new(None) };
+    /// The limit on calls in flight of the run being polled, if it has one.
+    static LIMIT: std::cell::RefCell<Option<Arc<Semaphore>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// The limit on calls in flight of the run being polled inside [`timed`], if it has one
+/// ([`RunContext::with_max_concurrency`](super::RunContext::with_max_concurrency)).
+#[inline]
+pub fn call_limit() -> Option<Arc<Semaphore>> {
+    LIMIT.with(|limit| limit.borrow().clone())
 }
 
 /// The random source of a run's retry jitter: its seed (drawn from the operating system at the
@@ -153,6 +165,7 @@ pin_project_lite::pin_project! {
         inner: F,
         anchor: Option<Anchor>,
         jitter: Jitter,
+        limit: Option<Arc<Semaphore>>,
     }
 }
 
@@ -163,7 +176,12 @@ pub fn timed<F: Future>(inner: F) -> Timed<F> {
 
 /// [`timed`], with the retry jitter drawn from `seed` when one is given.
 pub fn timed_with_seed<F: Future>(inner: F, seed: Option<u64>) -> Timed<F> {
-    Timed { inner, anchor: None, jitter: Jitter { seed, draws: 0 } }
+    timed_with(inner, seed, None)
+}
+
+/// [`timed_with_seed`], and at most `limit`'s permits of calls in flight.
+pub fn timed_with<F: Future>(inner: F, seed: Option<u64>, limit: Option<Arc<Semaphore>>) -> Timed<F> {
+    Timed { inner, anchor: None, jitter: Jitter { seed, draws: 0 }, limit }
 }
 
 impl<F: Future> Future for Timed<F> {
@@ -175,7 +193,12 @@ impl<F: Future> Future for Timed<F> {
         let anchor = *this.anchor.get_or_insert_with(|| Anchor { instant: now, wall: SystemTime::now() });
         let previous = NOW.with(|cell| cell.replace(Some(Reading { now, anchor })));
         let previous_jitter = JITTER.with(|cell| cell.replace(Some(*this.jitter)));
+        // Only a run with a limit pays for it.
+        let previous_limit = this.limit.as_ref().map(|limit| LIMIT.with(|l| l.replace(Some(limit.clone()))));
         let result = this.inner.poll(cx);
+        if let Some(previous) = previous_limit {
+            LIMIT.with(|l| *l.borrow_mut() = previous);
+        }
         if let Some(jitter) = JITTER.with(|cell| cell.replace(previous_jitter)) {
             *this.jitter = jitter;
         }

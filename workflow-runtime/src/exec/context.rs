@@ -51,6 +51,7 @@ pub struct RunContext<'a, S: ?Sized = ()> {
     deadline: Option<Duration>,
     jitter_seed: Option<u64>,
     cancellation: Option<tokio_util::sync::CancellationToken>,
+    limit: Option<std::sync::Arc<tokio::sync::Semaphore>>,
 }
 
 impl<'a, S: ?Sized> RunContext<'a, S> {
@@ -63,6 +64,7 @@ impl<'a, S: ?Sized> RunContext<'a, S> {
             deadline: None,
             jitter_seed: None,
             cancellation: None,
+            limit: None,
         }
     }
 
@@ -131,6 +133,20 @@ impl<'a, S: ?Sized> RunContext<'a, S> {
         self
     }
 
+    /// Runs at most `n` tool calls at once (at least one) across the whole run: every step,
+    /// every call of a `for` step, every retry waits for one of `n` places. For compiled and
+    /// run-time workflows alike.
+    #[must_use]
+    pub fn with_max_concurrency(mut self, n: usize) -> Self {
+        self.limit = Some(std::sync::Arc::new(tokio::sync::Semaphore::new(n.max(1))));
+        self
+    }
+
+    /// The run's limit on calls in flight, if it has one.
+    pub fn call_limit(&self) -> Option<std::sync::Arc<tokio::sync::Semaphore>> {
+        self.limit.clone()
+    }
+
     /// What stops the run from outside: its deadline or its cancellation, whichever comes
     /// first (a future that never ends when the run has neither).
     pub fn stop_signal(&self) -> super::StopSignal {
@@ -162,6 +178,7 @@ impl<S: ?Sized> fmt::Debug for RunContext<'_, S> {
             .field("deadline", &self.deadline)
             .field("jitter_seed", &self.jitter_seed)
             .field("cancellation", &self.cancellation.is_some())
+            .field("max_concurrency", &self.limit.as_ref().map(|l| l.available_permits()))
             .finish_non_exhaustive()
     }
 }

@@ -92,9 +92,14 @@ where
         // The usual step: called once, with no time limit. It takes the short way, without the
         // retry loop and the timer, and without entering a span no subscriber wants.
         let call = super::clock::fresh_on_yield(AssertUnwindSafe(async { attempt().await }).catch_unwind());
-        let result = match enabled(span) {
-            None => call.await,
-            Some(span) => call.instrument(span).await,
+        let result = match (enabled(span), super::clock::call_limit()) {
+            (None, None) => call.await,
+            (Some(span), None) => call.instrument(span).await,
+            // On the heap: a run with a limit on calls in flight waits for a place first.
+            (span, Some(limit)) => {
+                let call = call.instrument(span.unwrap_or_else(tracing::Span::none));
+                Box::pin(limited(limit, call)).await
+            }
         };
         let finished = super::clock::fresh();
         let result = result.unwrap_or_else(|panic| Err(panicked(spec, &*panic)));
@@ -175,6 +180,7 @@ where
     loop {
         *in_flight = Some(begun);
         let call = super::clock::fresh_on_yield(AssertUnwindSafe(async { attempt().await }).catch_unwind());
+        let call = limited_or_not(call);
         let result = match spec.timeout {
             None => call.await,
             Some(limit) => match tokio::time::timeout(limit, call).await {
@@ -196,6 +202,21 @@ where
             }
             other => break other,
         }
+    }
+}
+
+/// `call`, after waiting for a place under the run's limit on calls in flight.
+async fn limited<F: Future>(limit: std::sync::Arc<tokio::sync::Semaphore>, call: F) -> F::Output {
+    // A closed semaphore (never closed here) would mean no limit.
+    let _place = limit.acquire_owned().await.ok();
+    call.await
+}
+
+/// `call`, limited when the run has a limit on calls in flight.
+async fn limited_or_not<F: Future>(call: F) -> F::Output {
+    match super::clock::call_limit() {
+        None => call.await,
+        Some(limit) => limited(limit, call).await,
     }
 }
 

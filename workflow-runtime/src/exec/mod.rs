@@ -304,3 +304,14 @@ pub fn in_run_span<F: Future>(
 ) -> tracing::instrument::Instrumented<Timed<F>> {
     timed_with_seed(body, seed).instrument(tracing::info_span!("workflow.run", workflow))
 }
+
+/// [`in_run_span`] with a run's limit on calls in flight
+/// ([`RunContext::with_max_concurrency`]).
+pub fn in_run_span_with<F: Future>(
+    workflow: &str,
+    seed: Option<u64>,
+    limit: Option<std::sync::Arc<tokio::sync::Semaphore>>,
+    body: F,
+) -> tracing::instrument::Instrumented<Timed<F>> {
+    clock::timed_with(body, seed, limit).instrument(tracing::info_span!("workflow.run", workflow))
+}

@@ -218,7 +218,8 @@ async fn run<'a, T: Toolbox + ?Sized + 'a>(
         recorder: RunRecorder::new(workflow.name.clone(), n).observed_by(observers).expecting(&plan.specs),
     };
     let body = run.schedule(toolbox, schedule == Schedule::Eager, context.stop_signal());
-    let body = crate::exec::in_run_span(&workflow.name, context.jitter_seed(), body);
+    let body =
+        crate::exec::in_run_span_with(&workflow.name, context.jitter_seed(), context.call_limit(), body);
     if let Err(error) = body.await {
         return Err(match (error.step.is_empty(), &error.error) {
             // The run's deadline, rather than a step's failure, stopped it.
