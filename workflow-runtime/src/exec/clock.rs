@@ -56,12 +56,17 @@ thread_local! {
     static JITTER: Cell<Option<Jitter>> = const { Cell::new(None) };
     /// The limit on calls in flight of the run being polled, if it has one.
     static LIMIT: std::cell::RefCell<Option<Arc<Semaphore>>> = const { std::cell::RefCell::new(None) };
+    /// Whether `LIMIT` holds one: the one thing a step of a run without a limit reads.
+    static LIMITED: Cell<bool> = const { Cell::new(false) };
 }
 
 /// The limit on calls in flight of the run being polled inside [`timed`], if it has one
 /// ([`RunContext::with_max_concurrency`](super::RunContext::with_max_concurrency)).
 #[inline]
 pub fn call_limit() -> Option<Arc<Semaphore>> {
+    if !LIMITED.with(Cell::get) {
+        return None;
+    }
     LIMIT.with(|limit| limit.borrow().clone())
 }
 
@@ -194,10 +199,13 @@ impl<F: Future> Future for Timed<F> {
         let previous = NOW.with(|cell| cell.replace(Some(Reading { now, anchor })));
         let previous_jitter = JITTER.with(|cell| cell.replace(Some(*this.jitter)));
         // Only a run with a limit pays for it.
-        let previous_limit = this.limit.as_ref().map(|limit| LIMIT.with(|l| l.replace(Some(limit.clone()))));
+        let previous_limit = this.limit.as_ref().map(|limit| {
+            (LIMIT.with(|l| l.replace(Some(limit.clone()))), LIMITED.with(|l| l.replace(true)))
+        });
         let result = this.inner.poll(cx);
-        if let Some(previous) = previous_limit {
+        if let Some((previous, limited)) = previous_limit {
             LIMIT.with(|l| *l.borrow_mut() = previous);
+            LIMITED.with(|l| l.set(limited));
         }
         if let Some(jitter) = JITTER.with(|cell| cell.replace(previous_jitter)) {
             *this.jitter = jitter;
