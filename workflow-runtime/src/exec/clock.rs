@@ -199,9 +199,10 @@ impl<F: Future> Future for Timed<F> {
         let previous = NOW.with(|cell| cell.replace(Some(Reading { now, anchor })));
         let previous_jitter = JITTER.with(|cell| cell.replace(Some(*this.jitter)));
         // Only a run with a limit pays for it.
-        let previous_limit = this.limit.as_ref().map(|limit| {
-            (LIMIT.with(|l| l.replace(Some(limit.clone()))), LIMITED.with(|l| l.replace(true)))
-        });
+        let previous_limit = this
+            .limit
+            .as_ref()
+            .map(|limit| (LIMIT.with(|l| l.replace(Some(limit.clone()))), LIMITED.with(|l| l.replace(true))));
         let result = this.inner.poll(cx);
         if let Some((previous, limited)) = previous_limit {
             LIMIT.with(|l| *l.borrow_mut() = previous);

@@ -130,17 +130,7 @@ impl<'o> RunRecorder<'o> {
         position: usize,
         result: Result<T, StepError>,
     ) -> Result<T, Box<WorkflowError>> {
-        if !self.observers.is_empty() {
-            let (instant, wall) = (self.record.started, self.record.started_at);
-            if let Some(record) = self.record.steps.get_mut(position) {
-                // Observers see the step's wall-clock times; otherwise the run's end sets them.
-                record.set_clock(instant, wall);
-                let record = &*record;
-                for observer in self.observers {
-                    observer.on_step_finished(record);
-                }
-            }
-        }
+        self.notify(position);
         match result {
             Ok(output) => Ok(output),
             Err(error) => {
@@ -186,16 +176,7 @@ impl<'o> RunRecorder<'o> {
             }
             None => None,
         };
-        if !self.observers.is_empty() {
-            let (instant, wall) = (self.record.started, self.record.started_at);
-            if let Some(record) = self.record.steps.get_mut(position) {
-                record.set_clock(instant, wall);
-                let record = &*record;
-                for observer in self.observers {
-                    observer.on_step_finished(record);
-                }
-            }
-        }
+        self.notify(position);
         result
     }
 
@@ -398,6 +379,22 @@ impl<'o> RunRecorder<'o> {
         }
         self.record.cancelled = true;
         self.take()
+    }
+
+    /// Tells the observers that the step at `position` ended.
+    fn notify(&mut self, position: usize) {
+        if self.observers.is_empty() {
+            return;
+        }
+        let (instant, wall) = (self.record.started, self.record.started_at);
+        if let Some(record) = self.record.steps.get_mut(position) {
+            // Observers see the step's wall-clock times; otherwise the run's end sets them.
+            record.set_clock(instant, wall);
+            let record = &*record;
+            for observer in self.observers {
+                observer.on_step_finished(record);
+            }
+        }
     }
 
     fn step_finished(&self, record: &StepRecord) {
