@@ -217,10 +217,54 @@ pub(crate) struct Wanted<'a> {
     pub last: u64,
 }
 
+/// How many lines are parsed together: read into one buffer, then parsed on two threads.
+const BATCH: usize = 4096;
+
+/// A line of a batch, kept for parsing: where its text is in the batch's buffer, or why it is
+/// bad already.
+struct Pending {
+    number: u64,
+    text: std::ops::Range<usize>,
+    last: bool,
+    /// A line that is bad before it is parsed (too long, not UTF-8).
+    bad: Option<BadReason>,
+}
+
+/// Parses a batch's lines, the second half on another thread: JSON parsing is most of a read,
+/// and the lines are independent.
+fn parse_batch<'b>(buffer: &'b [u8], lines: &[Pending]) -> Vec<Result<RawEvent<'b>, BadReason>> {
+    let parse = |line: &Pending| -> Result<RawEvent<'b>, BadReason> {
+        if let Some(reason) = &line.bad {
+            return Err(reason.clone());
+        }
+        match std::str::from_utf8(&buffer[line.text.clone()]) {
+            Ok(text) => RawEvent::parse(text, line.last),
+            Err(e) => Err(BadReason::InvalidUtf8 { at: e.valid_up_to() }),
+        }
+    };
+    if lines.len() < 256 {
+        return lines.iter().map(parse).collect();
+    }
+    let (first, second) = lines.split_at(lines.len() / 2);
+    std::thread::scope(|scope| {
+        let other = scope.spawn(|| second.iter().map(parse).collect::<Vec<_>>());
+        let mut parsed: Vec<_> = first.iter().map(parse).collect();
+        match other.join() {
+            Ok(rest) => parsed.extend(rest),
+            // A panic while parsing (there is none to expect) is not lost: parse again here.
+            Err(_) => parsed.extend(second.iter().map(parse)),
+        }
+        parsed
+    })
+}
+
 /// Reads every line of `source`, calling `event` with each good one (and its line number) and
 /// `bad` with each bad one. `wanted`, when given, says which lines to parse: the others are
 /// passed over, and the read ends after the last one (used for the second read, which needs
 /// only some events).
+///
+/// Lines are read in batches into one buffer and parsed on two threads (see [`BATCH`]); events
+/// and bad lines are still reported one by one, in the order of the lines.
 pub(crate) fn read_source(
     source: &LogSource,
     options: &ReadOptions,
@@ -235,36 +279,57 @@ pub(crate) fn read_source(
     let mut lines = LineReader::new(source.open(read.clone()).map_err(io_error)?, options.max_line_bytes);
     let mut count = FileCount::default();
     let mut first_bad: Option<(u64, BadReason)> = None;
-    let mut buf = Vec::new();
     let mut reported = 0;
-    while let Some(line) = lines.next_line(&mut buf).map_err(io_error)? {
-        let number = lines.number;
-        count.lines += 1;
-        if number % 4096 == 0 {
-            progress(read.replace(0));
-        }
-        let parsed = match line {
-            Line::TooLong { len } => Err(BadReason::TooLong { len, limit: options.max_line_bytes }),
-            Line::Text { .. } if buf.iter().all(u8::is_ascii_whitespace) => continue,
-            _ if wanted.as_ref().is_some_and(|w| number > w.last) => break,
-            Line::Text { .. } if wanted.as_ref().is_some_and(|w| !(w.line)(number)) => {
+    let (mut buf, mut buffer, mut batch) = (Vec::new(), Vec::new(), Vec::with_capacity(BATCH));
+    let mut done = false;
+    while !done {
+        buffer.clear();
+        batch.clear();
+        while batch.len() < BATCH {
+            let Some(line) = lines.next_line(&mut buf).map_err(io_error)? else {
+                done = true;
+                break;
+            };
+            let number = lines.number;
+            count.lines += 1;
+            if number % 4096 == 0 {
+                progress(read.replace(0));
+            }
+            let last = match line {
+                Line::TooLong { len } => {
+                    let reason = BadReason::TooLong { len, limit: options.max_line_bytes };
+                    batch.push(Pending { number, text: 0..0, last: false, bad: Some(reason) });
+                    continue;
+                }
+                Line::Text { .. } if buf.iter().all(u8::is_ascii_whitespace) => continue,
+                Line::Text { last } => last,
+            };
+            if wanted.as_ref().is_some_and(|w| number > w.last) {
+                done = true;
+                break;
+            }
+            if wanted.as_ref().is_some_and(|w| !(w.line)(number)) {
                 count.nonblank += 1;
                 continue;
             }
-            Line::Text { last } => match std::str::from_utf8(&buf) {
-                Ok(text) => RawEvent::parse(text, last).map(|e| event(number, &e)),
-                Err(e) => Err(BadReason::InvalidUtf8 { at: e.valid_up_to() }),
-            },
-        };
-        count.nonblank += 1;
-        if let Err(reason) = parsed {
-            count.bad += 1;
-            if first_bad.is_none() {
-                first_bad = Some((number, reason.clone()));
-            }
-            if reported < options.max_reports {
-                reported += 1;
-                bad(BadLine { file: name.clone(), line: number, reason });
+            let start = buffer.len();
+            buffer.extend_from_slice(&buf);
+            batch.push(Pending { number, text: start..buffer.len(), last, bad: None });
+        }
+        for (line, parsed) in batch.iter().zip(parse_batch(&buffer, &batch)) {
+            count.nonblank += 1;
+            match parsed {
+                Ok(e) => event(line.number, &e),
+                Err(reason) => {
+                    count.bad += 1;
+                    if first_bad.is_none() {
+                        first_bad = Some((line.number, reason.clone()));
+                    }
+                    if reported < options.max_reports {
+                        reported += 1;
+                        bad(BadLine { file: name.clone(), line: line.number, reason });
+                    }
+                }
             }
         }
     }
