@@ -221,7 +221,8 @@ async fn records_serialize_with_unix_milliseconds() {
             "finished_at_ms",
             "duration_ms",
             "error",
-            "fallback"
+            "fallback",
+            "timed_out"
         ]
     );
     assert_eq!(json["compensations"], json!([]));

@@ -750,3 +750,34 @@ async fn a_run_makes_at_most_its_limit_of_calls_at_once() {
     assert_eq!(gauge.most.load(Ordering::SeqCst), 2);
     assert_eq!(run.record.duration(), Duration::from_millis(30));
 }
+
+workflow! {
+    /// Told apart: a step cut by its timeout, and one whose tool failed.
+    timeouts_told_apart(mode: String) {
+        stuck = hang() timeout 50ms on_error skip;
+        broken = act(mode: <<mode>>) on_error skip;
+        slow_report = act(mode: "ok") if <<stuck.$timed_out>>;
+        broken_report = act(mode: "ok") if <<broken.$failed>> && !<<broken.$timed_out>>;
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_condition_tells_a_timeout_from_another_failure() {
+    let mut tools = ToolRegistry::new(());
+    tools.register::<act>().unwrap();
+    tools.register::<hang>().unwrap();
+    let status = |record: &RunRecord, id: &str| record.step(id).unwrap().status;
+    let run = timeouts_told_apart("fail".into()).run(&()).await.unwrap();
+    assert!(run.record.step("stuck").unwrap().timed_out);
+    assert!(!run.record.step("broken").unwrap().timed_out);
+    assert_eq!(status(&run.record, "slow_report"), StepStatus::Succeeded);
+    assert_eq!(status(&run.record, "broken_report"), StepStatus::Succeeded);
+    let run = WorkflowExecutor::new()
+        .execute(&timeouts_told_apart::template(), &tools, json!({ "mode": "fail" }))
+        .await
+        .unwrap();
+    assert_eq!(status(&run.record, "slow_report"), StepStatus::Succeeded);
+    assert_eq!(status(&run.record, "broken_report"), StepStatus::Succeeded);
+    let run = timeouts_told_apart("ok".into()).run(&()).await.unwrap();
+    assert_eq!(status(&run.record, "broken_report"), StepStatus::Skipped, "`broken` succeeded");
+}

@@ -240,7 +240,7 @@ pub enum Segment {
 }
 
 /// The ways a condition can test how a step ended: `<<charge.$failed>>`, `{{charge.$failed}}`.
-pub const STATUS_TESTS: [&str; 4] = ["succeeded", "failed", "skipped", "cancelled"];
+pub const STATUS_TESTS: [&str; 5] = ["succeeded", "failed", "skipped", "cancelled", "timed_out"];
 
 impl Path {
     /// The status a path tests (`failed` for `charge.$failed`), if it is a status test: one

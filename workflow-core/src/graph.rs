@@ -65,6 +65,31 @@ pub enum Ended {
     Cancelled,
 }
 
+/// How a step ended, as a condition tests it (`<<x.$failed>>`): its end, and whether a time
+/// limit (`timeout`, `deadline`) cut it, for `$timed_out`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Status {
+    /// How it ended.
+    pub ended: Ended,
+    /// Whether it failed because a time limit cut its last call.
+    pub timed_out: bool,
+}
+
+impl Status {
+    /// The answer to `$test` (`succeeded`, `failed`, `skipped`, `cancelled`, `timed_out`);
+    /// `None` for a test that does not exist.
+    pub fn test(self, test: &str) -> Option<bool> {
+        Some(match test {
+            "succeeded" => self.ended == Ended::Succeeded,
+            "failed" => self.ended == Ended::Failed,
+            "skipped" => self.ended == Ended::Skipped,
+            "cancelled" => self.ended == Ended::Cancelled,
+            "timed_out" => self.ended == Ended::Failed && self.timed_out,
+            _ => return None,
+        })
+    }
+}
+
 impl Ended {
     fn describe(self) -> &'static str {
         match self {

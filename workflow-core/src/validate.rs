@@ -284,7 +284,7 @@ fn check_status_tests<S: Clone>(workflow: &Workflow<S>, index: &Names<'_>, probl
                 let message = match did_you_mean(&format!("${status}"), tests.iter().map(String::as_str)) {
                     Some(hint) => format!("unknown status `${status}`{hint}"),
                     None => format!(
-                        "unknown status `${status}`; a step ends `$succeeded`, `$failed`, `$skipped` or `$cancelled`"
+                        "unknown status `${status}`; a step ends `$succeeded`, `$failed` (`$timed_out` when a time limit cut it), `$skipped` or `$cancelled`"
                     ),
                 };
                 problems.at(&r.span, message);

@@ -235,7 +235,7 @@ fn step_fn(def: &WorkflowDef, plan: &Plan, unresolved: &BTreeSet<String>, i: usi
     });
     let statuses = status_roots(def, i).into_iter().map(|n| {
         let var = status_var(&def.steps[n].id);
-        quote!(#var: #p::exec::Ended)
+        quote!(#var: #p::exec::Status)
     });
     let unwrap_skipped = passed(plan, i).into_iter().filter(|&n| plan.skippable[n]).map(|n| {
         let var = out_var(&def.steps[n]);
@@ -541,16 +541,12 @@ fn place(def: &WorkflowDef, r: &StepRef) -> TokenStream {
     if let [Segment::Status(status)] = r.path.as_slice() {
         // How the step ended, passed to the step as `__wf_st_<step>`.
         let var = status_var(root);
-        let p = private_at(status.span());
-        let ended = match status.to_string().as_str() {
-            "succeeded" => quote!(#p::exec::Ended::Succeeded),
-            "failed" => quote!(#p::exec::Ended::Failed),
-            "skipped" => quote!(#p::exec::Ended::Skipped),
-            "cancelled" => quote!(#p::exec::Ended::Cancelled),
+        let test = status.to_string();
+        if !workflow_core::ast::STATUS_TESTS.contains(&test.as_str()) {
             // Reported by the rule book; any value type-checks the rest.
-            _ => return quote_spanned!(status.span()=> false),
-        };
-        return quote_spanned!(status.span()=> (#var == #ended));
+            return quote_spanned!(status.span()=> false);
+        }
+        return quote_spanned!(status.span()=> #var.test(#test).unwrap_or(false));
     }
     let mut text = root.to_string();
     for segment in &r.path {
@@ -888,7 +884,7 @@ fn run_level(
     let tested: BTreeSet<usize> = level.iter().flat_map(|&i| status_roots(def, i)).collect();
     let statuses = tested.into_iter().map(|n| {
         let (var, position) = (status_var(&def.steps[n].id), position_of[n]);
-        quote!(let #var = __wf_rec.ended(#position);)
+        quote!(let #var = __wf_rec.status(#position);)
     });
     let width = level.len();
     let polls = futures.iter().map(|f| {

@@ -111,6 +111,7 @@ where
         // future larger, and step futures are moved as their level is joined.
         Box::pin(with_policy(spec, &mut record.attempts, started, attempt).instrument(span)).await
     };
+    record.timed_out = matches!(result, Err(StepError::TimedOut(_) | StepError::DeadlineExceeded(_)));
     // The step ends with its last attempt.
     let last = record.attempts.last();
     record.finished = last.map(|a| a.finished);
@@ -275,10 +276,12 @@ where
         Ok(_) => {
             record.status = StepStatus::Succeeded;
             record.fallback = true;
+            record.timed_out = false;
             record.error = None;
         }
         Err(error) => {
             record.status = StepStatus::Failed;
+            record.timed_out = matches!(error, StepError::TimedOut(_));
             record.error = Some(format!("{failure}; then its fallback `{tool}` failed: {error}"));
         }
     }

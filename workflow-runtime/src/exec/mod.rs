@@ -124,7 +124,7 @@ pub fn first_failure(results: &mut [&mut dyn TakeFailure]) -> Option<(usize, Ste
     results.iter_mut().enumerate().find_map(|(k, r)| Some((k, r.take_failure()?)))
 }
 
-pub use workflow_core::graph::Ended;
+pub use workflow_core::graph::{Ended, Status};
 
 /// Whether a step's tool is idempotent, as a type: `workflow!` names `Idempotency::<{
 /// <Tool as Tool>::IDEMPOTENT }>::RETRIED` at a step's `retry`, which is deprecated, and so

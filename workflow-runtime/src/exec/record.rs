@@ -152,6 +152,9 @@ pub struct StepRecord {
     /// `true` when the step's own calls failed and its fallback (`on_error fallback …`) gave
     /// the output: the fallback's call is the last attempt.
     pub fallback: bool,
+    /// `true` when the step failed because a time limit (`timeout`, `deadline`) cut its last
+    /// call: what `<<step.$timed_out>>` tests.
+    pub timed_out: bool,
 }
 
 impl StepRecord {
@@ -167,6 +170,7 @@ impl StepRecord {
             clock: None,
             error: None,
             fallback: false,
+            timed_out: false,
         }
     }
 
@@ -235,7 +239,7 @@ impl Serialize for AttemptJson<'_> {
 
 impl Serialize for StepRecord {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut s = serializer.serialize_struct("StepRecord", 9)?;
+        let mut s = serializer.serialize_struct("StepRecord", 10)?;
         s.serialize_field("step", &self.step)?;
         s.serialize_field("tool", &self.tool)?;
         s.serialize_field("status", &self.status)?;
@@ -246,6 +250,7 @@ impl Serialize for StepRecord {
         s.serialize_field("duration_ms", &self.duration().map(ms))?;
         s.serialize_field("error", &self.error)?;
         s.serialize_field("fallback", &self.fallback)?;
+        s.serialize_field("timed_out", &self.timed_out)?;
         s.end()
     }
 }

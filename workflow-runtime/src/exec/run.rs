@@ -246,6 +246,12 @@ impl<'o> RunRecorder<'o> {
         status.ended().unwrap_or(workflow_core::graph::Ended::Skipped)
     }
 
+    /// How the step at `position` ended, as a condition tests it (`<<x.$timed_out>>`).
+    pub fn status(&self, position: usize) -> workflow_core::graph::Status {
+        let timed_out = self.record.steps.get(position).is_some_and(|r| r.timed_out);
+        workflow_core::graph::Status { ended: self.ended(position), timed_out }
+    }
+
     /// The trigger rule for the step at `position` of a compiled workflow, which needs the steps
     /// at `needs` (record positions), may run `after` one of them and needs those at `any_end`
     /// only to have ended: `true` if it runs; if not, its record says why.

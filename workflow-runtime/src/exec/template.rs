@@ -214,7 +214,13 @@ async fn run<'a, T: Toolbox + ?Sized + 'a>(
         executor,
         workflow,
         plan,
-        scope: RunScope { inputs, index: &plan.index, results: vec![None; n], ended: vec![None; n] },
+        scope: RunScope {
+            inputs,
+            index: &plan.index,
+            results: vec![None; n],
+            ended: vec![None; n],
+            timed_out: vec![false; n],
+        },
         recorder: RunRecorder::new(workflow.name.clone(), n).observed_by(observers).expecting(&plan.specs),
     };
     let body = run.schedule(toolbox, schedule == Schedule::Eager, context.stop_signal());
@@ -247,6 +253,8 @@ struct RunScope<'a> {
     results: Vec<Option<Value>>,
     /// How each step ended, once it has.
     ended: Vec<Option<Ended>>,
+    /// Whether each step failed because a time limit cut it.
+    timed_out: Vec<bool>,
 }
 
 impl Scope for RunScope<'_> {
@@ -264,13 +272,12 @@ impl Scope for RunScope<'_> {
         self.inputs.keys().map(String::as_str).chain(ran.map(|(name, _)| name.as_str())).collect()
     }
 
-    fn ended(&self, name: &str) -> Option<&'static str> {
+    fn status(&self, name: &str) -> Option<workflow_core::graph::Status> {
         let i = *self.index.get(name)?;
-        Some(match self.ended.get(i).copied().flatten()? {
-            Ended::Succeeded => "succeeded",
-            Ended::Failed => "failed",
-            Ended::Skipped => "skipped",
-            Ended::Cancelled => "cancelled",
+        let ended = self.ended.get(i).copied().flatten()?;
+        Some(workflow_core::graph::Status {
+            ended,
+            timed_out: self.timed_out.get(i).copied().unwrap_or(false),
         })
     }
 }
@@ -400,6 +407,7 @@ impl Running<'_> {
     fn end(&mut self, i: usize, outcome: StepOutcome<Option<Value>>) {
         let ended = outcome.0.status.ended().unwrap_or(Ended::Skipped);
         self.scope.ended[i] = Some(ended);
+        self.scope.timed_out[i] = outcome.0.timed_out;
         match self.recorder.record(outcome) {
             Ok(output) => self.scope.results[i] = output,
             Err(failed) => {

@@ -20,9 +20,9 @@ pub trait Scope {
         Vec::new()
     }
 
-    /// How the step `name` ended (`succeeded`, `failed`, `skipped`, `cancelled`), for a
-    /// condition that tests it (`{{name.$failed}}`); `None` when it is no step that has ended.
-    fn ended(&self, name: &str) -> Option<&'static str> {
+    /// How the step `name` ended, for a condition that tests it (`{{name.$failed}}`); `None`
+    /// when it is no step that has ended.
+    fn status(&self, name: &str) -> Option<workflow_core::graph::Status> {
         let _ = name;
         None
     }
@@ -261,9 +261,9 @@ struct Stop {
 
 /// Follows a path without building any message: the fast path of every reference.
 fn lookup<'a>(path: &Path, scope: &'a dyn Scope) -> Result<&'a Value, Stop> {
-    if let Some(status) = path.status_test() {
-        let ended = scope.ended(&path.root).ok_or(Stop { segment: None })?;
-        return Ok(if ended == status { &TRUE } else { &FALSE });
+    if let Some(test) = path.status_test() {
+        let status = scope.status(&path.root).ok_or(Stop { segment: None })?;
+        return Ok(if status.test(test).ok_or(Stop { segment: Some(0) })? { &TRUE } else { &FALSE });
     }
     let mut value = scope.lookup(&path.root).ok_or(Stop { segment: None })?;
     for (k, segment) in path.segments.iter().enumerate() {
