@@ -60,6 +60,12 @@ thread_local! {
     static LIMITED: Cell<bool> = const { Cell::new(false) };
 }
 
+/// Whether the run being polled inside [`timed`] has a limit on calls in flight.
+#[inline]
+pub fn limited() -> bool {
+    LIMITED.with(Cell::get)
+}
+
 /// The limit on calls in flight of the run being polled inside [`timed`], if it has one
 /// ([`RunContext::with_max_concurrency`](super::RunContext::with_max_concurrency)).
 #[inline]

@@ -77,8 +77,8 @@ impl<'a, S: ?Sized> RunContext<'a, S> {
 
     /// Sets how the run's steps are scheduled, instead of the executor's setting.
     ///
-    /// Run-time workflows follow it; compiled workflows run level by level for now, and
-    /// ignore it (it is reserved for their eager schedule).
+    /// Run-time workflows follow it. A compiled workflow's schedule is part of its code, chosen
+    /// where it is written (`#[schedule(eager)]`, or level by level), and this is ignored.
     #[must_use]
     pub fn with_schedule(mut self, schedule: Schedule) -> Self {
         self.schedule = Some(schedule);

@@ -92,13 +92,13 @@ where
         // The usual step: called once, with no time limit. It takes the short way, without the
         // retry loop and the timer, and without entering a span no subscriber wants.
         let call = super::clock::fresh_on_yield(AssertUnwindSafe(async { attempt().await }).catch_unwind());
-        let result = match (enabled(span), super::clock::call_limit()) {
-            (None, None) => call.await,
-            (Some(span), None) => call.instrument(span).await,
+        let result = if super::clock::limited() {
             // On the heap: a run with a limit on calls in flight waits for a place first.
-            (span, Some(limit)) => {
-                let call = call.instrument(span.unwrap_or_else(tracing::Span::none));
-                Box::pin(limited(limit, call)).await
+            Box::pin(limited_or_not(call.instrument(span))).await
+        } else {
+            match enabled(span) {
+                None => call.await,
+                Some(span) => call.instrument(span).await,
             }
         };
         let finished = super::clock::fresh();
