@@ -189,9 +189,9 @@
 //! A workflow marked `#[schedule(eager)]` starts each step as soon as what it needs has ended,
 //! instead of after its whole level: better when steps take uneven times (a 200-step DAG of 1 ms
 //! and 20 ms steps runs in 1.00× its critical path eagerly, 1.79× by levels; see
-//! `BENCHMARKS.md`), at the price of one loop that polls every step. It does not yet combine with
-//! `after` or `compensate`, which the compiler says. Run-time workflows choose with
-//! [`Schedule`].
+//! `BENCHMARKS.md`), at the price of one loop that polls every step. The trigger rules,
+//! compensations and status conditions are the same under both schedules. Run-time workflows
+//! choose with [`Schedule`].
 //!
 //! Clauses come in any order, each at most once (a second `retry` is an error rather than a
 //! silent override; so is a second `depends`: name every step in one, `depends a, b`).

@@ -254,3 +254,43 @@ async fn a_declined_card_pages_the_on_call_engineer() {
         assert!(calls.contains(&"release_lock o-1".to_owned()), "{calls:?}");
     }
 }
+
+workflow! {
+    /// The same checkout, each step started as soon as what it needs has ended.
+    #[schedule(eager)]
+    pub checkout_eager(order_id: String) {
+        order    = load_order(id: <<order_id>>) retry 3 backoff 1s x2 max 10s jitter timeout 2s deadline 20s;
+        charge   = billing_charge(order: <<order.id>>, amount: <<order.total>>)
+                   compensate billing_refund(charge_id: <<charge.id>>);
+        reserved = reserve(sku: <<item.sku>>) for item in <<order.items>> max 4 tolerate 1;
+        ship     = ship_fast(order: <<order.id>>) on_error fallback ship_slow(order: <<order.id>>);
+        alert    = page_oncall(text: "checkout failed") after charge failed;
+        unlock   = release_lock(key: <<order.id>>) after ship always;
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_eager_checkout_ends_every_step_as_the_level_one_does() {
+    let shops: [fn() -> Shop; 4] = [
+        Shop::default,
+        || Shop { fast_down: true, ..Shop::default() },
+        || Shop { out_of_stock: vec!["a".into(), "c".into()], ..Shop::default() },
+        || Shop { declined: true, ..Shop::default() },
+    ];
+    for (case, shop) in shops.iter().enumerate() {
+        let (levels_shop, eager_shop) = (Arc::new(shop()), Arc::new(shop()));
+        let levels = match checkout("o-1".into()).run(&levels_shop).await {
+            Ok(run) => run.record,
+            Err(err) => err.record,
+        };
+        let eager = match checkout_eager("o-1".into()).run(&eager_shop).await {
+            Ok(run) => run.record,
+            Err(err) => err.record,
+        };
+        assert_eq!(statuses(&eager), statuses(&levels), "case {case}");
+        let (mut a, mut b) = (levels_shop.calls(), eager_shop.calls());
+        a.sort();
+        b.sort();
+        assert_eq!(a, b, "case {case}: the same calls");
+    }
+}

@@ -781,3 +781,74 @@ async fn a_condition_tells_a_timeout_from_another_failure() {
     let run = timeouts_told_apart("ok".into()).run(&()).await.unwrap();
     assert_eq!(status(&run.record, "broken_report"), StepStatus::Skipped, "`broken` succeeded");
 }
+
+// ---------------------------------------------------------------- the same, scheduled eagerly
+
+workflow! {
+    /// abort × after failed, eagerly.
+    #[schedule(eager)]
+    e_abort_failed(mode: String, go: bool) {
+        up = act(mode: <<mode>>) if <<go>>;
+        side = slow();
+        down = act(mode: "ok") after up failed;
+        last = act(mode: "ok") depends down;
+    }
+    /// skip × after always, eagerly.
+    #[schedule(eager)]
+    e_skip_always(mode: String, go: bool) {
+        up = act(mode: <<mode>>) if <<go>> on_error skip;
+        side = slow();
+        down = act(mode: "ok") after up always;
+        last = act(mode: "ok") depends down;
+    }
+    /// A report when `up` fails, eagerly.
+    #[schedule(eager)]
+    e_status_tests(mode: String) {
+        up = act(mode: <<mode>>) on_error skip;
+        report = act(mode: "ok") if <<up.$failed>>;
+        fine = act(mode: "ok") if <<up.$succeeded>> && <<up>> > 0;
+    }
+    /// The trip, eagerly.
+    #[schedule(eager)]
+    e_trip() {
+        flight = book(what: "flight") compensate unbook(id: <<flight.id>>);
+        hotel = book(what: "hotel") depends flight compensate unbook(id: <<hotel.id>>);
+        car = book(what: "car") depends hotel compensate unbook(id: <<car.id>>);
+        museum = refuse(what: "museum") depends car;
+    }
+    /// The slow trip, eagerly.
+    #[schedule(eager)]
+    e_slow_trip() {
+        flight = book(what: "flight") compensate unbook(id: <<flight.id>>);
+        hotel = book_slowly(what: "hotel") depends flight compensate unbook(id: <<hotel.id>>);
+        car = book(what: "car") depends hotel compensate unbook(id: <<car.id>>);
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_eager_schedule_follows_the_same_rules() {
+    use Up::*;
+    for (up, expected) in [(Succeeds, "SSKK ok"), (Fails, "FCSK failed"), (Skipped, "KSKK ok")] {
+        assert_eq!(compiled!(e_abort_failed, up), expected, "abort failed, up {up:?}");
+    }
+    for (up, expected) in [(Succeeds, "SSSS ok"), (Fails, "FSSS ok"), (Skipped, "KSSS ok")] {
+        assert_eq!(compiled!(e_skip_always, up), expected, "skip always, up {up:?}");
+    }
+    let status = |record: &RunRecord, id: &str| record.step(id).unwrap().status;
+    let run = e_status_tests("fail".into()).run(&()).await.unwrap();
+    assert_eq!(
+        (status(&run.record, "report"), status(&run.record, "fine")),
+        (StepStatus::Succeeded, StepStatus::Skipped)
+    );
+
+    let ledger = Arc::new(Ledger::default());
+    let err = e_trip().run(&ledger).await.unwrap_err();
+    assert_eq!(err.step, "museum");
+    check_saga(&err.record, &ledger);
+
+    let ledger = Arc::new(Ledger::default());
+    let context = workflow::RunContext::new(&ledger).with_deadline(Duration::from_millis(500));
+    let err = e_slow_trip().run(context).await.unwrap_err();
+    assert!(matches!(err.error, StepError::RunDeadlineExceeded(_)), "{:?}", err.error);
+    check_stopped(&err.record, &ledger, "eager");
+}

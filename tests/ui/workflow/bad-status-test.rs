@@ -1,5 +1,4 @@
-// A condition testing how a step ended with a status that does not exist, and an eager
-// workflow with a trigger rule, which the eager schedule does not run yet.
+// A condition testing how a step ended with a status that does not exist.
 use workflow::prelude::*;
 
 #[path = "../support/tools.rs"]
@@ -11,12 +10,6 @@ workflow! {
     w(repo: String) {
         issues = list_issues(repo: <<repo>>) on_error skip;
         alert = send_message(channel: "#ops", message: "no issues") if <<issues.$faild>>;
-    }
-
-    #[schedule(eager)]
-    e(repo: String) {
-        issues = list_issues(repo: <<repo>>);
-        alert = send_message(channel: "#ops", message: "no issues") after issues failed;
     }
 }
 fn main() {}

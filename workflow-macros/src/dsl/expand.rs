@@ -670,11 +670,7 @@ fn run_body(def: &WorkflowDef, plan: &Plan, unresolved: &[BTreeSet<String>]) -> 
         let mut __wf_rec =
             #p::RunRecorder::planned(#workflow_name, &[#(&Self::SPECS[#planned]),*]).observed_by(__wf_ctx.observers());
     };
-    if let Some(eager) = def.eager {
-        if general {
-            let message = "`#[schedule(eager)]` does not run `after`, `compensate` or conditions on how a step ended yet; use the level schedule (leave the attribute out) for this workflow";
-            return quote_spanned!(eager=> ::core::compile_error!(#message); ::core::unreachable!());
-        }
+    if def.eager.is_some() && !general {
         let body = eager_body(def, plan, &order, &position_of);
         return quote! {
             #head
@@ -721,10 +717,14 @@ fn run_body(def: &WorkflowDef, plan: &Plan, unresolved: &[BTreeSet<String>]) -> 
         let var = out_var(s);
         quote!(let #var = #var.flatten();)
     });
+    let run = if def.eager.is_some() {
+        eager_general(def, plan, &order, &position_of)
+    } else {
+        quote!(#(#declare)* #(#levels)*)
+    };
     quote! {
         #head
-        #(#declare)*
-        #(#levels)*
+        #run
         if __wf_rec.stopping().is_some() {
             for __wf_position in __wf_rec.compensation_order() {
                 match __wf_position {
@@ -737,6 +737,170 @@ fn run_body(def: &WorkflowDef, plan: &Plan, unresolved: &[BTreeSet<String>]) -> 
         #(#unwrap)*
         #(#flatten)*
         #p::Ok(#p::Run { outputs: #outputs { #(#fields),* }, record: __wf_rec.finish() })
+    }
+}
+
+/// The eager body of `run` for a workflow with trigger rules, compensations or conditions on how
+/// a step ended: every step polled in one loop, each started once every step it needs has
+/// ended, however it ended, and then told by the trigger rule whether it runs. Each step's
+/// status and output are kept in `OnceLock`s; a failure (or the run's stop signal) cancels the
+/// steps running and leaves the rest to the trigger rules; the outputs end in the variables the
+/// level body's tail reads (compensations, the outputs).
+fn eager_general(def: &WorkflowDef, plan: &Plan, order: &[usize], position_of: &[usize]) -> TokenStream {
+    let p = private();
+    let n = order.len();
+    let id = |i: usize| &def.steps[i].id;
+    let slots: Vec<Ident> = order.iter().map(|&i| format_ident!("__wf_rs_{}", id(i))).collect();
+    let owned: Vec<Ident> = (0..n).map(|i| format_ident!("__wf_co_{}", id(i))).collect();
+    let cells: Vec<Ident> = (0..n).map(|i| format_ident!("__wf_c_{}", id(i))).collect();
+    let owned_status: Vec<Ident> = (0..n).map(|i| format_ident!("__wf_so_{}", id(i))).collect();
+    let status_cells: Vec<Ident> = (0..n).map(|i| format_ident!("__wf_s_{}", id(i))).collect();
+    let futures: Vec<Ident> = (0..n).map(|i| format_ident!("__wf_f_{}", id(i))).collect();
+    let names: Vec<String> = (0..n).map(|i| id(i).to_string()).collect();
+    let declare = (0..n).map(|i| {
+        let (cell, status, ty) = (&owned[i], &owned_status[i], output_type(def, plan, i));
+        quote! {
+            let #cell: ::std::sync::OnceLock<#ty> = ::std::sync::OnceLock::new();
+            let #status: ::std::sync::OnceLock<#p::exec::Status> = ::std::sync::OnceLock::new();
+        }
+    });
+    let cancelled = quote!(#p::exec::Status { ended: #p::exec::Ended::Cancelled, timed_out: false });
+    let cancel_all = quote! {
+        #(
+            if #futures.as_mut().cancel() {
+                let _ = #status_cells.set(#cancelled);
+            }
+        )*
+    };
+    let starts = order.iter().map(|&i| {
+        let fn_name = format_ident!("__wf_step_{}", id(i));
+        let (future, slot) = (&futures[i], format_ident!("__wf_rs_{}", id(i)));
+        let passed = passed(plan, i);
+        let args: Vec<Ident> = passed.iter().map(|&k| out_var(&def.steps[k])).collect();
+        let arg_cells: Vec<&Ident> = passed.iter().map(|&k| &cells[k]).collect();
+        let tested = status_roots(def, i);
+        let status_vars: Vec<Ident> = tested.iter().map(|&k| status_var(id(k))).collect();
+        let tested_cells: Vec<&Ident> = tested.iter().map(|&k| &status_cells[k]).collect();
+        quote! {
+            let mut #future = #p::pin!(#p::exec::Lazy::admitted(move |__wf_skip: #p::Option<#p::String>| async move {
+                if let #p::Some(__wf_reason) = __wf_skip {
+                    let _ = #p::exec::skip::<()>(#slot, &__wf_reason);
+                    return (#p::exec::status_of(#slot), #p::Ok(#p::None));
+                }
+                #(
+                    let #status_vars = #tested_cells.get().copied().unwrap_or(#p::exec::Status {
+                        ended: #p::exec::Ended::Skipped,
+                        timed_out: false,
+                    });
+                )*
+                match (#(#arg_cells.get(),)*) {
+                    (#(#p::Some(#args),)*) => {
+                        let __wf_result = #fn_name(__wf_state, __wf_inputs, &mut *#slot, #(#args,)* #(#status_vars),*).await;
+                        (#p::exec::status_of(#slot), __wf_result.map(#p::Some))
+                    }
+                    #[allow(unreachable_patterns)]
+                    _ => (#p::exec::status_of(#slot), #p::Err(#p::exec::never_ran())),
+                }
+            }));
+        }
+    });
+    let polls = order.iter().map(|&i| {
+        let (future, cell, status, position, name) =
+            (&futures[i], &cells[i], &status_cells[i], position_of[i], &names[i]);
+        let reason = format!("the run is stopping after `{name}` failed");
+        quote! {
+            if #future.started() {
+                let __wf_polled = #future.as_mut().poll_admitted(__wf_cx, || #p::None);
+                match __wf_polled {
+                    #p::Poll::Ready(#p::Some((__wf_status, __wf_result))) => {
+                        let _ = #status.set(__wf_status);
+                        __wf_progress = true;
+                        match __wf_result {
+                            #p::Ok(#p::Some(__wf_v)) => {
+                                let _ = #cell.set(__wf_v);
+                            }
+                            #p::Ok(#p::None) => {}
+                            #p::Err(__wf_e) => {
+                                if __wf_stopping.is_none() {
+                                    __wf_reason = #p::Some(#p::String::from(#reason));
+                                    __wf_stopping = #p::Some((#p::Some(#position), __wf_e));
+                                    #cancel_all
+                                }
+                            }
+                        }
+                    }
+                    #p::Poll::Ready(#p::None) => {}
+                    #p::Poll::Pending => __wf_pending = true,
+                }
+            } else {
+                __wf_pending = true;
+            }
+        }
+    });
+    // Every step whose needs have ended starts before any is polled, as a level's steps do:
+    // a failure then cancels the steps started with it.
+    let admissions = order.iter().map(|&i| {
+        let future = &futures[i];
+        let needs = &plan.needs[i];
+        let any_end = &plan.any_end[i];
+        let after = match plan.after[i] {
+            Some((x, workflow_core::model::Trigger::Failed)) => quote!(#p::Some((#x, #p::exec::Trigger::Failed))),
+            Some((x, workflow_core::model::Trigger::Always)) => quote!(#p::Some((#x, #p::exec::Trigger::Always))),
+            None => quote!(#p::None),
+        };
+        quote! {
+            if !#future.started() && #p::exec::all_ended(&[#(#needs),*], &__wf_statuses) {
+                let __wf_admit = #p::exec::admit_eager(&[#(#needs),*], #after, &[#(#any_end),*], &__wf_statuses, &[#(#names),*], __wf_reason.as_deref());
+                #future.as_mut().start_admitted(__wf_admit);
+            }
+        }
+    });
+    let positions = order.iter().map(|&i| position_of[i]);
+    let vars = (0..n).map(|i| out_var(&def.steps[i]));
+    let owned_iter = owned.iter();
+    let owned_status_iter = owned_status.iter();
+    let cancel_positions = (0..n).map(|i| position_of[i]);
+    quote! {
+        #(#declare)*
+        let __wf_failure = {
+            let [#(#slots),*] = __wf_rec.level::<#n>(0);
+            let (#(#cells,)*) = (#(&#owned,)*);
+            let (#(#status_cells,)*) = (#(&#owned_status,)*);
+            let __wf_statuses: [&::std::sync::OnceLock<#p::exec::Status>; #n] = [#(#status_cells),*];
+            #(#starts)*
+            let mut __wf_stopping: #p::Option<(#p::Option<usize>, #p::StepError)> = #p::None;
+            let mut __wf_reason: #p::Option<#p::String> = #p::None;
+            #p::poll_fn(|__wf_cx| loop {
+                if __wf_stopping.is_none() {
+                    if let #p::Some(__wf_e) = #p::exec::poll_stop(true, &mut __wf_stop, __wf_cx) {
+                        __wf_reason = #p::Some(::std::format!("the run is stopping: {}", __wf_e));
+                        __wf_stopping = #p::Some((#p::None, __wf_e));
+                        #cancel_all
+                    }
+                }
+                let (mut __wf_progress, mut __wf_pending) = (false, false);
+                #(#admissions)*
+                #(#polls)*
+                if !__wf_progress {
+                    return if __wf_pending { #p::Poll::Pending } else { #p::Poll::Ready(()) };
+                }
+            })
+            .await;
+            __wf_stopping
+        };
+        match __wf_failure {
+            #p::Some((#p::Some(__wf_position), __wf_e)) => __wf_rec.stop_at(__wf_position, __wf_e),
+            #p::Some((#p::None, __wf_e)) => __wf_rec.stop_run(__wf_e),
+            #p::None => {}
+        }
+        // The steps the stop cancelled, polled yet or not, as a level's.
+        #(
+            if #owned_status_iter.get().is_some_and(|s| s.ended == #p::exec::Ended::Cancelled) {
+                __wf_rec.cancel_level(#cancel_positions, 1);
+            }
+        )*
+        #(__wf_rec.step_ended(#positions);)*
+        #(let mut #vars = #owned_iter.into_inner();)*
     }
 }
 

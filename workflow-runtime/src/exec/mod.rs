@@ -235,6 +235,79 @@ pin_project_lite::pin_project! {
     }
 }
 
+impl<S, F> Lazy<S, F> {
+    /// A step of a workflow with trigger rules, to start later with the trigger rule's verdict.
+    pub fn admitted<A>(start: S) -> Self
+    where
+        S: FnOnce(A) -> F,
+    {
+        Lazy::Waiting { start }
+    }
+
+    /// Whether it has started.
+    pub fn started(&self) -> bool {
+        !matches!(self, Lazy::Waiting { .. })
+    }
+
+    /// Cancels the step if it is running (its future is dropped): `true` if it was.
+    pub fn cancel(self: std::pin::Pin<&mut Self>) -> bool {
+        let mut this = self;
+        if !matches!(this.as_mut().project(), LazyProj::Running { .. }) {
+            return false;
+        }
+        this.project_replace(Lazy::Ended);
+        true
+    }
+
+    /// Starts a waiting step of a workflow with trigger rules with `admit`, the trigger rule's
+    /// verdict, without polling it.
+    pub fn start_admitted<A>(self: std::pin::Pin<&mut Self>, admit: A)
+    where
+        S: FnOnce(A) -> F,
+    {
+        let mut this = self;
+        if !matches!(this.as_mut().project(), LazyProj::Waiting { .. }) {
+            return;
+        }
+        if let LazyReplace::Waiting { start } = this.as_mut().project_replace(Lazy::Ended) {
+            let future = start(admit);
+            this.project_replace(Lazy::Running { future });
+        }
+    }
+
+    /// Polls a step of a workflow with trigger rules, starting it first (with `admit()`, the
+    /// trigger rule's verdict, which its start reads) if it is waiting: its output once, when
+    /// it ends, then `Ready(None)`.
+    pub fn poll_admitted<A>(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        admit: impl FnOnce() -> A,
+    ) -> std::task::Poll<Option<F::Output>>
+    where
+        S: FnOnce(A) -> F,
+        F: Future,
+    {
+        use std::task::Poll;
+        if let LazyProj::Waiting { .. } = self.as_mut().project() {
+            let LazyReplace::Waiting { start } = self.as_mut().project_replace(Lazy::Ended) else {
+                return Poll::Ready(None);
+            };
+            let future = start(admit());
+            self.as_mut().project_replace(Lazy::Running { future });
+        }
+        match self.as_mut().project() {
+            LazyProj::Running { future } => match future.poll(cx) {
+                Poll::Ready(output) => {
+                    self.project_replace(Lazy::Ended);
+                    Poll::Ready(Some(output))
+                }
+                Poll::Pending => Poll::Pending,
+            },
+            _ => Poll::Ready(None),
+        }
+    }
+}
+
 impl<S, F, T> Lazy<S, F>
 where
     S: FnOnce() -> Option<F>,
@@ -244,12 +317,6 @@ where
     pub fn new(start: S) -> Self {
         Lazy::Waiting { start }
     }
-
-    /// Whether it has started.
-    pub fn started(&self) -> bool {
-        !matches!(self, Lazy::Waiting { .. })
-    }
-
     /// Polls the step, starting it first if it is waiting: its result once, when it ends, then
     /// `Ready(None)`. A step whose inputs were not there when it started fails with an engine
     /// error.
@@ -285,6 +352,37 @@ pub use workflow_core::policy::COMPENSATION_RETRY;
 /// ended with a step neither run nor stopped: a bug in the engine, reported instead of a panic).
 pub fn never_ran() -> StepError {
     StepError::Template { parameter: "run".to_owned(), reason: "the step did not run".to_owned() }
+}
+
+/// How a step ended, from its record, for the eager schedule's trigger rules.
+pub fn status_of(record: &StepRecord) -> Status {
+    Status { ended: record.status.ended().unwrap_or(Ended::Skipped), timed_out: record.timed_out }
+}
+
+/// The trigger rule of the eager schedule: `None` if the step runs, otherwise why it does not
+/// (with `names` the steps' ids, and `stopping` why the run is stopping, if it is). Every step
+/// it needs has ended when it is asked ([`all_ended`]).
+pub fn admit_eager(
+    needs: &[usize],
+    after: Option<(usize, Trigger)>,
+    any_end: &[usize],
+    statuses: &[&std::sync::OnceLock<Status>],
+    names: &[&str],
+    stopping: Option<&str>,
+) -> Option<String> {
+    let ended = |n: usize| statuses.get(n).and_then(|s| s.get()).map_or(Ended::Skipped, |s| s.ended);
+    match workflow_core::graph::admit(needs, after, any_end, ended, stopping.is_some()) {
+        workflow_core::graph::Admit::Run => None,
+        workflow_core::graph::Admit::Stopping => Some(stopping.unwrap_or("the run is stopping").to_owned()),
+        admit @ workflow_core::graph::Admit::Skip { because, .. } => {
+            Some(admit.reason(names.get(because).copied().unwrap_or("?")))
+        }
+    }
+}
+
+/// Whether every step of `needs` has ended (has a status), for the eager schedule.
+pub fn all_ended(needs: &[usize], statuses: &[&std::sync::OnceLock<Status>]) -> bool {
+    needs.iter().all(|&n| statuses.get(n).is_some_and(|s| s.get().is_some()))
 }
 
 /// A fallback's result as the step's, for `workflow!`: the fallback's tool `B` must give the

@@ -279,6 +279,12 @@ impl<'o> RunRecorder<'o> {
         false
     }
 
+    /// Tells the observers that the step at `position` ended (a compiled workflow's eager
+    /// schedule, which settles its steps at the end of the run).
+    pub fn step_ended(&mut self, position: usize) {
+        self.notify(position);
+    }
+
     /// The id of the step recorded at `position`.
     pub fn step_id(&self, position: usize) -> Option<&str> {
         self.record.steps.get(position).map(|r| r.step.as_ref())
