@@ -461,7 +461,7 @@ fn token_ref(tokens: &[TokenTree]) -> syn::Result<(StepRef, usize)> {
                 let Some(TokenTree::Ident(status)) = tokens.get(i + 2) else {
                     return Err(syn::Error::new(
                         dollar.span(),
-                        "expected a status after `$`: `$succeeded`, `$failed`, `$skipped` or `$cancelled`",
+                        "expected a status after `$`: `$succeeded`, `$failed`, `$timed_out`, `$skipped` or `$cancelled`",
                     ));
                 };
                 path.push(Segment::Status(status.clone()));
@@ -607,6 +607,41 @@ mod tests {
         ];
         for (tokens, message) in cases {
             assert_eq!(error(tokens), message);
+        }
+    }
+
+    #[test]
+    fn the_resilience_clauses_cut_short_are_errors_not_panics() {
+        let cases = [
+            (quote!(w() { a = t() for x in; }), "expected a list to run over: `for x in <<step.list>>`"),
+            (quote!(w() { a = t() for x in <<; }), "expected a list to run over: `for x in <<step.list>>`"),
+            (quote!(w() { a = t() for in <<b.c>>; }), "expected `for item in <<step.list>>`"),
+            (
+                quote!(w() { a = t() for x in <<b.c>> max; }),
+                "expected a whole number after `max`, such as `max 4`",
+            ),
+            (quote!(w() { a = t() after; }), "expected `after <step> failed` or `after <step> always`"),
+            (quote!(w() { a = t() after b; }), "expected `after <step> failed` or `after <step> always`"),
+            (
+                quote!(w() { a = t() on_error fallback; }),
+                "expected a tool call after `fallback`: `fallback tool(arg: value, …)`",
+            ),
+            (quote!(w() { a = t() compensate u; }), "expected parentheses"),
+            (
+                quote!(w() { a = t() retry 3 on; }),
+                "expected an error class after `on`: `retry 3 on timeout, rate_limited`",
+            ),
+            (
+                quote!(w() { a = t(x: <<b.$>>); }),
+                "expected a status after `$`: `$succeeded`, `$failed`, `$timed_out`, `$skipped` or `$cancelled`",
+            ),
+            (
+                quote!(#[schedule(fast)] w() { a = t(); }),
+                "unknown schedule `fast`; expected `eager` or `levels`",
+            ),
+        ];
+        for (tokens, message) in cases {
+            assert_eq!(error(tokens.clone()), message, "{tokens}");
         }
     }
 
