@@ -523,3 +523,34 @@ fn the_new_clauses_read_from_text_and_print_back() {
     let json = serde_json::to_string(template).unwrap();
     assert_eq!(&WorkflowTemplate::from_json(&json).unwrap(), template);
 }
+
+#[tokio::test]
+async fn a_for_each_over_something_that_is_not_a_list_is_an_error_naming_it() {
+    // Not one reference: found before the run.
+    let template = WorkflowTemplate::from_yaml(
+        r#"
+name: w
+steps:
+  - { step_id: pr, tool_name: github_create_pr, parameters: { repo: r, title: t, body: b } }
+  - step_id: notes
+    tool_name: slack_send_message
+    parameters: { channel: c, message: "{{x}}" }
+    for_each: { item: x, in: "pr {{pr.url}}" }
+"#,
+    )
+    .unwrap();
+    let problems = workflow::validate::validate(&template, &registry()).unwrap_err().to_string();
+    assert!(problems.contains("`for_each.in` must be one reference to a list"), "{problems}");
+    // A reference to text, which the output schema says is not a list: found before the run too.
+    let mut template = template;
+    template.steps[1].for_each.as_mut().unwrap().list = "{{pr.url}}".into();
+    let problems = workflow::validate::validate(&template, &registry()).unwrap_err().to_string();
+    assert!(problems.contains("`for x in` needs a list, but `pr.url` is a string"), "{problems}");
+    // A list read from an input, which only the run can tell: the step fails, naming it.
+    template.steps[1].for_each.as_mut().unwrap().list = "{{items}}".into();
+    let err =
+        WorkflowExecutor::new().execute(&template, &registry(), json!({ "items": "abc" })).await.unwrap_err();
+    let ExecuteError::Failed(err) = err else { panic!("{err:?}") };
+    assert_eq!(err.step, "notes");
+    assert_eq!(err.error.to_string(), "reference `items`: `for … in` needs a list, found a string");
+}

@@ -516,7 +516,10 @@ impl Running<'_> {
         };
         let Value::Array(items) = &*list else {
             let error = StepError::Reference {
-                path: Cow::Owned(fan_out.list.to_string()),
+                path: Cow::Owned(match &fan_out.list {
+                    workflow_core::ast::Expr::Path(path) => path.to_string(),
+                    other => other.to_string(),
+                }),
                 reason: format!("`for … in` needs a list, found {}", kind(&list)),
             };
             return Prepared::Done(Box::new(crate::exec::failed(spec, error)));
