@@ -233,12 +233,6 @@ impl Graph {
         admit(needs, self.after.get(i).copied().flatten(), any_end, ended, stopping)
     }
 
-    /// The first step that step `i` needs and that did not run, by `ran`: a step whose needed
-    /// step was skipped or failed is skipped too.
-    pub fn blocked_by(&self, i: usize, ran: impl Fn(usize) -> bool) -> Option<usize> {
-        self.needs.get(i)?.iter().copied().find(|&n| !ran(n))
-    }
-
     /// For each step, the steps that need it.
     pub fn users(&self) -> Vec<Vec<usize>> {
         let mut users = vec![Vec::new(); self.needs.len()];
@@ -414,8 +408,12 @@ mod tests {
         );
         let g = Graph::of(&wf).unwrap();
         assert_eq!(g.skippable, vec![false, true, true, false, true]);
-        assert_eq!(g.blocked_by(2, |n| n != 1), Some(1));
-        assert_eq!(g.blocked_by(3, |n| n != 1), None);
+        let ended = |n| if n == 1 { Ended::Skipped } else { Ended::Succeeded };
+        assert_eq!(
+            g.admit(2, ended, false),
+            Admit::Skip { because: 1, ended: Ended::Skipped, awaited_failure: false }
+        );
+        assert_eq!(g.admit(3, ended, false), Admit::Run);
     }
 
     #[test]

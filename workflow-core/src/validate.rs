@@ -120,10 +120,7 @@ fn check_names<S: Clone>(workflow: &Workflow<S>, names: &Names<'_>, problems: &m
 // Every reference names a declared input or another step. When the workflow declares no inputs,
 // a name that is not a step is an input, unless it is a step's name misspelt.
 fn check_references<S: Clone>(workflow: &Workflow<S>, known_names: &Names<'_>, problems: &mut Problems<S>) {
-    let names = || {
-        let inputs = workflow.inputs.iter().flatten().map(|i| i.name.value.as_str());
-        inputs.chain(workflow.steps.iter().map(|s| s.id.value.as_str()))
-    };
+    let names = || every_name(workflow);
     let loop_of = |name: &str| workflow.steps.iter().find(|s| s.item() == Some(name));
     for step in &workflow.steps {
         for (site, r) in step.refs() {
@@ -358,13 +355,7 @@ fn check_compensations<S: Clone>(workflow: &Workflow<S>, index: &Names<'_>, prob
                     ),
                 );
             } else {
-                let names = workflow
-                    .inputs
-                    .iter()
-                    .flatten()
-                    .map(|i| i.name.value.as_str())
-                    .chain(workflow.steps.iter().map(|s| s.id.value.as_str()));
-                let hint = did_you_mean(root, names).unwrap_or_else(|| known(workflow));
+                let hint = did_you_mean(root, every_name(workflow)).unwrap_or_else(|| known(workflow));
                 problems.at(&r.span, format!("unknown step or input `{root}`{hint}"));
             }
         }
@@ -525,6 +516,12 @@ fn check_cycles<S: Clone>(
             None
         }
     }
+}
+
+/// The declared inputs' names, then the step ids: what a reference may name.
+fn every_name<S>(workflow: &Workflow<S>) -> impl Iterator<Item = &str> {
+    let inputs = workflow.inputs.iter().flatten().map(|i| i.name.value.as_str());
+    inputs.chain(workflow.steps.iter().map(|s| s.id.value.as_str()))
 }
 
 /// `; the inputs are …; the steps are …`, to follow an unknown name with no close match.

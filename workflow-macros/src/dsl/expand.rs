@@ -141,7 +141,7 @@ pub(crate) fn workflow(checked: &CheckedDef<'_>) -> TokenStream {
                 #(#step_fns)*
                 #(#compensation_fns)*
                 let __wf_ctx: #p::RunContext<'_, _> = ::core::convert::Into::into(__wf_context);
-                #p::exec::in_run_span_with(#workflow_name, __wf_ctx.jitter_seed(), __wf_ctx.call_limit(), async move { #body }).await
+                #p::exec::in_run_span(#workflow_name, __wf_ctx.jitter_seed(), __wf_ctx.call_limit(), async move { #body }).await
             }
         }
     }
@@ -222,9 +222,6 @@ fn out_var(step: &Step) -> Ident {
 fn step_fn(def: &WorkflowDef, plan: &Plan, unresolved: &BTreeSet<String>, i: usize) -> TokenStream {
     let p = private();
     let step = &def.steps[i];
-    // A value that reads a name already reported unknown is left out: this code is emitted only
-    // beside that `compile_error!`, so it never runs, and `unreachable!()` takes any type, so
-    // the rest of the step is still type-checked and that name gets no second error.
     let resolved = |v: &Value| v.refs().iter().all(|r| !unresolved.contains(&r.root.to_string()));
     let omitted = |span: Span| quote_spanned!(span=> ::core::unreachable!("a reference reported above"));
     let (name, tool) = (&def.name, tool_alias(def, step));
@@ -258,15 +255,7 @@ fn step_fn(def: &WorkflowDef, plan: &Plan, unresolved: &BTreeSet<String>, i: usi
             }
         }
     });
-    let args = step.args.iter().map(|arg| {
-        let value = if resolved(&arg.value) { arg_value(def, &arg.value) } else { omitted(arg.value.span.0) };
-        let arg_name = &arg.name;
-        quote!(#arg_name: #value)
-    });
-    // The literal is spanned at the tool's name, a token of the user's: rustc suggests a field
-    // ("a field with a similar name exists") only from the same syntax context as the literal, and
-    // reports a missing one at the literal's path.
-    let args = quote_spanned!(tool_span(&step.tool)=> #tool { #(#args),* });
+    let args = call_literal(def, &tool, &step.tool, &step.args, unresolved);
     let position = proc_macro2::Literal::usize_unsuffixed(i);
     let finish = match (plan.skippable[i], &step.on_error) {
         (true, Some(OnError::Skip(_))) => quote!(#p::exec::failure_skips(__wf_outcome)),
@@ -282,12 +271,7 @@ fn step_fn(def: &WorkflowDef, plan: &Plan, unresolved: &BTreeSet<String>, i: usi
     });
     let fallback = step.fallback.as_ref().map(|call| {
         let fb = call_alias(def, step, "fb", call);
-        let args = call.args.iter().map(|arg| {
-            let value = if resolved(&arg.value) { arg_value(def, &arg.value) } else { omitted(arg.value.span.0) };
-            let arg_name = &arg.name;
-            quote!(#arg_name: #value)
-        });
-        let args = quote_spanned!(tool_span(&call.tool)=> #fb { #(#args),* });
+        let args = call_literal(def, &fb, &call.tool, &call.args, unresolved);
         let same = quote_spanned!(tool_span(&call.tool)=> #p::exec::fallback_output::<#tool, #fb>);
         quote! {
             let __wf_outcome = #p::exec::fall_back(&#name::SPECS[#position], <#fb as #p::Tool>::NAME, __wf_record, __wf_outcome, move || async move {
@@ -843,11 +827,7 @@ fn eager_general(def: &WorkflowDef, plan: &Plan, order: &[usize], position_of: &
         let future = &futures[i];
         let needs = &plan.needs[i];
         let any_end = &plan.any_end[i];
-        let after = match plan.after[i] {
-            Some((x, workflow_core::model::Trigger::Failed)) => quote!(#p::Some((#x, #p::exec::Trigger::Failed))),
-            Some((x, workflow_core::model::Trigger::Always)) => quote!(#p::Some((#x, #p::exec::Trigger::Always))),
-            None => quote!(#p::None),
-        };
+        let after = after_tokens(plan.after[i]);
         quote! {
             if !#future.started() && #p::exec::all_ended(&[#(#needs),*], &__wf_statuses) {
                 let __wf_admit = #p::exec::admit_eager(&[#(#needs),*], #after, &[#(#any_end),*], &__wf_statuses, &[#(#names),*], __wf_reason.as_deref());
@@ -1030,17 +1010,7 @@ fn run_level(
     let admit = level.iter().zip(&gates).filter(|_| general).map(|(&i, gate)| {
         let position = position_of[i];
         let needs = plan.needs[i].iter().map(|&n| position_of[n]);
-        let after = match plan.after[i] {
-            Some((x, trigger)) => {
-                let x = position_of[x];
-                let trigger = match trigger {
-                    workflow_core::model::Trigger::Failed => quote!(#p::exec::Trigger::Failed),
-                    workflow_core::model::Trigger::Always => quote!(#p::exec::Trigger::Always),
-                };
-                quote!(#p::Some((#x, #trigger)))
-            }
-            None => quote!(#p::None),
-        };
+        let after = after_tokens(plan.after[i].map(|(x, trigger)| (position_of[x], trigger)));
         let any_end = plan.any_end[i].iter().map(|&n| position_of[n]);
         quote!(let #gate = __wf_rec.admit(#position, &[#(#needs),*], #after, &[#(#any_end),*]);)
     });
@@ -1133,6 +1103,46 @@ fn run_level(
     }
 }
 
+/// The struct literal of a call's arguments, `Alias { arg: value, … }`: a step's, its
+/// fallback's or its compensation's.
+///
+/// A value that reads a name already reported unknown is left out: this code is emitted only
+/// beside that `compile_error!`, so it never runs, and `unreachable!()` takes any type, so the
+/// rest of the call is still type-checked and that name gets no second error. The literal is
+/// spanned at the tool's name, a token of the user's: rustc suggests a field ("a field with a
+/// similar name exists") only from the same syntax context as the literal, and reports a missing
+/// one at the literal's path.
+fn call_literal(
+    def: &WorkflowDef,
+    alias: &Ident,
+    tool: &syn::Path,
+    args: &[super::ast::Arg],
+    unresolved: &BTreeSet<String>,
+) -> TokenStream {
+    let args = args.iter().map(|arg| {
+        let value = if arg.value.refs().iter().all(|r| !unresolved.contains(&r.root.to_string())) {
+            arg_value(def, &arg.value)
+        } else {
+            let span = arg.value.span.0;
+            quote_spanned!(span=> ::core::unreachable!("a reference reported above"))
+        };
+        let arg_name = &arg.name;
+        quote!(#arg_name: #value)
+    });
+    quote_spanned!(tool_span(tool)=> #alias { #(#args),* })
+}
+
+/// `after X failed | always` as the recorder's trigger rule takes it, `X` numbered as the caller
+/// numbers steps.
+fn after_tokens(after: Option<(usize, workflow_core::model::Trigger)>) -> TokenStream {
+    let p = private();
+    match after {
+        Some((x, workflow_core::model::Trigger::Failed)) => quote!(#p::Some((#x, #p::exec::Trigger::Failed))),
+        Some((x, workflow_core::model::Trigger::Always)) => quote!(#p::Some((#x, #p::exec::Trigger::Always))),
+        None => quote!(#p::None),
+    }
+}
+
 /// The steps whose outputs step `i`'s compensation reads (its own among them), ascending.
 fn compensation_roots(def: &WorkflowDef, i: usize, unresolved: &BTreeSet<String>) -> Vec<usize> {
     let Some(call) = &def.steps[i].compensate else { return Vec::new() };
@@ -1154,8 +1164,6 @@ fn compensation_fn(def: &WorkflowDef, plan: &Plan, unresolved: &BTreeSet<String>
     let p = private();
     let step = &def.steps[i];
     let Some(call) = &step.compensate else { return TokenStream::new() };
-    let resolved = |v: &Value| v.refs().iter().all(|r| !unresolved.contains(&r.root.to_string()));
-    let omitted = |span: Span| quote_spanned!(span=> ::core::unreachable!("a reference reported above"));
     let name = &def.name;
     let cp = call_alias(def, step, "cp", call);
     let fn_name = format_ident!("__wf_comp_{}", step.id);
@@ -1174,12 +1182,7 @@ fn compensation_fn(def: &WorkflowDef, plan: &Plan, unresolved: &BTreeSet<String>
             };
         }
     });
-    let args = call.args.iter().map(|arg| {
-        let value = if resolved(&arg.value) { arg_value(def, &arg.value) } else { omitted(arg.value.span.0) };
-        let arg_name = &arg.name;
-        quote!(#arg_name: #value)
-    });
-    let args = quote_spanned!(tool_span(&call.tool)=> #cp { #(#args),* });
+    let args = call_literal(def, &cp, &call.tool, &call.args, unresolved);
     let id = step.id.to_string();
     let position = proc_macro2::Literal::usize_unsuffixed(i);
     quote! {

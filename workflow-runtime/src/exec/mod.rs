@@ -79,7 +79,7 @@ pub fn failure_skips<T>(result: Result<T, StepError>) -> Result<Option<T>, StepE
     }
 }
 
-/// Polls one step of a compiled workflow's level (see [`first_failure`]): `true` when it has
+/// Polls one step of a compiled workflow's level (see [`TakeFailure`]): `true` when it has
 /// failed in a way that stops the run, so that the level stops polling the others; sets
 /// `pending` while it runs.
 pub fn poll_step<F, T>(
@@ -116,12 +116,6 @@ impl<T> TakeFailure for Option<Result<T, StepError>> {
             _ => None,
         }
     }
-}
-
-/// The first failure among a level's results, with its place in the level. The results of the
-/// steps still running when it happened are `None`: their calls were cancelled.
-pub fn first_failure(results: &mut [&mut dyn TakeFailure]) -> Option<(usize, StepError)> {
-    results.iter_mut().enumerate().find_map(|(k, r)| Some((k, r.take_failure()?)))
 }
 
 pub use workflow_core::graph::{Ended, Status};
@@ -394,18 +388,9 @@ pub fn fallback_output<A: crate::Tool, B: crate::Tool<Output = A::Output>>(
 }
 
 /// Runs a workflow's body (compiled or run-time) inside its `tracing` span, with the step
-/// driver's clock read once per poll and retry jitter drawn from `seed` when one is given.
+/// driver's clock read once per poll, retry jitter drawn from `seed` when one is given, and at
+/// most `limit`'s permits of calls in flight ([`RunContext::with_max_concurrency`]).
 pub fn in_run_span<F: Future>(
-    workflow: &str,
-    seed: Option<u64>,
-    body: F,
-) -> tracing::instrument::Instrumented<Timed<F>> {
-    timed_with_seed(body, seed).instrument(tracing::info_span!("workflow.run", workflow))
-}
-
-/// [`in_run_span`] with a run's limit on calls in flight
-/// ([`RunContext::with_max_concurrency`]).
-pub fn in_run_span_with<F: Future>(
     workflow: &str,
     seed: Option<u64>,
     limit: Option<std::sync::Arc<tokio::sync::Semaphore>>,

@@ -162,15 +162,11 @@ impl<'o> RunRecorder<'o> {
     /// The output of the step at `position` of a compiled workflow's level, if it gave one, while
     /// the run may be stopping: `None` for a step that did not run or whose call was cancelled.
     pub fn settle_soft<T>(&mut self, position: usize, result: Option<Result<T, StepError>>) -> Option<T> {
-        if let Some(record) = self.record.steps.get_mut(position) {
-            if result.is_none() && record.status == StepStatus::Pending && record.started.is_some() {
-                cancelled(record, self.stopped.as_ref());
-            }
-        }
+        // A step cancelled by the stop was marked so by `stop_in_level` or `cancel_level`.
         let result = match result {
             Some(Ok(output)) => Some(output),
             Some(Err(error)) => {
-                // Taken out by `first_failure` before; kept if it was not.
+                // Taken out by `TakeFailure` before; kept if it was not.
                 self.stop_at(position, error);
                 None
             }
@@ -194,12 +190,7 @@ impl<'o> RunRecorder<'o> {
     /// were cancelled.
     pub fn stop_in_level(&mut self, start: usize, width: usize, k: usize, error: StepError) {
         self.stop_at(start + k, error);
-        let stopped = self.stopped.as_ref();
-        if let Some(level) = self.record.steps.get_mut(start..start + width) {
-            for record in level.iter_mut().filter(|r| r.status == StepStatus::Pending) {
-                cancelled(record, stopped);
-            }
-        }
+        self.cancel_level(start, width);
     }
 
     /// Marks the steps of the level of `width` steps from `start` (a compiled workflow's) that

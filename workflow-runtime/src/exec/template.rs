@@ -12,6 +12,7 @@ use super::driver::{StepOutcome, StepSpec, drive_owned};
 use super::errors::DeadlineExceeded;
 use super::record::{RunRecord, StepRecord};
 use super::run::RunRecorder;
+use super::skipped;
 use crate::context::WorkflowContext;
 use crate::definition::WorkflowTemplate;
 use crate::error::{StepError, ToolError, WorkflowError};
@@ -224,8 +225,7 @@ async fn run<'a, T: Toolbox + ?Sized + 'a>(
         recorder: RunRecorder::new(workflow.name.clone(), n).observed_by(observers).expecting(&plan.specs),
     };
     let body = run.schedule(toolbox, schedule == Schedule::Eager, context.stop_signal());
-    let body =
-        crate::exec::in_run_span_with(&workflow.name, context.jitter_seed(), context.call_limit(), body);
+    let body = crate::exec::in_run_span(&workflow.name, context.jitter_seed(), context.call_limit(), body);
     if let Err(error) = body.await {
         return Err(match (error.step.is_empty(), &error.error) {
             // The run's deadline, rather than a step's failure, stopped it.
@@ -661,10 +661,6 @@ fn value(compiled: &Compiled, context: &dyn Scope, limits: Limits) -> Result<Val
                 .collect::<Result<_, String>>()?,
         ),
     })
-}
-
-fn skipped(spec: &StepSpec, reason: &str) -> StepOutcome<Option<Value>> {
-    (StepRecord::skipped(spec.id.clone(), spec.tool.clone(), reason), Ok(None))
 }
 
 fn template_error(parameter: &str, reason: &str) -> StepError {
