@@ -17,6 +17,7 @@ pub use ::std::{boxed::Box, string::String, vec, vec::Vec};
 pub use ::serde_json::Value;
 pub use workflow_runtime::access;
 pub use workflow_runtime::dsl;
+pub use workflow_runtime::journal;
 pub use workflow_runtime::exec::{self, RunRecorder, StepOutcome, StepSpec};
 pub use workflow_runtime::schema;
 pub use workflow_runtime::{
@@ -62,4 +63,18 @@ impl<T: ::serde::Serialize + ?Sized> ::core::fmt::Debug for DebugJson<'_, T> {
             Err(_) => f.write_str("<not JSON>"),
         }
     }
+}
+
+/// Deserialises a `#[secret]` argument; an error says what was expected, never the value.
+pub fn secret_field<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: ::serde::Deserializer<'de>,
+    T: ::serde::Deserialize<'de>,
+{
+    T::deserialize(deserializer).map_err(|_| {
+        <D::Error as ::serde::de::Error>::custom(::std::format!(
+            "a secret that is not a valid `{}`",
+            ::std::any::type_name::<T>()
+        ))
+    })
 }

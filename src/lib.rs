@@ -251,12 +251,12 @@ pub use workflow_macros::{tool, workflow};
 pub use workflow_runtime::{
     AfterStep, Attempt, Attempts, CallError, CallTool, DeadlineExceeded, DuplicateTool, ErrorKind,
     ExecuteError, FromRef, OnError, PreparedWorkflow, RetryPolicy, Run, RunContext, RunObserver, RunRecord,
-    Schedule, State, StepError, StepInfo, StepRecord, StepSpec, StepStatus, SubstituteError, TemplateRun,
+    Schedule, Secret, State, StepError, StepInfo, StepRecord, StepSpec, StepStatus, SubstituteError, TemplateRun,
     Tool, ToolCall, ToolDefinition, ToolError, ToolOutput, ToolRegistry, ToolResult, Toolbox, Trigger,
     WorkflowContext, WorkflowError, WorkflowExecutor, WorkflowInput, WorkflowLibrary, WorkflowStep,
     WorkflowTemplate,
 };
-pub use workflow_runtime::{library, template, toolbox, validate};
+pub use workflow_runtime::{journal, library, secret, template, toolbox, validate};
 
 /// The cancellation token a run takes ([`RunContext::with_cancellation`]).
 pub use tokio_util;

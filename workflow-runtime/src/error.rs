@@ -235,6 +235,10 @@ pub enum StepError {
         /// What was wrong with them.
         reason: String,
     },
+    /// The run's journal could not be read or written, or refused to resume the run (its
+    /// definition or inputs changed, a step's outcome is unknown): never retried or skipped.
+    #[error(transparent)]
+    Journal(#[from] crate::journal::JournalError),
 }
 
 impl StepError {
@@ -250,7 +254,8 @@ impl StepError {
             | StepError::TooManyFailures { .. }
             | StepError::Cancelled
             | StepError::RunDeadlineExceeded(_)
-            | StepError::Arguments { .. } => false,
+            | StepError::Arguments { .. }
+            | StepError::Journal(_) => false,
         }
     }
 
@@ -266,9 +271,10 @@ impl StepError {
     }
 
     /// Whether the failure is the engine's rather than the tool's (a template that could not be
-    /// evaluated within its limits): `on_error skip` and fallbacks never hide it.
+    /// evaluated within its limits, a journal that cannot go on): `on_error skip` and fallbacks
+    /// never hide it.
     pub fn is_engine(&self) -> bool {
-        matches!(self, StepError::Template { .. })
+        matches!(self, StepError::Template { .. } | StepError::Journal(_))
     }
 }
 

@@ -13,8 +13,10 @@ mod definition;
 pub mod dsl;
 mod error;
 pub mod exec;
+pub mod journal;
 pub mod library;
 mod registry;
+pub mod secret;
 pub mod schema;
 pub mod template;
 mod tool;
@@ -34,6 +36,7 @@ pub use exec::{
 pub use library::WorkflowLibrary;
 pub use registry::{CallError, DuplicateTool, ToolRegistry, closest};
 pub use tool::{CallTool, FromRef, State, Tool, ToolDefinition, ToolOutput, ToolResult};
+pub use secret::Secret;
 pub use toolbox::Toolbox;
 
 #[doc(hidden)]

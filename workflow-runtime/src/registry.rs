@@ -64,6 +64,7 @@ pub struct DuplicateTool(pub String);
 
 trait ErasedTool<S>: Send + Sync {
     fn definition(&self) -> &ToolDefinition;
+    fn idempotent(&self) -> bool;
     fn call<'a>(&'a self, state: &'a S, args: Value) -> BoxFuture<'a, Result<Value, CallError>>;
 }
 
@@ -75,6 +76,10 @@ struct Erased<T> {
 impl<S: Sync, T: CallTool<S>> ErasedTool<S> for Erased<T> {
     fn definition(&self) -> &ToolDefinition {
         &self.definition
+    }
+
+    fn idempotent(&self) -> bool {
+        T::IDEMPOTENT
     }
 
     fn call<'a>(&'a self, state: &'a S, args: Value) -> BoxFuture<'a, Result<Value, CallError>> {
@@ -186,6 +191,10 @@ impl<S: Send + Sync + 'static> Toolbox for ToolRegistry<S> {
 
     fn names(&self) -> Vec<&str> {
         self.tools.keys().map(String::as_str).collect()
+    }
+
+    fn idempotent(&self, name: &str) -> bool {
+        self.tools.get(name).is_none_or(|tool| tool.idempotent())
     }
 }
 

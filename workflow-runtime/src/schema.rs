@@ -35,6 +35,13 @@ pub fn field_schema<T: JsonSchema + ?Sized>(generator: &mut SchemaGenerator) -> 
     generator.subschema_for::<T>()
 }
 
+/// `schema` marked `"writeOnly": true`: a secret (`#[secret]`), sent to the tool and never
+/// recorded.
+pub fn write_only(mut schema: Schema) -> Schema {
+    schema.insert("writeOnly".to_owned(), true.into());
+    schema
+}
+
 /// `schema` with a `description` (a field's doc comment); an empty one leaves it as it is.
 pub fn describe(mut schema: Schema, description: &str) -> Schema {
     if !description.is_empty() {

@@ -115,6 +115,13 @@ pub trait Tool: DeserializeOwned + JsonSchema + Send + 'static {
     /// at a `retry` of it, which may repeat its effect.
     const IDEMPOTENT: bool = true;
 
+    /// The arguments as JSON, as a run's journal records them: a value marked `#[secret]` (or
+    /// typed [`Secret<T>`](crate::Secret)) as `"[REDACTED]"`, one that does not serialise as
+    /// `null`. `#[tool]` implements it; the default records nothing (`null`).
+    fn arguments_json(&self) -> serde_json::Value {
+        serde_json::Value::Null
+    }
+
     /// The tool's name, description and schemas.
     fn definition() -> ToolDefinition {
         ToolDefinition {

@@ -52,6 +52,14 @@ pub trait Toolbox: Send + Sync {
 
     /// Every tool's name.
     fn names(&self) -> Vec<&str>;
+
+    /// Whether calling the tool `name` twice with the same arguments does what calling it once
+    /// does ([`Tool::IDEMPOTENT`](crate::Tool::IDEMPOTENT)): a resumed run calls again a step
+    /// whose end was not journaled only if it is. `true` unless the toolbox says otherwise.
+    fn idempotent(&self, name: &str) -> bool {
+        let _ = name;
+        true
+    }
 }
 
 /// A toolbox seen as the validator's catalogue of tools.

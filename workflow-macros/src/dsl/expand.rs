@@ -141,7 +141,7 @@ pub(crate) fn workflow(checked: &CheckedDef<'_>) -> TokenStream {
                 #(#step_fns)*
                 #(#compensation_fns)*
                 let __wf_ctx: #p::RunContext<'_, _> = ::core::convert::Into::into(__wf_context);
-                #p::exec::in_run_span(#workflow_name, __wf_ctx.jitter_seed(), __wf_ctx.call_limit(), async move { #body }).await
+                #p::exec::in_run_span(#workflow_name, __wf_ctx.jitter_seed(), __wf_ctx.call_limit(), __wf_ctx.journal_slot(), async move { #body }).await
             }
         }
     }
@@ -150,14 +150,20 @@ pub(crate) fn workflow(checked: &CheckedDef<'_>) -> TokenStream {
 /// The output type of step `i`: the tool's output, in an `Option` when the step may not run.
 fn output_type(def: &WorkflowDef, plan: &Plan, i: usize) -> TokenStream {
     let p = private();
+    let ty = call_output_type(def, i);
+    if plan.skippable[i] { quote!(#p::Option<#ty>) } else { ty }
+}
+
+/// The output of step `i`'s call: the tool's output (a `Vec` of them for a `for` step).
+fn call_output_type(def: &WorkflowDef, i: usize) -> TokenStream {
+    let p = private();
     let tool = tool_alias(def, &def.steps[i]);
     let ty = quote_spanned!(tool.span()=> <#tool as #p::Tool>::Output);
-    let ty = match &def.steps[i].for_each {
+    match &def.steps[i].for_each {
         None => ty,
         Some(f) if f.tolerate.is_some() => quote!(#p::Vec<#p::Option<#ty>>),
         Some(_) => quote!(#p::Vec<#ty>),
-    };
-    if plan.skippable[i] { quote!(#p::Option<#ty>) } else { ty }
+    }
 }
 
 fn tool_span(tool: &syn::Path) -> Span {
@@ -281,6 +287,30 @@ fn step_fn(def: &WorkflowDef, plan: &Plan, unresolved: &BTreeSet<String>, i: usi
             .await;
         }
     });
+    let call_ty = call_output_type(def, i);
+    // A journaled run: the output recorded by an earlier attempt of the run, or the call with its
+    // start and end journaled (with its arguments, for a step that is not a `for` step).
+    let args_json = match &step.for_each {
+        None => quote!(#p::Some(#p::Tool::arguments_json(&(#args)))),
+        Some(_) => quote!(#p::None),
+    };
+    let replay = quote! {
+        let __wf_journal = match #p::exec::journaled::replay::<#call_ty>(&#name::SPECS[#position], __wf_record, <#tool as #p::Tool>::IDEMPOTENT) {
+            #p::exec::journaled::Replayed::Done(__wf_outcome) => return #finish,
+            #p::exec::journaled::Replayed::Run(__wf_journal) => __wf_journal,
+        };
+        if let #p::Some(__wf_j) = &__wf_journal {
+            if let #p::Err(__wf_e) = __wf_j.started(<#tool as #p::Tool>::IDEMPOTENT).await {
+                return #p::exec::fail(__wf_record, __wf_e);
+            }
+        }
+    };
+    let settle = quote! {
+        let __wf_outcome = match __wf_journal {
+            #p::Some(__wf_j) => __wf_j.settle(__wf_record, __wf_outcome, #args_json).await,
+            #p::None => __wf_outcome,
+        };
+    };
     let call = match &step.for_each {
         None => quote! {
             let __wf_outcome = #p::exec::drive(&#name::SPECS[#position], __wf_record, move || async move {
@@ -351,8 +381,10 @@ fn step_fn(def: &WorkflowDef, plan: &Plan, unresolved: &BTreeSet<String>, i: usi
             #idempotency
             #(#unwrap_skipped)*
             #condition
+            #replay
             #call
             #fallback
+            #settle
             #finish
         }
     }
@@ -647,12 +679,24 @@ fn run_body(def: &WorkflowDef, plan: &Plan, unresolved: &[BTreeSet<String>]) -> 
         let (id, var) = (&s.id, out_var(s));
         quote!(#id: #var)
     });
+    let input_idents: Vec<&Ident> = def.inputs.iter().map(|i| &i.ident).collect();
+    let input_strs: Vec<String> = input_idents.iter().map(ToString::to_string).collect();
     let head = quote! {
         let __wf_inputs = &self;
         let __wf_state = __wf_ctx.state();
         let mut __wf_stop = __wf_ctx.stop_signal();
         let mut __wf_rec =
             #p::RunRecorder::planned(#workflow_name, &[#(&Self::SPECS[#planned]),*]).observed_by(__wf_ctx.observers());
+        if #p::exec::journaled::journaled() {
+            #[allow(unused_imports)]
+            use #p::exec::journaled::{ViaNothing as _, ViaSerialize as _};
+            let mut __wf_inputs_json = #p::serde_json::Map::new();
+            #(__wf_inputs_json.insert(#p::String::from(#input_strs), (&&#p::exec::journaled::JsonOf(&__wf_inputs.#input_idents)).json());)*
+            let __wf_opened = #p::exec::journaled::open(#workflow_name, || #p::journal::definition_json(&Self::template()), #p::Value::Object(__wf_inputs_json)).await;
+            if let #p::Err(__wf_e) = __wf_opened {
+                return #p::Err(__wf_rec.refuse(__wf_e));
+            }
+        }
     };
     if def.eager.is_some() && !general {
         let body = eager_body(def, plan, &order, &position_of);

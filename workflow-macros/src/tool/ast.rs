@@ -26,8 +26,11 @@ pub(crate) struct ToolFn<'a> {
 
 /// One parameter of the tool function.
 pub(crate) enum Param<'a> {
-    /// A model-facing argument: a field of the arguments struct.
-    Arg { ident: &'a Ident, ty: &'a Type },
+    /// A model-facing argument: a field of the arguments struct; `secret` when marked
+    /// `#[secret]` (its value is never recorded).
+    Arg { ident: &'a Ident, ty: &'a Type, secret: bool },
+    /// `IdempotencyKey`: the key of the call, from the run's journal.
+    Key,
     /// `State<T>`: shared state made with `FromRef`.
     State { inner: &'a Type },
 }

@@ -13,22 +13,40 @@ pub(crate) fn tool(tool: &ToolFn<'_>, func: &ItemFn) -> TokenStream {
     let (ident, vis, name, description) = (tool.ident, tool.vis, &tool.name, &tool.description);
     let idempotent = tool.idempotent;
     let fields = tool.params.iter().filter_map(|param| match param {
-        Param::Arg { ident, ty } => Some(quote!(pub #ident: #ty)),
-        Param::State { .. } => None,
+        // A secret's value is not quoted by a deserialisation error.
+        Param::Arg { ident, ty, secret: true } => Some(quote! {
+            #[serde(deserialize_with = "::workflow::__private::secret_field")]
+            pub #ident: #ty
+        }),
+        Param::Arg { ident, ty, secret: false } => Some(quote!(pub #ident: #ty)),
+        Param::State { .. } | Param::Key => None,
     });
     let schema_fields = tool.params.iter().filter_map(|param| match param {
-        Param::Arg { ident, ty } => {
+        Param::Arg { ident, ty, secret } => {
             let name = ident.to_string();
-            Some(quote!((#name, #p::schema::field_schema::<#ty>(generator))))
+            let schema = quote!(#p::schema::field_schema::<#ty>(generator));
+            let schema = if *secret { quote!(#p::schema::write_only(#schema)) } else { schema };
+            Some(quote!((#name, #schema)))
         }
-        Param::State { .. } => None,
+        Param::State { .. } | Param::Key => None,
+    });
+    let arguments_json = tool.params.iter().filter_map(|param| match param {
+        Param::Arg { ident, secret: true, .. } => {
+            let name = ident.to_string();
+            Some(quote!(__wf_map.insert(#p::String::from(#name), #p::Value::from(#p::journal::REDACTED));))
+        }
+        Param::Arg { ident, .. } => {
+            let name = ident.to_string();
+            Some(quote!(__wf_map.insert(#p::String::from(#name), (&&#p::exec::journaled::JsonOf(&self.#ident)).json());))
+        }
+        Param::State { .. } | Param::Key => None,
     });
     let bindings: Vec<_> = tool
         .params
         .iter()
         .filter_map(|param| match param {
             Param::Arg { ident, .. } => Some(*ident),
-            Param::State { .. } => None,
+            Param::State { .. } | Param::Key => None,
         })
         .collect();
     let locals: Vec<_> = (0..bindings.len()).map(|i| format_ident!("__wf_arg{}", i)).collect();
@@ -41,10 +59,11 @@ pub(crate) fn tool(tool: &ToolFn<'_>, func: &ItemFn) -> TokenStream {
         Param::State { inner } => {
             quote!(#p::State(<#inner as #p::FromRef<__WfState>>::from_ref(__wf_state)))
         }
+        Param::Key => quote!(#p::journal::IdempotencyKey::current()),
     });
     let state_bounds = tool.params.iter().filter_map(|param| match param {
         Param::State { inner } => Some(quote_spanned!(inner.span()=> #inner: #p::FromRef<__WfState>,)),
-        Param::Arg { .. } => None,
+        Param::Arg { .. } | Param::Key => None,
     });
     let ret = tool.ret;
     // The return type is checked once, in `__WfReturns`'s constant: when it is not a
@@ -90,6 +109,15 @@ pub(crate) fn tool(tool: &ToolFn<'_>, func: &ItemFn) -> TokenStream {
                 const NAME: &'static str = #name;
                 const DESCRIPTION: &'static str = #description;
                 const IDEMPOTENT: bool = #idempotent;
+
+                fn arguments_json(&self) -> #p::Value {
+                    #[allow(unused_imports)]
+                    use #p::exec::journaled::{ViaNothing as _, ViaSerialize as _};
+                    #[allow(unused_mut)]
+                    let mut __wf_map = #p::serde_json::Map::new();
+                    #(#arguments_json)*
+                    #p::Value::Object(__wf_map)
+                }
             }
 
             #[automatically_derived]

@@ -12,5 +12,12 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenS
     let args: ast::ToolArgs = parse::args(args)?;
     let func: syn::ItemFn = syn::parse2(item)?;
     let tool = validate::check(args, &func)?;
-    Ok(expand::tool(&tool, &func))
+    // `#[secret]` marks are the macro's: the function is emitted without them.
+    let mut emitted = func.clone();
+    for input in &mut emitted.sig.inputs {
+        if let syn::FnArg::Typed(typed) = input {
+            typed.attrs.retain(|a| !a.path().is_ident("secret"));
+        }
+    }
+    Ok(expand::tool(&tool, &emitted))
 }

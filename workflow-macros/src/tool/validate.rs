@@ -60,13 +60,27 @@ fn check_params<'a>(func: &'a ItemFn, errors: &mut Errors) -> Vec<Param<'a>> {
                  state as a `State<T>` parameter",
             ),
             FnArg::Typed(typed) => {
+                let secret = typed.attrs.iter().find(|a| a.path().is_ident("secret"));
+                if let Some(attr) = secret.filter(|a| !matches!(a.meta, syn::Meta::Path(_))) {
+                    errors.at(attr, "`#[secret]` takes no arguments; write `#[secret]`");
+                }
                 if let Some(inner) = state_inner(&typed.ty) {
+                    if let Some(attr) = secret {
+                        errors.at(attr, "`#[secret]` marks a model-facing argument; shared state is never recorded");
+                    }
                     params.push(Param::State { inner });
+                    continue;
+                }
+                if is_key(&typed.ty) {
+                    if let Some(attr) = secret {
+                        errors.at(attr, "`#[secret]` marks a model-facing argument, not the idempotency key");
+                    }
+                    params.push(Param::Key);
                     continue;
                 }
                 match &*typed.pat {
                     Pat::Ident(pat) if pat.subpat.is_none() && pat.by_ref.is_none() => {
-                        params.push(Param::Arg { ident: &pat.ident, ty: &typed.ty });
+                        params.push(Param::Arg { ident: &pat.ident, ty: &typed.ty, secret: secret.is_some() });
                     }
                     other => errors.at(
                         other,
@@ -78,6 +92,19 @@ fn check_params<'a>(func: &'a ItemFn, errors: &mut Errors) -> Vec<Param<'a>> {
         }
     }
     params
+}
+
+/// Whether a parameter is typed `IdempotencyKey` (or `workflow::journal::IdempotencyKey`):
+/// matched by name, as `State<T>` is.
+fn is_key(ty: &Type) -> bool {
+    let Type::Path(path) = ty else { return false };
+    let names: Vec<String> = path.path.segments.iter().map(|s| s.ident.to_string()).collect();
+    let plain = path.path.segments.iter().all(|s| s.arguments.is_none()) && path.qself.is_none();
+    plain
+        && matches!(
+            names.iter().map(String::as_str).collect::<Vec<_>>().as_slice(),
+            ["IdempotencyKey"] | ["workflow", "journal", "IdempotencyKey"]
+        )
 }
 
 /// The `T` of a `State<T>` parameter type.

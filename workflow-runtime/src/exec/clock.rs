@@ -177,6 +177,7 @@ pin_project_lite::pin_project! {
         anchor: Option<Anchor>,
         jitter: Jitter,
         limit: Option<Arc<Semaphore>>,
+        journal: Option<Arc<super::journaled::JournalSlot>>,
     }
 }
 
@@ -187,12 +188,18 @@ pub fn timed<F: Future>(inner: F) -> Timed<F> {
 
 /// [`timed`], with the retry jitter drawn from `seed` when one is given.
 pub fn timed_with_seed<F: Future>(inner: F, seed: Option<u64>) -> Timed<F> {
-    timed_with(inner, seed, None)
+    timed_with(inner, seed, None, None)
 }
 
-/// [`timed_with_seed`], and at most `limit`'s permits of calls in flight.
-pub fn timed_with<F: Future>(inner: F, seed: Option<u64>, limit: Option<Arc<Semaphore>>) -> Timed<F> {
-    Timed { inner, anchor: None, jitter: Jitter { seed, draws: 0 }, limit }
+/// [`timed_with_seed`], with at most `limit`'s permits of calls in flight, and the run's
+/// `journal`.
+pub fn timed_with<F: Future>(
+    inner: F,
+    seed: Option<u64>,
+    limit: Option<Arc<Semaphore>>,
+    journal: Option<Arc<super::journaled::JournalSlot>>,
+) -> Timed<F> {
+    Timed { inner, anchor: None, jitter: Jitter { seed, draws: 0 }, limit, journal }
 }
 
 impl<F: Future> Future for Timed<F> {
@@ -209,7 +216,9 @@ impl<F: Future> Future for Timed<F> {
             .limit
             .as_ref()
             .map(|limit| (LIMIT.with(|l| l.replace(Some(limit.clone()))), LIMITED.with(|l| l.replace(true))));
+        let journal = this.journal.as_ref().map(super::journaled::enter);
         let result = this.inner.poll(cx);
+        drop(journal);
         if let Some((previous, limited)) = previous_limit {
             LIMIT.with(|l| *l.borrow_mut() = previous);
             LIMITED.with(|l| l.set(limited));

@@ -52,6 +52,7 @@ pub struct RunContext<'a, S: ?Sized = ()> {
     jitter_seed: Option<u64>,
     cancellation: Option<tokio_util::sync::CancellationToken>,
     limit: Option<std::sync::Arc<tokio::sync::Semaphore>>,
+    journal: Option<(std::sync::Arc<dyn crate::journal::Journal>, crate::journal::RunId)>,
 }
 
 impl<'a, S: ?Sized> RunContext<'a, S> {
@@ -65,6 +66,7 @@ impl<'a, S: ?Sized> RunContext<'a, S> {
             jitter_seed: None,
             cancellation: None,
             limit: None,
+            journal: None,
         }
     }
 
@@ -142,6 +144,32 @@ impl<'a, S: ?Sized> RunContext<'a, S> {
         self
     }
 
+    /// Journals the run in `journal` under the id `run` ([`RunId::random`](crate::journal::RunId::random)
+    /// for a new run): every step's start and end is appended as the run goes, and running
+    /// again with the same id resumes the run where it stopped, without calling again the
+    /// tools whose steps succeeded ([`crate::journal`] says how). For compiled and run-time
+    /// workflows alike.
+    #[must_use]
+    pub fn with_journal(
+        mut self,
+        journal: std::sync::Arc<dyn crate::journal::Journal>,
+        run: impl Into<crate::journal::RunId>,
+    ) -> Self {
+        self.journal = Some((journal, run.into()));
+        self
+    }
+
+    /// The id of the run, for a journaled run.
+    pub fn run_id(&self) -> Option<&crate::journal::RunId> {
+        self.journal.as_ref().map(|(_, run)| run)
+    }
+
+    /// The journal of a run made with this context, for a journaled run.
+    pub fn journal_slot(&self) -> Option<std::sync::Arc<super::journaled::JournalSlot>> {
+        let (journal, run) = self.journal.as_ref()?;
+        Some(super::journaled::JournalSlot::new(journal.clone(), run.clone()))
+    }
+
     /// The run's limit on calls in flight, if it has one.
     pub fn call_limit(&self) -> Option<std::sync::Arc<tokio::sync::Semaphore>> {
         self.limit.clone()
@@ -179,6 +207,7 @@ impl<S: ?Sized> fmt::Debug for RunContext<'_, S> {
             .field("jitter_seed", &self.jitter_seed)
             .field("cancellation", &self.cancellation.is_some())
             .field("max_concurrency", &self.limit.as_ref().map(|l| l.available_permits()))
+            .field("run_id", &self.run_id())
             .finish_non_exhaustive()
     }
 }

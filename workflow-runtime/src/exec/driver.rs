@@ -92,9 +92,14 @@ where
         // The usual step: called once, with no time limit. It takes the short way, without the
         // retry loop and the timer, and without entering a span no subscriber wants.
         let call = super::clock::fresh_on_yield(AssertUnwindSafe(async { attempt().await }).catch_unwind());
-        let result = if super::clock::limited() {
-            // On the heap: a run with a limit on calls in flight waits for a place first.
-            Box::pin(limited_or_not(call.instrument(span))).await
+        let result = if super::clock::limited() || super::journaled::journaled() {
+            // On the heap: a run with a limit on calls in flight waits for a place first, and a
+            // journaled run gives the call its idempotency key.
+            let call = limited_or_not(call.instrument(span));
+            match super::journaled::key_of(&spec.id, None) {
+                Some(key) => Box::pin(super::journaled::keyed(key, call)).await,
+                None => Box::pin(call).await,
+            }
         } else {
             match enabled(span) {
                 None => call.await,
@@ -178,10 +183,11 @@ where
     Fut: Future<Output = Result<T, StepError>>,
 {
     let mut begun = started;
+    let key = super::journaled::key_of(&spec.id, None);
     loop {
         *in_flight = Some(begun);
         let call = super::clock::fresh_on_yield(AssertUnwindSafe(async { attempt().await }).catch_unwind());
-        let call = limited_or_not(call);
+        let call = keyed_or_not(key.clone(), limited_or_not(call));
         let result = match spec.timeout {
             None => call.await,
             Some(limit) => match tokio::time::timeout(limit, call).await {
@@ -211,6 +217,14 @@ async fn limited<F: Future>(limit: std::sync::Arc<tokio::sync::Semaphore>, call:
     // A closed semaphore (never closed here) would mean no limit.
     let _place = limit.acquire_owned().await.ok();
     call.await
+}
+
+/// `call`, polled with its idempotency key when it has one.
+async fn keyed_or_not<F: Future>(key: Option<std::sync::Arc<str>>, call: F) -> F::Output {
+    match key {
+        None => call.await,
+        Some(key) => super::journaled::keyed(key, call).await,
+    }
 }
 
 /// `call`, limited when the run has a limit on calls in flight.
@@ -308,7 +322,13 @@ where
 {
     use futures::StreamExt as _;
     record.started = Some(super::clock::now());
-    let calls = futures::stream::iter(0..count).map(|i| drive_owned(spec, call(i)));
+    let call = &call;
+    let calls = futures::stream::iter(0..count).map(|i| {
+        // Each call of a journaled run has a key of its own: the step's, and the item's index.
+        let key = super::journaled::key_of(&spec.id, Some(i));
+        let mut attempt = call(i);
+        drive_owned(spec, move || keyed_or_not(key.clone(), attempt()))
+    });
     let mut calls = std::pin::pin!(calls.buffered(max.unwrap_or(count).max(1)));
     let mut outputs = Vec::with_capacity(count);
     let mut failures: Vec<(usize, StepError)> = Vec::new();

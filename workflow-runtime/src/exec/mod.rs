@@ -4,6 +4,7 @@ mod clock;
 mod context;
 mod driver;
 mod errors;
+pub mod journaled;
 mod observe;
 mod record;
 mod run;
@@ -388,13 +389,25 @@ pub fn fallback_output<A: crate::Tool, B: crate::Tool<Output = A::Output>>(
 }
 
 /// Runs a workflow's body (compiled or run-time) inside its `tracing` span, with the step
-/// driver's clock read once per poll, retry jitter drawn from `seed` when one is given, and at
-/// most `limit`'s permits of calls in flight ([`RunContext::with_max_concurrency`]).
+/// driver's clock read once per poll, retry jitter drawn from `seed` when one is given, at most
+/// `limit`'s permits of calls in flight ([`RunContext::with_max_concurrency`]) and, for a
+/// journaled run ([`RunContext::with_journal`]), its journal; such a run returns once its end is
+/// durable.
 pub fn in_run_span<F: Future>(
     workflow: &str,
     seed: Option<u64>,
     limit: Option<std::sync::Arc<tokio::sync::Semaphore>>,
+    journal: Option<std::sync::Arc<journaled::JournalSlot>>,
     body: F,
-) -> tracing::instrument::Instrumented<Timed<F>> {
-    clock::timed_with(body, seed, limit).instrument(tracing::info_span!("workflow.run", workflow))
+) -> impl Future<Output = F::Output> {
+    let span = tracing::info_span!("workflow.run", workflow);
+    let closing = journal.clone();
+    let body = clock::timed_with(body, seed, limit, journal).instrument(span);
+    async move {
+        let output = body.await;
+        if let Some(slot) = closing {
+            slot.close().await;
+        }
+        output
+    }
 }

@@ -155,6 +155,9 @@ pub struct StepRecord {
     /// `true` when the step failed because a time limit (`timeout`, `deadline`) cut its last
     /// call: what `<<step.$timed_out>>` tests.
     pub timed_out: bool,
+    /// `true` when the step was not called in this run: a journaled run that was resumed took
+    /// its output from the journal, where an earlier attempt of the run recorded it.
+    pub replayed: bool,
 }
 
 impl StepRecord {
@@ -171,6 +174,7 @@ impl StepRecord {
             error: None,
             fallback: false,
             timed_out: false,
+            replayed: false,
         }
     }
 
@@ -239,7 +243,7 @@ impl Serialize for AttemptJson<'_> {
 
 impl Serialize for StepRecord {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut s = serializer.serialize_struct("StepRecord", 10)?;
+        let mut s = serializer.serialize_struct("StepRecord", 11)?;
         s.serialize_field("step", &self.step)?;
         s.serialize_field("tool", &self.tool)?;
         s.serialize_field("status", &self.status)?;
@@ -251,6 +255,7 @@ impl Serialize for StepRecord {
         s.serialize_field("error", &self.error)?;
         s.serialize_field("fallback", &self.fallback)?;
         s.serialize_field("timed_out", &self.timed_out)?;
+        s.serialize_field("replayed", &self.replayed)?;
         s.end()
     }
 }

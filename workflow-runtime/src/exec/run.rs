@@ -297,6 +297,7 @@ impl<'o> RunRecorder<'o> {
         if result.is_ok() {
             if let Some(step) = self.record.steps.get_mut(position) {
                 step.status = StepStatus::Compensated;
+                super::journaled::compensated(&step.step);
             }
         }
         record.set_clock(self.record.started, self.record.started_at);
@@ -326,6 +327,17 @@ impl<'o> RunRecorder<'o> {
             },
         });
         Box::new(WorkflowError { workflow: self.record.workflow.clone(), step, error, record: self.take() })
+    }
+
+    /// Ends a run that could not start (its journal refused to resume it, or could not be
+    /// read): the error names no step, and the journal is not told of the run's end.
+    pub fn refuse(&mut self, error: StepError) -> Box<WorkflowError> {
+        self.open = false;
+        let record = RunRecord { steps: std::mem::take(&mut self.record.steps), ..self.record.clone() };
+        for observer in self.observers {
+            observer.on_run_finished(&record);
+        }
+        Box::new(WorkflowError { workflow: self.record.workflow.clone(), step: Cow::Borrowed(""), error, record })
     }
 
     /// Keeps a step's record and hands back its result, to be [`check`](Self::check)ed once
@@ -415,6 +427,7 @@ impl<'o> RunRecorder<'o> {
         let (instant, wall) = (self.record.started, self.record.started_at);
         self.record.steps.iter_mut().for_each(|s| s.set_clock(instant, wall));
         let record = RunRecord { steps: std::mem::take(&mut self.record.steps), ..self.record.clone() };
+        super::journaled::finished(&record);
         for observer in self.observers {
             observer.on_run_finished(&record);
         }

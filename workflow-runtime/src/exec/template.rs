@@ -224,8 +224,20 @@ async fn run<'a, T: Toolbox + ?Sized + 'a>(
         },
         recorder: RunRecorder::new(workflow.name.clone(), n).observed_by(observers).expecting(&plan.specs),
     };
-    let body = run.schedule(toolbox, schedule == Schedule::Eager, context.stop_signal());
-    let body = crate::exec::in_run_span(&workflow.name, context.jitter_seed(), context.call_limit(), body);
+    let (eager, stop) = (schedule == Schedule::Eager, context.stop_signal());
+    let secret_inputs: Vec<&str> =
+        workflow.inputs.iter().filter(|i| i.ty.as_deref().is_some_and(is_secret_type)).map(|i| i.name.as_str()).collect();
+    let recorded_inputs = Value::Object(crate::exec::journaled::redacted(&run.scope.inputs, &secret_inputs));
+    let body = async {
+        let definition = || crate::journal::definition_json(workflow);
+        if let Err(error) = crate::exec::journaled::open(&workflow.name, definition, recorded_inputs).await {
+            return Err(run.recorder.refuse(error));
+        }
+        run.schedule(toolbox, eager, stop).await
+    };
+    let journal = context.journal_slot();
+    let body =
+        crate::exec::in_run_span(&workflow.name, context.jitter_seed(), context.call_limit(), journal, body);
     if let Err(error) = body.await {
         return Err(match (error.step.is_empty(), &error.error) {
             // The run's deadline, rather than a step's failure, stopped it.
@@ -332,12 +344,19 @@ impl Running<'_> {
                         let (max, tolerate) =
                             plan.for_each[i].as_ref().map_or((None, 0), |f| (f.max, f.tolerate));
                         in_flight.push(async move {
+                            let idempotent = registry.idempotent(&spec.tool);
                             let outcome = match prepared {
                                 Prepared::Call(args, fallback) => {
-                                    call(spec, args, fallback_tool.zip(fallback), registry).await
+                                    let logged = super::journaled::journaled().then(|| {
+                                        let secrets = secret_parameters(registry.definition(&spec.tool));
+                                        Value::Object(super::journaled::redacted(&args, &secrets))
+                                    });
+                                    let call = call(spec, args, fallback_tool.zip(fallback), registry);
+                                    journaled(spec, idempotent, logged, call).await
                                 }
                                 Prepared::Calls(calls) => {
-                                    call_each(spec, calls, max, tolerate, registry).await
+                                    let call = call_each(spec, calls, max, tolerate, registry);
+                                    journaled(spec, idempotent, None, call).await
                                 }
                                 Prepared::Done(outcome) => *outcome,
                             };
@@ -593,6 +612,47 @@ fn release(
             ready.push_back(u);
         }
     }
+}
+
+/// Whether an input's declared type is a secret (`Secret<String>`): its value is never journaled.
+fn is_secret_type(ty: &str) -> bool {
+    let ty = ty.trim();
+    ty.starts_with("Secret<") || ty.contains("::Secret<")
+}
+
+/// The parameters a tool marks secret in its input schema (`"writeOnly": true`, which
+/// `#[secret]` and `Secret<T>` set): their values are never journaled.
+fn secret_parameters(definition: Option<&crate::ToolDefinition>) -> Vec<&str> {
+    let properties = definition.and_then(|d| d.input_schema.as_object()?.get("properties")?.as_object());
+    properties
+        .into_iter()
+        .flatten()
+        .filter(|(_, schema)| schema.get("writeOnly").and_then(Value::as_bool) == Some(true))
+        .map(|(name, _)| name.as_str())
+        .collect()
+}
+
+/// A step of a run-time workflow under the run's journal: its recorded output, if it succeeded
+/// in an earlier attempt of the run; otherwise `step` runs, its start and its end journaled
+/// (with `args`, its arguments, secrets redacted).
+async fn journaled<F>(spec: &StepSpec, idempotent: bool, args: Option<Value>, step: F) -> StepOutcome<Option<Value>>
+where
+    F: std::future::Future<Output = StepOutcome<Option<Value>>>,
+{
+    use super::journaled::Replayed;
+    let mut record = StepRecord::pending(spec.id.clone(), spec.tool.clone());
+    let journal = match super::journaled::replay::<Value>(spec, &mut record, idempotent) {
+        Replayed::Done(result) => return (record, crate::exec::some(result)),
+        Replayed::Run(None) => return step.await,
+        Replayed::Run(Some(journal)) => journal,
+    };
+    if let Err(error) = journal.started(idempotent).await {
+        return crate::exec::failed(spec, error);
+    }
+    let (mut record, result) = step.await;
+    let result = result.and_then(|output| output.ok_or_else(crate::exec::never_ran));
+    let result = journal.settle(&mut record, result, args).await;
+    (record, crate::exec::some(result))
 }
 
 /// Calls a step's tool through the step driver.

@@ -1,0 +1,366 @@
+//! Journaled runs: a crash at every journal write, then a resume from what was written.
+//!
+//! A fault-injecting journal keeps the first `k - 1` entries of a run and "crashes the process"
+//! at the `k`-th (it panics inside the run's poll, so nothing after it runs). Resuming from the
+//! entries kept must give the outputs of a run that never crashed, without calling again a step
+//! whose end was written, and with the idempotency key of the first call for a step called
+//! twice.
+
+use std::sync::{Arc, Mutex};
+
+use futures::FutureExt as _;
+use serde_json::{Value, json};
+use workflow::journal::{Entry, IdempotencyKey, Journal, JournalError, MemoryJournal, Replay, RunId};
+use workflow::prelude::*;
+use workflow::{RunContext, StepError, WorkflowExecutor};
+
+/// Every call made: the tool and the idempotency key it was given.
+#[derive(Clone, Default)]
+struct Calls(Arc<Mutex<Vec<(String, String)>>>);
+
+impl Calls {
+    fn note(&self, tool: &str, key: &IdempotencyKey) {
+        self.0.lock().unwrap().push((tool.to_owned(), key.as_str().to_owned()));
+    }
+    fn of(&self, tool: &str) -> Vec<String> {
+        self.0.lock().unwrap().iter().filter(|(t, _)| t == tool).map(|(_, k)| k.clone()).collect()
+    }
+    fn all(&self) -> Vec<(String, String)> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+#[derive(ToolOutput, Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Order {
+    pub id: String,
+    pub total: u64,
+}
+
+/// Load an order.
+#[tool]
+async fn load_order(State(calls): State<Calls>, key: IdempotencyKey, id: String) -> Result<Order, ToolError> {
+    calls.note("load_order", &key);
+    tokio::task::yield_now().await;
+    Ok(Order { id, total: 40 })
+}
+
+/// Add the tax.
+#[tool]
+async fn price(State(calls): State<Calls>, key: IdempotencyKey, total: u64) -> Result<u64, ToolError> {
+    calls.note("price", &key);
+    Ok(total + total / 4)
+}
+
+/// Charge a card: not idempotent.
+#[tool(idempotent = false)]
+async fn charge(State(calls): State<Calls>, key: IdempotencyKey, amount: u64) -> Result<String, ToolError> {
+    calls.note("charge", &key);
+    tokio::task::yield_now().await;
+    Ok(format!("ch-{amount}"))
+}
+
+/// Write a receipt.
+#[tool]
+async fn receipt(
+    State(calls): State<Calls>,
+    key: IdempotencyKey,
+    charge: String,
+    order: String,
+) -> Result<String, ToolError> {
+    calls.note("receipt", &key);
+    Ok(format!("{order}: {charge}"))
+}
+
+workflow! {
+    /// Load, price, charge, write a receipt.
+    pub checkout(order_id: String) {
+        order = load_order(id: <<order_id>>);
+        total = price(total: <<order.total>>);
+        paid = charge(amount: <<total>>);
+        done = receipt(charge: <<paid>>, order: <<order.id>>);
+    }
+}
+
+mod changed {
+    use super::*;
+    workflow! {
+        /// The same workflow, its receipt step gone and a step added.
+        pub checkout(order_id: String) {
+            order = load_order(id: <<order_id>>);
+            total = price(total: <<order.total>>);
+            paid = charge(amount: <<total>>);
+            again = price(total: <<total>>);
+        }
+    }
+}
+
+/// A journal that keeps the entries before the `crash_at`-th append and panics at it, as a
+/// process would die there.
+struct Crashing {
+    kept: Mutex<Vec<Entry>>,
+    appends: Mutex<usize>,
+    crash_at: usize,
+}
+
+impl Crashing {
+    fn new(crash_at: usize) -> Self {
+        Self { kept: Mutex::new(Vec::new()), appends: Mutex::new(0), crash_at }
+    }
+    fn kept(&self) -> Vec<Entry> {
+        self.kept.lock().unwrap().clone()
+    }
+}
+
+impl Journal for Crashing {
+    fn load<'a>(
+        &'a self,
+        run: &'a RunId,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<Option<Replay>, JournalError>> + Send + 'a>> {
+        let replay = Replay::from_entries(run, self.kept.lock().unwrap().iter());
+        Box::pin(std::future::ready(Ok(replay)))
+    }
+
+    fn append(&self, entry: Entry) -> workflow::journal::Durable {
+        let n = {
+            let mut appends = self.appends.lock().unwrap();
+            *appends += 1;
+            *appends
+        };
+        if n >= self.crash_at {
+            std::panic::panic_any(Crash);
+        }
+        self.kept.lock().unwrap().push(entry);
+        Box::pin(std::future::ready(Ok(())))
+    }
+}
+
+/// The payload of a simulated crash.
+struct Crash;
+
+/// Runs the checkout to its end or its crash; `Err(())` for a crash.
+async fn run_checkout(
+    journal: Arc<dyn Journal>,
+    run: &RunId,
+    calls: &Calls,
+) -> Result<Result<workflow::Run<CheckoutOutputs>, Box<workflow::WorkflowError>>, ()> {
+    let context = RunContext::new(calls).with_journal(journal, run.clone());
+    let run = std::panic::AssertUnwindSafe(checkout("o-1".to_owned()).run(context)).catch_unwind().await;
+    run.map_err(|panic| assert!(panic.is::<Crash>(), "a panic that is not the simulated crash"))
+}
+
+fn silence_crashes() {
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !info.payload().is::<Crash>() {
+                default(info);
+            }
+        }));
+    });
+}
+
+/// The step ids whose end is among `entries`.
+fn finished_steps(entries: &[Entry]) -> Vec<String> {
+    entries
+        .iter()
+        .filter_map(|e| match e {
+            Entry::StepFinished { step, .. } => Some(step.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn tool_of(step: &str) -> &'static str {
+    match step {
+        "order" => "load_order",
+        "total" => "price",
+        "paid" => "charge",
+        _ => "receipt",
+    }
+}
+
+#[tokio::test]
+async fn a_crash_at_every_journal_write_resumes_to_the_same_outputs() {
+    silence_crashes();
+    // The run that never crashes: its outputs, and how many entries it writes.
+    let reference = Calls::default();
+    let journal = Arc::new(MemoryJournal::new());
+    let run = RunId::random();
+    let uncrashed = run_checkout(journal.clone(), &run, &reference).await.unwrap().unwrap();
+    let total_entries = journal.entries().len();
+    assert_eq!(total_entries, 10, "run started, start and end of 4 steps, run finished: {:#?}", journal.entries());
+    assert_eq!(uncrashed.done, "o-1: ch-50");
+
+    for k in 1..=total_entries {
+        let calls = Calls::default();
+        let crashing = Arc::new(Crashing::new(k));
+        let run = RunId::from(format!("run-{k}"));
+        let crashed = run_checkout(crashing.clone(), &run, &calls).await;
+        let kept = crashing.kept();
+        assert_eq!(kept.len(), k - 1);
+        if k < total_entries {
+            assert!(crashed.is_err(), "k = {k}: the run should have crashed");
+        }
+        let written = finished_steps(&kept);
+        let before: Vec<(String, String)> = calls.all();
+
+        // Resume from what was written, with a journal that does not crash.
+        let resumed_journal = Arc::new(MemoryJournal::with_entries(kept.clone()));
+        let mut resumed = run_checkout(resumed_journal.clone(), &run, &calls).await.unwrap();
+        if let Err(error) = &resumed {
+            // The charge started and its end was not written: it is not called again blindly.
+            let StepError::Journal(JournalError::OutcomeUnknown { step, key, .. }) = &error.error else {
+                panic!("k = {k}: unexpected error {error:?}");
+            };
+            assert_eq!(step, "paid", "k = {k}");
+            assert_eq!(key, &format!("{run}/paid"));
+            // The user finds the charge went through, and records its outcome.
+            resumed_journal.append(Entry::resolved(&run, "paid", "charge", json!("ch-50"))).await.unwrap();
+            resumed = run_checkout(resumed_journal.clone(), &run, &calls).await.unwrap();
+        }
+        let resumed = resumed.unwrap_or_else(|e| panic!("k = {k}: {e:?}"));
+        assert_eq!(format!("{:?}", resumed.outputs), format!("{:?}", uncrashed.outputs), "k = {k}");
+
+        // A step whose end was written is not called again.
+        for step in &written {
+            assert_eq!(calls.of(tool_of(step)).len(), 1, "k = {k}: `{step}` was called again");
+        }
+        // The charge, which is not idempotent, is called once whatever happened.
+        assert_eq!(calls.of("charge").len(), 1, "k = {k}: {:?}", calls.all());
+        // At most one step ran twice: the one in flight at the crash, with the same key.
+        let twice: Vec<&str> = ["load_order", "price", "charge", "receipt"]
+            .into_iter()
+            .filter(|tool| calls.of(tool).len() > 1)
+            .collect();
+        assert!(twice.len() <= 1, "k = {k}: {twice:?} ran twice");
+        for tool in twice {
+            let keys = calls.of(tool);
+            assert_eq!(keys.len(), 2, "k = {k}");
+            assert_eq!(keys[0], keys[1], "k = {k}: a step called again gets the same idempotency key");
+            assert!(before.iter().any(|(t, _)| t == tool), "k = {k}");
+        }
+        // Every call had the run's key for its step.
+        for (tool, key) in calls.all() {
+            assert!(key.starts_with(&format!("{run}/")), "k = {k}: {tool} had key {key:?}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_resumed_run_that_finished_calls_nothing() {
+    let calls = Calls::default();
+    let journal = Arc::new(MemoryJournal::new());
+    let run = RunId::from("done-once");
+    let first = run_checkout(journal.clone(), &run, &calls).await.unwrap().unwrap();
+    assert_eq!(calls.all().len(), 4);
+    let again = run_checkout(journal.clone(), &run, &calls).await.unwrap().unwrap();
+    assert_eq!(calls.all().len(), 4, "nothing is called again");
+    assert_eq!(format!("{:?}", again.outputs), format!("{:?}", first.outputs));
+    assert!(again.record.steps.iter().all(|s| s.replayed && s.attempts.is_empty()));
+    assert!(first.record.steps.iter().all(|s| !s.replayed));
+}
+
+#[tokio::test]
+async fn a_changed_definition_is_refused_naming_what_changed() {
+    let calls = Calls::default();
+    let journal = Arc::new(MemoryJournal::new());
+    let run = RunId::from("changed");
+    run_checkout(journal.clone(), &run, &calls).await.unwrap().unwrap();
+    let context = RunContext::new(&calls).with_journal(journal.clone(), run.clone());
+    let error = changed::checkout("o-1".to_owned()).run(context).await.unwrap_err();
+    let StepError::Journal(JournalError::DefinitionChanged { changes, expected, found, .. }) = &error.error else {
+        panic!("{error:?}");
+    };
+    assert_ne!(expected, found);
+    assert_eq!(changes, &["step `done` removed".to_owned(), "step `again` added".to_owned()]);
+    let message = error.to_string();
+    assert!(message.contains("step `done` removed; step `again` added"), "{message}");
+    assert_eq!(calls.all().len(), 4, "nothing ran");
+}
+
+#[tokio::test]
+async fn other_inputs_are_refused() {
+    let calls = Calls::default();
+    let journal = Arc::new(MemoryJournal::new());
+    let run = RunId::from("inputs");
+    run_checkout(journal.clone(), &run, &calls).await.unwrap().unwrap();
+    let context = RunContext::new(&calls).with_journal(journal.clone(), run.clone());
+    let error = checkout("o-2".to_owned()).run(context).await.unwrap_err();
+    assert!(
+        matches!(&error.error, StepError::Journal(JournalError::InputsChanged { changes, .. }) if changes == "`order_id`"),
+        "{error:?}"
+    );
+}
+
+fn registry(calls: &Calls) -> ToolRegistry<Calls> {
+    let mut tools = ToolRegistry::new(calls.clone());
+    tools.register::<load_order>().unwrap();
+    tools.register::<price>().unwrap();
+    tools.register::<charge>().unwrap();
+    tools.register::<receipt>().unwrap();
+    tools
+}
+
+#[tokio::test]
+async fn a_compiled_run_resumes_as_a_run_time_workflow_and_back() {
+    silence_crashes();
+    // Crash the compiled run at the end of `total` (entry 5): `order` and `total` are written.
+    let calls = Calls::default();
+    let crashing = Arc::new(Crashing::new(5));
+    let run = RunId::from("both-kinds");
+    assert!(run_checkout(crashing.clone(), &run, &calls).await.is_err());
+    let journal = Arc::new(MemoryJournal::with_entries(crashing.kept()));
+
+    // The same definition run by the executor picks up where the compiled run stopped.
+    let tools = registry(&calls);
+    let context = RunContext::new(&tools).with_journal(journal.clone(), run.clone());
+    let done = WorkflowExecutor::new().execute(&checkout::template(), context, json!({ "order_id": "o-1" })).await;
+    let done = done.unwrap();
+    assert_eq!(done.context.get_result("done"), Some(&json!("o-1: ch-50")));
+    assert_eq!(calls.of("load_order").len(), 1);
+    assert_eq!(calls.of("charge"), vec![format!("{run}/paid")]);
+    let replayed: Vec<&str> = done.record.steps.iter().filter(|s| s.replayed).map(|s| s.step.as_ref()).collect();
+    assert_eq!(replayed, ["order"]);
+    // `total` was in flight: it ran again, with its first key.
+    assert_eq!(calls.of("price"), vec![format!("{run}/total"); 2]);
+
+    // And back: the compiled workflow reads the run-time run's outputs as typed values.
+    let again = run_checkout(journal.clone(), &run, &calls).await.unwrap().unwrap();
+    assert_eq!(again.order, Order { id: "o-1".into(), total: 40 });
+    assert_eq!(again.done, "o-1: ch-50");
+    assert_eq!(calls.all().len(), 5, "nothing more was called");
+}
+
+#[tokio::test]
+async fn the_journal_records_arguments_outputs_and_records() {
+    let calls = Calls::default();
+    let journal = Arc::new(MemoryJournal::new());
+    let run = RunId::from("recorded");
+    run_checkout(journal.clone(), &run, &calls).await.unwrap().unwrap();
+    let entries = journal.entries();
+    let Entry::RunStarted { workflow, inputs, definition_hash, .. } = &entries[0] else { panic!() };
+    assert_eq!(workflow, "checkout");
+    assert_eq!(inputs, &json!({ "order_id": "o-1" }));
+    assert_eq!(definition_hash.len(), 64);
+    let paid = entries.iter().find_map(|e| match e {
+        Entry::StepFinished { step, args, output, record, .. } if step == "paid" => Some((args, output, record)),
+        _ => None,
+    });
+    let (args, output, record) = paid.unwrap();
+    assert_eq!(args, &Some(json!({ "amount": 50 })));
+    assert_eq!(output, &Some(json!("ch-50")));
+    assert_eq!(record["status"], "succeeded");
+    assert_eq!(record["attempts"].as_array().map(Vec::len), Some(1));
+    assert!(matches!(entries.last(), Some(Entry::RunFinished { succeeded: true, .. })));
+    // A non-idempotent step's start is written before its call: it is right before its end.
+    let position = |wanted: &str, started: bool| {
+        entries.iter().position(|e| match e {
+            Entry::StepStarted { step, .. } => started && step == wanted,
+            Entry::StepFinished { step, .. } => !started && step == wanted,
+            _ => false,
+        })
+    };
+    assert_eq!(position("paid", true).map(|p| p + 1), position("paid", false));
+    let _: Option<&Value> = None;
+}
