@@ -266,6 +266,12 @@ pub use tokio_util;
 #[cfg(feature = "mine")]
 pub use workflow_mine as mine;
 
+/// The execution log and journal (features `store`, SQLite, and `postgres`): runs and steps
+/// recorded as they go, resumed from where they stopped, exported for the miner. See
+/// [`store::SqliteStore`] and [`journal`].
+#[cfg(any(feature = "store", feature = "postgres"))]
+pub use workflow_store as store;
+
 /// Everything a workflow author needs: `use workflow::prelude::*;`.
 pub mod prelude {
     pub use crate::{

@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 use workflow::journal::{Entry, IdempotencyKey, Journal, JournalError, MemoryJournal, Replay, RunId};
 use workflow::prelude::*;
 use workflow::{RunContext, StepError, WorkflowExecutor};
+use workflow_store::{PostgresStore, SqliteStore, StepState};
 
 /// Every call made: the tool and the idempotency key it was given.
 #[derive(Clone, Default)]
@@ -94,43 +95,39 @@ mod changed {
     }
 }
 
-/// A journal that keeps the entries before the `crash_at`-th append and panics at it, as a
-/// process would die there.
-struct Crashing {
+/// A journal that passes the entries before the `crash_at`-th append on to `inner` and panics at
+/// it, as a process would die there.
+struct Crashing<J> {
+    inner: Arc<J>,
     kept: Mutex<Vec<Entry>>,
-    appends: Mutex<usize>,
     crash_at: usize,
 }
 
-impl Crashing {
-    fn new(crash_at: usize) -> Self {
-        Self { kept: Mutex::new(Vec::new()), appends: Mutex::new(0), crash_at }
+impl<J: Journal> Crashing<J> {
+    fn new(inner: Arc<J>, crash_at: usize) -> Self {
+        Self { inner, kept: Mutex::new(Vec::new()), crash_at }
     }
     fn kept(&self) -> Vec<Entry> {
         self.kept.lock().unwrap().clone()
     }
 }
 
-impl Journal for Crashing {
+impl<J: Journal> Journal for Crashing<J> {
     fn load<'a>(
         &'a self,
         run: &'a RunId,
     ) -> std::pin::Pin<Box<dyn Future<Output = Result<Option<Replay>, JournalError>> + Send + 'a>> {
-        let replay = Replay::from_entries(run, self.kept.lock().unwrap().iter());
-        Box::pin(std::future::ready(Ok(replay)))
+        self.inner.load(run)
     }
 
     fn append(&self, entry: Entry) -> workflow::journal::Durable {
-        let n = {
-            let mut appends = self.appends.lock().unwrap();
-            *appends += 1;
-            *appends
-        };
-        if n >= self.crash_at {
+        let mut kept = self.kept.lock().unwrap();
+        if kept.len() + 1 >= self.crash_at {
+            drop(kept);
             std::panic::panic_any(Crash);
         }
-        self.kept.lock().unwrap().push(entry);
-        Box::pin(std::future::ready(Ok(())))
+        kept.push(entry.clone());
+        self.inner.append(entry)
     }
 }
 
@@ -180,34 +177,31 @@ fn tool_of(step: &str) -> &'static str {
     }
 }
 
-#[tokio::test]
-async fn a_crash_at_every_journal_write_resumes_to_the_same_outputs() {
+/// Crashes a run at each of its journal writes in turn, and resumes it from `store`.
+async fn crash_at_every_write<J: Journal + 'static>(store: Arc<J>) {
     silence_crashes();
     // The run that never crashes: its outputs, and how many entries it writes.
     let reference = Calls::default();
     let journal = Arc::new(MemoryJournal::new());
-    let run = RunId::random();
-    let uncrashed = run_checkout(journal.clone(), &run, &reference).await.unwrap().unwrap();
+    let uncrashed = run_checkout(journal.clone(), &RunId::random(), &reference).await.unwrap().unwrap();
     let total_entries = journal.entries().len();
     assert_eq!(total_entries, 10, "run started, start and end of 4 steps, run finished: {:#?}", journal.entries());
     assert_eq!(uncrashed.done, "o-1: ch-50");
 
+    let prefix = RunId::random();
     for k in 1..=total_entries {
         let calls = Calls::default();
-        let crashing = Arc::new(Crashing::new(k));
-        let run = RunId::from(format!("run-{k}"));
+        let crashing = Arc::new(Crashing::new(store.clone(), k));
+        let run = RunId::from(format!("{prefix}-{k}"));
         let crashed = run_checkout(crashing.clone(), &run, &calls).await;
         let kept = crashing.kept();
         assert_eq!(kept.len(), k - 1);
-        if k < total_entries {
-            assert!(crashed.is_err(), "k = {k}: the run should have crashed");
-        }
+        assert!(crashed.is_err(), "k = {k}: the run should have crashed");
         let written = finished_steps(&kept);
         let before: Vec<(String, String)> = calls.all();
 
-        // Resume from what was written, with a journal that does not crash.
-        let resumed_journal = Arc::new(MemoryJournal::with_entries(kept.clone()));
-        let mut resumed = run_checkout(resumed_journal.clone(), &run, &calls).await.unwrap();
+        // Resume from what was written.
+        let mut resumed = run_checkout(store.clone(), &run, &calls).await.unwrap();
         if let Err(error) = &resumed {
             // The charge started and its end was not written: it is not called again blindly.
             let StepError::Journal(JournalError::OutcomeUnknown { step, key, .. }) = &error.error else {
@@ -216,8 +210,8 @@ async fn a_crash_at_every_journal_write_resumes_to_the_same_outputs() {
             assert_eq!(step, "paid", "k = {k}");
             assert_eq!(key, &format!("{run}/paid"));
             // The user finds the charge went through, and records its outcome.
-            resumed_journal.append(Entry::resolved(&run, "paid", "charge", json!("ch-50"))).await.unwrap();
-            resumed = run_checkout(resumed_journal.clone(), &run, &calls).await.unwrap();
+            store.append(Entry::resolved(&run, "paid", "charge", json!("ch-50"))).await.unwrap();
+            resumed = run_checkout(store.clone(), &run, &calls).await.unwrap();
         }
         let resumed = resumed.unwrap_or_else(|e| panic!("k = {k}: {e:?}"));
         assert_eq!(format!("{:?}", resumed.outputs), format!("{:?}", uncrashed.outputs), "k = {k}");
@@ -245,6 +239,24 @@ async fn a_crash_at_every_journal_write_resumes_to_the_same_outputs() {
             assert!(key.starts_with(&format!("{run}/")), "k = {k}: {tool} had key {key:?}");
         }
     }
+}
+
+#[tokio::test]
+async fn a_crash_at_every_journal_write_resumes_to_the_same_outputs() {
+    crash_at_every_write(Arc::new(MemoryJournal::new())).await;
+}
+
+#[tokio::test]
+async fn a_crash_at_every_sqlite_write_resumes_to_the_same_outputs() {
+    let dir = tempfile::tempdir().unwrap();
+    crash_at_every_write(Arc::new(SqliteStore::open(dir.path().join("runs.db")).unwrap())).await;
+}
+
+#[tokio::test]
+async fn a_crash_at_every_postgres_write_resumes_to_the_same_outputs() {
+    let Some(store) = postgres("crash").await else { return };
+    crash_at_every_write(store.clone()).await;
+    drop_schema(&store).await;
 }
 
 #[tokio::test]
@@ -307,10 +319,10 @@ async fn a_compiled_run_resumes_as_a_run_time_workflow_and_back() {
     silence_crashes();
     // Crash the compiled run at the end of `total` (entry 5): `order` and `total` are written.
     let calls = Calls::default();
-    let crashing = Arc::new(Crashing::new(5));
+    let journal = Arc::new(MemoryJournal::new());
+    let crashing = Arc::new(Crashing::new(journal.clone(), 5));
     let run = RunId::from("both-kinds");
     assert!(run_checkout(crashing.clone(), &run, &calls).await.is_err());
-    let journal = Arc::new(MemoryJournal::with_entries(crashing.kept()));
 
     // The same definition run by the executor picks up where the compiled run stopped.
     let tools = registry(&calls);
@@ -363,4 +375,134 @@ async fn the_journal_records_arguments_outputs_and_records() {
     };
     assert_eq!(position("paid", true).map(|p| p + 1), position("paid", false));
     let _: Option<&Value> = None;
+}
+
+/// The PostgreSQL the tests use: `WORKFLOW_TEST_POSTGRES`, or the local server on the default
+/// port.
+fn postgres_config() -> String {
+    std::env::var("WORKFLOW_TEST_POSTGRES")
+        .unwrap_or_else(|_| "host=127.0.0.1 port=5432 user=postgres dbname=test connect_timeout=3".to_owned())
+}
+
+/// A store in a schema of the test's own, or `None` (with one line saying so) when no
+/// PostgreSQL answers, unless `WORKFLOW_REQUIRE_POSTGRES` is set, as CI sets it.
+async fn postgres(test: &str) -> Option<Arc<PostgresStore>> {
+    let schema = format!("wf_test_{test}_{}_{}", std::process::id(), RunId::random().as_str().get(..8).unwrap_or(""));
+    match PostgresStore::connect(&postgres_config(), &schema).await {
+        Ok(store) => Some(Arc::new(store)),
+        Err(error) if std::env::var_os("WORKFLOW_REQUIRE_POSTGRES").is_none() => {
+            // Once per test binary, past the test harness's capture of `eprintln!`.
+            static NOTICE: std::sync::Once = std::sync::Once::new();
+            NOTICE.call_once(|| {
+                use std::io::Write as _;
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "note: the PostgreSQL tests were skipped: no server answers at `{}` ({error}); set WORKFLOW_TEST_POSTGRES to use one",
+                    postgres_config()
+                );
+            });
+            let _ = test;
+            None
+        }
+        Err(error) => panic!("WORKFLOW_REQUIRE_POSTGRES is set and PostgreSQL is not reachable: {error}"),
+    }
+}
+
+/// Drops a test's schema.
+async fn drop_schema(store: &PostgresStore) {
+    let schema = store.name().trim_start_matches("postgres schema ").to_owned();
+    let (client, connection) = tokio_postgres::connect(&postgres_config(), tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(connection);
+    client.batch_execute(&format!("DROP SCHEMA \"{schema}\" CASCADE")).await.unwrap();
+}
+
+/// Three runs of the checkout in `store`; its log, and its export read by the miner.
+async fn log_and_export<J: Journal + 'static>(store: Arc<J>, runs: impl AsyncFn() -> Vec<workflow_store::StoredRun>) -> Vec<u8> {
+    let calls = Calls::default();
+    let ids: Vec<RunId> = (0..3).map(|_| RunId::random()).collect();
+    for id in &ids {
+        run_checkout(store.clone(), id, &calls).await.unwrap().unwrap();
+    }
+    let logged = runs().await;
+    let ours: Vec<_> = logged.iter().filter(|r| ids.iter().any(|id| id.as_str() == r.run_id)).collect();
+    assert_eq!(ours.len(), 3);
+    for run in &ours {
+        assert_eq!(run.workflow, "checkout");
+        assert_eq!(run.status, "succeeded");
+        assert_eq!(run.inputs, json!({ "order_id": "o-1" }));
+        assert_eq!(run.definition_hash.len(), 64);
+        let steps: Vec<(&str, u64, StepState)> = run.steps.iter().map(|s| (s.step.as_str(), s.seq, s.state)).collect();
+        let ok = StepState::Ended(workflow::StepStatus::Succeeded);
+        assert_eq!(steps, [("order", 1, ok), ("total", 2, ok), ("paid", 3, ok), ("done", 4, ok)]);
+        let paid = &run.steps[2];
+        assert_eq!(paid.args, Some(json!({ "amount": 50 })));
+        assert_eq!(paid.output, Some(json!("ch-50")));
+        assert_eq!(paid.idempotency_key.as_deref(), Some(format!("{}/paid", run.run_id).as_str()));
+        assert!(paid.record.as_ref().is_some_and(|r| r["attempts"].as_array().map(Vec::len) == Some(1)));
+        assert!(paid.started_at_ms.is_some() && paid.finished_at_ms >= paid.started_at_ms);
+    }
+    let ours: Vec<workflow_store::StoredRun> = ours.into_iter().cloned().collect();
+    let mut jsonl = Vec::new();
+    assert_eq!(workflow_store::export_jsonl(&ours, &mut jsonl).unwrap(), 12);
+    jsonl
+}
+
+/// The export in the miner's format: the miner reads it and finds the checkout again.
+fn mine_finds_the_checkout(jsonl: Vec<u8>) {
+    let text = String::from_utf8(jsonl.clone()).unwrap();
+    let first: Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    assert_eq!(first["tool_name"], "load_order");
+    assert_eq!(first["parameters"], json!({ "id": "o-1" }));
+    assert_eq!(first["result"], json!({ "id": "o-1", "total": 40 }));
+    assert_eq!(first["success"], true);
+    assert_eq!(first["source"], "workflow:checkout");
+    let mined = workflow_mine::PatternDetector::new()
+        .mine(&[workflow_mine::LogSource::bytes("export.jsonl", jsonl)])
+        .unwrap();
+    assert!(mined.stats.bad_lines.is_empty(), "{:?}", mined.stats.bad_lines);
+    let best = &mined.patterns[0];
+    assert_eq!(best.tools, ["load_order", "price", "charge", "receipt"]);
+    assert_eq!(best.support, 3);
+    assert_eq!(best.success_rate, 1.0);
+}
+
+#[tokio::test]
+async fn the_sqlite_log_holds_each_run_and_exports_for_the_miner() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("runs.db");
+    let store = Arc::new(SqliteStore::open(&path).unwrap());
+    let jsonl = log_and_export(store.clone(), async || store.runs().await.unwrap()).await;
+    mine_finds_the_checkout(jsonl);
+    // Reopened, the file holds the same runs; the schema is not migrated twice.
+    drop(store);
+    let reopened = SqliteStore::open(&path).unwrap();
+    assert_eq!(reopened.runs().await.unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn the_postgres_log_holds_each_run_and_exports_for_the_miner() {
+    let Some(store) = postgres("log").await else { return };
+    let jsonl = log_and_export(store.clone(), async || store.runs().await.unwrap()).await;
+    mine_finds_the_checkout(jsonl);
+    drop_schema(&store).await;
+}
+
+#[tokio::test]
+async fn a_newer_sqlite_schema_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("runs.db");
+    drop(SqliteStore::open(&path).unwrap());
+    rusqlite_version_bump(&path);
+    let error = SqliteStore::open(&path).unwrap_err();
+    assert!(error.to_string().contains("the schema is at version 99, newer than 1"), "{error}");
+}
+
+/// Sets the file's schema version to 99, as a later version of the store would.
+fn rusqlite_version_bump(path: &std::path::Path) {
+    let status = std::process::Command::new("python3")
+        .args(["-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('PRAGMA user_version = 99'); c.commit()"])
+        .arg(path)
+        .status()
+        .unwrap();
+    assert!(status.success());
 }

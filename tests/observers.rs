@@ -222,7 +222,8 @@ async fn records_serialize_with_unix_milliseconds() {
             "duration_ms",
             "error",
             "fallback",
-            "timed_out"
+            "timed_out",
+            "replayed"
         ]
     );
     assert_eq!(json["compensations"], json!([]));

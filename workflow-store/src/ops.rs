@@ -1,0 +1,212 @@
+//! What the stores write and read: journal entries as row operations, and rows as runs.
+
+use std::collections::HashMap;
+
+use serde_json::Value;
+use workflow_runtime::StepStatus;
+use workflow_runtime::journal::{Entry, Recorded, Replay};
+
+/// Where a step stands in the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepState {
+    /// Its tool was called and its end is not recorded (it is running, or its process died).
+    Running,
+    /// It ended.
+    Ended(StepStatus),
+}
+
+impl StepState {
+    /// The state as stored: `running`, or the status's snake-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StepState::Running => "running",
+            StepState::Ended(status) => status_name(status),
+        }
+    }
+
+    /// The state stored as `text`.
+    pub fn parse(text: &str) -> Option<Self> {
+        if text == "running" {
+            return Some(StepState::Running);
+        }
+        serde_json::from_value(Value::String(text.to_owned())).ok().map(StepState::Ended)
+    }
+}
+
+fn status_name(status: StepStatus) -> &'static str {
+    match status {
+        StepStatus::Pending => "pending",
+        StepStatus::Succeeded => "succeeded",
+        StepStatus::Skipped => "skipped",
+        StepStatus::Failed => "failed",
+        StepStatus::Cancelled => "cancelled",
+        StepStatus::Compensated => "compensated",
+    }
+}
+
+/// A run as the log holds it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredRun {
+    /// The run's id.
+    pub run_id: String,
+    /// The workflow's name.
+    pub workflow: String,
+    /// The SHA-256 of its definition.
+    pub definition_hash: String,
+    /// Its definition (name, inputs and steps, as `WorkflowTemplate` JSON).
+    pub definition: Value,
+    /// Its inputs, secrets redacted.
+    pub inputs: Value,
+    /// `running`, `succeeded`, `failed` or `cancelled`.
+    pub status: String,
+    /// Why it failed, if it did.
+    pub error: Option<String>,
+    /// When it started (milliseconds since the Unix epoch).
+    pub started_at_ms: u64,
+    /// When it ended.
+    pub finished_at_ms: Option<u64>,
+    /// Its steps whose tools were called, in the order they started.
+    pub steps: Vec<StoredStep>,
+}
+
+/// A step as the log holds it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredStep {
+    /// The step's id.
+    pub step: String,
+    /// Its place in its run: 1 for the first step started.
+    pub seq: u64,
+    /// Its tool.
+    pub tool: String,
+    /// Where it stands.
+    pub state: StepState,
+    /// The idempotency key of its calls.
+    pub idempotency_key: Option<String>,
+    /// Its arguments, secrets redacted.
+    pub args: Option<Value>,
+    /// Its output, if it succeeded.
+    pub output: Option<Value>,
+    /// Its record: attempts, times, errors (`StepRecord` JSON).
+    pub record: Option<Value>,
+    /// Why it failed, if it did.
+    pub error: Option<String>,
+    /// When it started.
+    pub started_at_ms: Option<u64>,
+    /// When it ended.
+    pub finished_at_ms: Option<u64>,
+}
+
+impl StoredRun {
+    /// What a resumed run needs of it.
+    pub(crate) fn replay(&self) -> Replay {
+        let mut steps = HashMap::with_capacity(self.steps.len());
+        for step in &self.steps {
+            let recorded = match step.state {
+                StepState::Running => Recorded::Started { key: step.idempotency_key.clone().unwrap_or_default() },
+                // Undone: a resumed run calls it again.
+                StepState::Ended(StepStatus::Compensated) => continue,
+                StepState::Ended(status) => Recorded::Finished { status, output: step.output.clone() },
+            };
+            steps.insert(step.step.clone(), recorded);
+        }
+        let finished = match self.status.as_str() {
+            "running" => None,
+            status => Some(status == "succeeded"),
+        };
+        Replay {
+            workflow: self.workflow.clone(),
+            definition_hash: self.definition_hash.clone(),
+            definition: self.definition.clone(),
+            inputs: self.inputs.clone(),
+            steps,
+            finished,
+        }
+    }
+}
+
+/// One write of an entry, its JSON values as text.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Op {
+    /// A new run (ignored if the run exists).
+    Run { run: String, workflow: String, hash: String, definition: String, inputs: String, at: i64 },
+    /// A step's tool is about to be called (a new row, or a row of an earlier attempt of the run
+    /// set running again).
+    Start { run: String, step: String, tool: String, key: String, at: i64 },
+    /// A step ended.
+    Finish {
+        run: String,
+        step: String,
+        tool: String,
+        state: &'static str,
+        args: Option<String>,
+        output: Option<String>,
+        record: Option<String>,
+        error: Option<String>,
+        at: i64,
+    },
+    /// A step was undone by its compensation.
+    Compensated { run: String, step: String },
+    /// The run ended.
+    RunEnd { run: String, status: &'static str, error: Option<String>, at: i64 },
+}
+
+fn ms(at: u64) -> i64 {
+    i64::try_from(at).unwrap_or(i64::MAX)
+}
+
+fn text(value: &Value) -> String {
+    value.to_string()
+}
+
+impl From<Entry> for Op {
+    fn from(entry: Entry) -> Self {
+        match entry {
+            Entry::RunStarted { run, workflow, definition_hash, definition, inputs, at_ms } => Op::Run {
+                run: run.to_string(),
+                workflow,
+                hash: definition_hash,
+                definition: text(&definition),
+                inputs: text(&inputs),
+                at: ms(at_ms),
+            },
+            Entry::StepStarted { run, step, tool, key, at_ms } => {
+                Op::Start { run: run.to_string(), step, tool, key, at: ms(at_ms) }
+            }
+            Entry::StepFinished { run, step, tool, status, args, output, record, at_ms } => {
+                let error = record.get("error").and_then(Value::as_str).map(str::to_owned);
+                Op::Finish {
+                    run: run.to_string(),
+                    step,
+                    tool,
+                    state: status_name(status),
+                    args: args.as_ref().map(text),
+                    output: output.as_ref().map(text),
+                    record: (!record.is_null()).then(|| text(&record)),
+                    error,
+                    at: ms(at_ms),
+                }
+            }
+            Entry::StepCompensated { run, step, .. } => Op::Compensated { run: run.to_string(), step },
+            Entry::RunFinished { run, succeeded, cancelled, error, at_ms } => Op::RunEnd {
+                run: run.to_string(),
+                status: match (succeeded, cancelled) {
+                    (true, _) => "succeeded",
+                    (false, true) => "cancelled",
+                    (false, false) => "failed",
+                },
+                error,
+                at: ms(at_ms),
+            },
+        }
+    }
+}
+
+/// JSON stored as text, read back (`None` for SQL `NULL`).
+pub(crate) fn json(text: Option<String>, what: &str) -> Result<Option<Value>, String> {
+    text.map(|t| serde_json::from_str(&t).map_err(|e| format!("its {what} is not JSON: {e}"))).transpose()
+}
+
+/// A time stored as a signed integer.
+pub(crate) fn unsigned(at: Option<i64>) -> Option<u64> {
+    at.map(|t| u64::try_from(t).unwrap_or(0))
+}

@@ -1,0 +1,339 @@
+//! [`PostgresStore`]: the log in PostgreSQL, for runs shared by several processes or machines.
+
+use std::pin::Pin;
+
+use tokio::sync::{mpsc, oneshot};
+use tokio_postgres::{Client, NoTls, Statement};
+use workflow_runtime::journal::{Durable, Entry, Journal, JournalError, Replay, RunId};
+
+use crate::StoreError;
+use crate::ops::{Op, StepState, StoredRun, StoredStep, json, unsigned};
+
+/// The schema, one migration per version; `workflow_schema_version` says which are applied.
+const MIGRATIONS: &[&str] = &[
+    // 1: runs and their steps.
+    "CREATE TABLE runs (
+        run_id TEXT PRIMARY KEY,
+        workflow TEXT NOT NULL,
+        definition_hash TEXT NOT NULL,
+        definition TEXT NOT NULL,
+        inputs TEXT NOT NULL,
+        status TEXT NOT NULL,
+        error TEXT,
+        started_at_ms BIGINT NOT NULL,
+        finished_at_ms BIGINT
+    );
+    CREATE INDEX runs_by_workflow ON runs (workflow, started_at_ms);
+    CREATE TABLE steps (
+        run_id TEXT NOT NULL REFERENCES runs (run_id),
+        step TEXT NOT NULL,
+        seq BIGINT NOT NULL,
+        tool TEXT NOT NULL,
+        state TEXT NOT NULL,
+        idempotency_key TEXT,
+        args TEXT,
+        output TEXT,
+        record TEXT,
+        error TEXT,
+        started_at_ms BIGINT,
+        finished_at_ms BIGINT,
+        PRIMARY KEY (run_id, step)
+    );",
+];
+
+/// At most this many entries in one transaction.
+const BATCH: usize = 1024;
+
+/// The key of the advisory lock that serialises migrations across processes.
+const MIGRATION_LOCK: i64 = 0x776f_726b_666c_6f77; // "workflow"
+
+enum Msg {
+    Append(Op, oneshot::Sender<Result<(), JournalError>>),
+    Runs(Option<String>, oneshot::Sender<Result<Vec<StoredRun>, StoreError>>),
+}
+
+/// The execution log and journal in a PostgreSQL schema of its own.
+///
+/// A task of its own owns the connection: entries are queued without blocking the run, and those
+/// that arrive together are written in one transaction. Several processes may use one schema
+/// (each run is written by the process running it).
+pub struct PostgresStore {
+    name: String,
+    sender: mpsc::UnboundedSender<Msg>,
+}
+
+/// The prepared statements of the writer.
+struct Statements {
+    run: Statement,
+    start: Statement,
+    finish: Statement,
+    compensated: Statement,
+    run_end: Statement,
+}
+
+impl PostgresStore {
+    /// Connects with `config` (`host=127.0.0.1 user=postgres dbname=test`, or a
+    /// `postgresql://` URL) to the schema `schema` (letters, digits and `_`), creating it and
+    /// applying the migrations as needed. Must be called inside a tokio runtime, whose tasks
+    /// then drive the connection.
+    pub async fn connect(config: &str, schema: &str) -> Result<Self, StoreError> {
+        let name = format!("postgres schema {schema}");
+        let error = |e: tokio_postgres::Error| StoreError::Database { store: name.clone(), message: e.to_string() };
+        if schema.is_empty() || !schema.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err(StoreError::Database {
+                store: name.clone(),
+                message: "a schema name is letters, digits and `_`".to_owned(),
+            });
+        }
+        let (mut client, connection) = tokio_postgres::connect(config, NoTls).await.map_err(error)?;
+        let connection_name = name.clone();
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::error!(store = connection_name, error = %e, "the PostgreSQL connection ended");
+            }
+        });
+        migrate(&mut client, schema, &name).await?;
+        let statements = prepare(&client).await.map_err(error)?;
+        let (sender, receiver) = mpsc::unbounded_channel();
+        tokio::spawn(serve(client, statements, name.clone(), receiver));
+        Ok(Self { name, sender })
+    }
+
+    /// The store's name, as `postgres schema <schema>`.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    async fn ask(&self, run: Option<String>) -> Result<Vec<StoredRun>, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.sender.send(Msg::Runs(run, reply)).map_err(|_| StoreError::Closed(self.name.clone()))?;
+        answer.await.map_err(|_| StoreError::Closed(self.name.clone()))?
+    }
+
+    /// Every run, oldest first, with its steps.
+    pub async fn runs(&self) -> Result<Vec<StoredRun>, StoreError> {
+        self.ask(None).await
+    }
+
+    /// The run `id`, with its steps.
+    pub async fn run(&self, id: &RunId) -> Result<Option<StoredRun>, StoreError> {
+        Ok(self.ask(Some(id.to_string())).await?.into_iter().next())
+    }
+
+    /// Writes every run as JSONL in the pattern miner's format ([`export_jsonl`](crate::export_jsonl)).
+    pub async fn export_jsonl<W: std::io::Write>(&self, out: W) -> Result<usize, StoreError> {
+        let runs = self.runs().await?;
+        crate::export_jsonl(&runs, out).map_err(|e| StoreError::Database { store: self.name.clone(), message: e.to_string() })
+    }
+}
+
+impl Journal for PostgresStore {
+    fn load<'a>(
+        &'a self,
+        run: &'a RunId,
+    ) -> Pin<Box<dyn Future<Output = Result<Option<Replay>, JournalError>> + Send + 'a>> {
+        Box::pin(async move { Ok(self.run(run).await?.map(|r| r.replay())) })
+    }
+
+    fn append(&self, entry: Entry) -> Durable {
+        let (reply, answer) = oneshot::channel();
+        let sent = self.sender.send(Msg::Append(Op::from(entry), reply)).is_ok();
+        let name = self.name.clone();
+        Box::pin(async move {
+            if !sent {
+                return Err(StoreError::Closed(name).into());
+            }
+            answer.await.map_err(|_| JournalError::from(StoreError::Closed(name)))?
+        })
+    }
+}
+
+impl std::fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresStore").field("name", &self.name).finish_non_exhaustive()
+    }
+}
+
+async fn migrate(client: &mut Client, schema: &str, name: &str) -> Result<(), StoreError> {
+    let error = |e: tokio_postgres::Error| StoreError::Database { store: name.to_owned(), message: e.to_string() };
+    let tx = client.transaction().await.map_err(error)?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK]).await.map_err(error)?;
+    tx.batch_execute(&format!(
+        "CREATE SCHEMA IF NOT EXISTS \"{schema}\";
+         SET LOCAL search_path TO \"{schema}\";
+         CREATE TABLE IF NOT EXISTS workflow_schema_version (version BIGINT NOT NULL);"
+    ))
+    .await
+    .map_err(error)?;
+    let version: i64 = tx
+        .query_opt("SELECT version FROM workflow_schema_version", &[])
+        .await
+        .map_err(error)?
+        .map_or(0, |row| row.get(0));
+    let known = i64::try_from(MIGRATIONS.len()).unwrap_or(i64::MAX);
+    if version > known {
+        return Err(StoreError::NewerSchema { store: name.to_owned(), found: version, known });
+    }
+    for migration in MIGRATIONS.iter().skip(usize::try_from(version).unwrap_or(0)) {
+        tx.batch_execute(migration).await.map_err(error)?;
+    }
+    tx.batch_execute(&format!(
+        "DELETE FROM workflow_schema_version; INSERT INTO workflow_schema_version VALUES ({known});"
+    ))
+    .await
+    .map_err(error)?;
+    tx.commit().await.map_err(error)?;
+    // The session's later statements name the schema's tables without it.
+    client.batch_execute(&format!("SET search_path TO \"{schema}\"")).await.map_err(error)
+}
+
+async fn prepare(client: &Client) -> Result<Statements, tokio_postgres::Error> {
+    const NEXT_SEQ: &str = "(SELECT COALESCE(MAX(seq), 0) + 1 FROM steps WHERE run_id = $1)";
+    Ok(Statements {
+        run: client
+            .prepare(
+                "INSERT INTO runs (run_id, workflow, definition_hash, definition, inputs, status, started_at_ms)
+                 VALUES ($1, $2, $3, $4, $5, 'running', $6) ON CONFLICT (run_id) DO NOTHING",
+            )
+            .await?,
+        start: client
+            .prepare(&format!(
+                "INSERT INTO steps (run_id, step, seq, tool, state, idempotency_key, started_at_ms)
+                 VALUES ($1, $2, {NEXT_SEQ}, $3, 'running', $4, $5)
+                 ON CONFLICT (run_id, step) DO UPDATE SET
+                    state = 'running', tool = excluded.tool, idempotency_key = excluded.idempotency_key"
+            ))
+            .await?,
+        finish: client
+            .prepare(&format!(
+                "INSERT INTO steps (run_id, step, seq, tool, state, args, output, record, error, started_at_ms, finished_at_ms)
+                 VALUES ($1, $2, {NEXT_SEQ}, $3, $4, $5, $6, $7, $8, $9, $9)
+                 ON CONFLICT (run_id, step) DO UPDATE SET
+                    state = excluded.state, tool = excluded.tool,
+                    args = COALESCE(excluded.args, steps.args), output = excluded.output,
+                    record = COALESCE(excluded.record, steps.record), error = excluded.error,
+                    finished_at_ms = excluded.finished_at_ms"
+            ))
+            .await?,
+        compensated: client
+            .prepare("UPDATE steps SET state = 'compensated' WHERE run_id = $1 AND step = $2")
+            .await?,
+        run_end: client
+            .prepare("UPDATE runs SET status = $2, error = $3, finished_at_ms = $4 WHERE run_id = $1")
+            .await?,
+    })
+}
+
+/// The writer: batches of entries in one transaction each; queries answered in order, after the
+/// entries queued before them are written.
+async fn serve(mut client: Client, statements: Statements, name: String, mut receiver: mpsc::UnboundedReceiver<Msg>) {
+    while let Some(first) = receiver.recv().await {
+        let mut pending: Vec<(Op, oneshot::Sender<Result<(), JournalError>>)> = Vec::new();
+        let mut next = Some(first);
+        while let Some(msg) = next.take() {
+            match msg {
+                Msg::Append(op, reply) => pending.push((op, reply)),
+                Msg::Runs(run, reply) => {
+                    write(&mut client, &statements, &name, &mut pending).await;
+                    let _ = reply.send(read(&client, &name, run.as_deref()).await);
+                }
+            }
+            if pending.len() < BATCH {
+                next = receiver.try_recv().ok();
+            }
+        }
+        write(&mut client, &statements, &name, &mut pending).await;
+    }
+}
+
+async fn write(
+    client: &mut Client,
+    statements: &Statements,
+    name: &str,
+    pending: &mut Vec<(Op, oneshot::Sender<Result<(), JournalError>>)>,
+) {
+    if pending.is_empty() {
+        return;
+    }
+    let result = async {
+        let tx = client.transaction().await?;
+        for (op, _) in pending.iter() {
+            apply(&tx, statements, op).await?;
+        }
+        tx.commit().await
+    }
+    .await;
+    let result = result.map_err(|e| JournalError::from(StoreError::Database { store: name.to_owned(), message: e.to_string() }));
+    if let Err(error) = &result {
+        tracing::error!(store = name, %error, entries = pending.len(), "journal entries could not be written");
+    }
+    for (_, reply) in pending.drain(..) {
+        let _ = reply.send(result.clone());
+    }
+}
+
+async fn apply(tx: &tokio_postgres::Transaction<'_>, s: &Statements, op: &Op) -> Result<u64, tokio_postgres::Error> {
+    match op {
+        Op::Run { run, workflow, hash, definition, inputs, at } => {
+            tx.execute(&s.run, &[run, workflow, hash, definition, inputs, at]).await
+        }
+        Op::Start { run, step, tool, key, at } => tx.execute(&s.start, &[run, step, tool, key, at]).await,
+        Op::Finish { run, step, tool, state, args, output, record, error, at } => {
+            tx.execute(&s.finish, &[run, step, tool, state, args, output, record, error, at]).await
+        }
+        Op::Compensated { run, step } => tx.execute(&s.compensated, &[run, step]).await,
+        Op::RunEnd { run, status, error, at } => tx.execute(&s.run_end, &[run, status, error, at]).await,
+    }
+}
+
+async fn read(client: &Client, name: &str, run: Option<&str>) -> Result<Vec<StoredRun>, StoreError> {
+    let error = |e: tokio_postgres::Error| StoreError::Database { store: name.to_owned(), message: e.to_string() };
+    let columns = "run_id, workflow, definition_hash, definition, inputs, status, error, started_at_ms, finished_at_ms";
+    let rows = match run {
+        Some(id) => client.query(&format!("SELECT {columns} FROM runs WHERE run_id = $1"), &[&id]).await,
+        None => client.query(&format!("SELECT {columns} FROM runs ORDER BY started_at_ms, run_id"), &[]).await,
+    }
+    .map_err(error)?;
+    let steps_query = client
+        .prepare(
+            "SELECT step, seq, tool, state, idempotency_key, args, output, record, error, started_at_ms, finished_at_ms
+             FROM steps WHERE run_id = $1 ORDER BY seq",
+        )
+        .await
+        .map_err(error)?;
+    let mut runs = Vec::with_capacity(rows.len());
+    for row in rows {
+        let run_id: String = row.get(0);
+        let corrupt = |message: String| StoreError::Corrupt { store: name.to_owned(), run: run_id.clone(), message };
+        let mut steps = Vec::new();
+        for r in client.query(&steps_query, &[&run_id]).await.map_err(error)? {
+            let (step, state): (String, String) = (r.get(0), r.get(3));
+            steps.push(StoredStep {
+                seq: unsigned(Some(r.get(1))).unwrap_or(0),
+                tool: r.get(2),
+                state: StepState::parse(&state).ok_or_else(|| corrupt(format!("step `{step}` has the unknown state `{state}`")))?,
+                idempotency_key: r.get(4),
+                args: json(r.get(5), "arguments").map_err(&corrupt)?,
+                output: json(r.get(6), "output").map_err(&corrupt)?,
+                record: json(r.get(7), "record").map_err(&corrupt)?,
+                error: r.get(8),
+                started_at_ms: unsigned(r.get(9)),
+                finished_at_ms: unsigned(r.get(10)),
+                step,
+            });
+        }
+        runs.push(StoredRun {
+            workflow: row.get(1),
+            definition_hash: row.get(2),
+            definition: json(Some(row.get(3)), "definition").map_err(&corrupt)?.unwrap_or_default(),
+            inputs: json(Some(row.get(4)), "inputs").map_err(&corrupt)?.unwrap_or_default(),
+            status: row.get(5),
+            error: row.get(6),
+            started_at_ms: unsigned(Some(row.get(7))).unwrap_or(0),
+            finished_at_ms: unsigned(row.get(8)),
+            steps,
+            run_id,
+        });
+    }
+    Ok(runs)
+}

@@ -1,0 +1,333 @@
+//! [`SqliteStore`]: the log in one SQLite file, written by a thread of its own.
+
+use std::path::Path;
+use std::pin::Pin;
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+
+use rusqlite::{Connection, OptionalExtension as _, params};
+use tokio::sync::oneshot;
+use workflow_runtime::journal::{Durable, Entry, Journal, JournalError, Replay, RunId};
+
+use crate::StoreError;
+use crate::ops::{Op, StepState, StoredRun, StoredStep, json, unsigned};
+
+/// The schema, one migration per version: `PRAGMA user_version` says which are applied.
+const MIGRATIONS: &[&str] = &[
+    // 1: runs and their steps.
+    "CREATE TABLE runs (
+        run_id TEXT PRIMARY KEY,
+        workflow TEXT NOT NULL,
+        definition_hash TEXT NOT NULL,
+        definition TEXT NOT NULL,
+        inputs TEXT NOT NULL,
+        status TEXT NOT NULL,
+        error TEXT,
+        started_at_ms INTEGER NOT NULL,
+        finished_at_ms INTEGER
+    );
+    CREATE INDEX runs_by_workflow ON runs (workflow, started_at_ms);
+    CREATE TABLE steps (
+        run_id TEXT NOT NULL REFERENCES runs (run_id),
+        step TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        tool TEXT NOT NULL,
+        state TEXT NOT NULL,
+        idempotency_key TEXT,
+        args TEXT,
+        output TEXT,
+        record TEXT,
+        error TEXT,
+        started_at_ms INTEGER,
+        finished_at_ms INTEGER,
+        PRIMARY KEY (run_id, step)
+    );",
+];
+
+/// At most this many entries in one transaction.
+const BATCH: usize = 1024;
+
+enum Msg {
+    Append(Op, oneshot::Sender<Result<(), JournalError>>),
+    Runs(Option<String>, oneshot::Sender<Result<Vec<StoredRun>, StoreError>>),
+}
+
+/// The execution log and journal in a SQLite file (bundled SQLite: nothing to install).
+///
+/// A thread of its own owns the connection: entries are queued without blocking the run, and
+/// those that arrive together are written in one transaction. The file is in WAL mode with
+/// `synchronous = NORMAL`: a committed entry survives the process being killed; for it to
+/// survive a power cut as well, open it with [`SqliteStore::open_synchronous`].
+///
+/// Dropping the store writes what is queued, then closes the file.
+pub struct SqliteStore {
+    name: String,
+    sender: Option<mpsc::Sender<Msg>>,
+    writer: Option<JoinHandle<()>>,
+}
+
+impl SqliteStore {
+    /// Opens (or creates) the store at `path`, applying the schema's migrations.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        Self::open_with(path.as_ref(), false)
+    }
+
+    /// [`open`](Self::open), with `synchronous = FULL`: each transaction is on the disk before
+    /// the steps waiting for it go on.
+    pub fn open_synchronous(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        Self::open_with(path.as_ref(), true)
+    }
+
+    fn open_with(path: &Path, full: bool) -> Result<Self, StoreError> {
+        let name = format!("sqlite {}", path.display());
+        let error = |e: rusqlite::Error| StoreError::Database { store: name.clone(), message: e.to_string() };
+        let mut connection = Connection::open(path).map_err(error)?;
+        let synchronous = if full { "FULL" } else { "NORMAL" };
+        connection
+            .execute_batch(&format!(
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = {synchronous}; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;"
+            ))
+            .map_err(error)?;
+        migrate(&mut connection, &name)?;
+        let (sender, receiver) = mpsc::channel();
+        let thread_name = name.clone();
+        let writer = std::thread::Builder::new()
+            .name("workflow-store-sqlite".to_owned())
+            .spawn(move || serve(connection, &thread_name, &receiver))
+            .map_err(|e| StoreError::Database { store: name.clone(), message: e.to_string() })?;
+        Ok(Self { name, sender: Some(sender), writer: Some(writer) })
+    }
+
+    /// The path the store was opened with, as `sqlite <path>`.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn ask(&self, run: Option<String>) -> oneshot::Receiver<Result<Vec<StoredRun>, StoreError>> {
+        let (reply, answer) = oneshot::channel();
+        if let Some(sender) = &self.sender {
+            // A send that fails drops `reply`: the answer is then "closed".
+            let _ = sender.send(Msg::Runs(run, reply));
+        }
+        answer
+    }
+
+    /// Every run, oldest first, with its steps.
+    pub async fn runs(&self) -> Result<Vec<StoredRun>, StoreError> {
+        self.ask(None).await.map_err(|_| StoreError::Closed(self.name.clone()))?
+    }
+
+    /// The run `id`, with its steps.
+    pub async fn run(&self, id: &RunId) -> Result<Option<StoredRun>, StoreError> {
+        let runs = self.ask(Some(id.to_string())).await.map_err(|_| StoreError::Closed(self.name.clone()))??;
+        Ok(runs.into_iter().next())
+    }
+
+    /// Writes every run as JSONL in the pattern miner's format ([`export_jsonl`](crate::export_jsonl)).
+    pub async fn export_jsonl<W: std::io::Write>(&self, out: W) -> Result<usize, StoreError> {
+        let runs = self.runs().await?;
+        crate::export_jsonl(&runs, out).map_err(|e| StoreError::Database { store: self.name.clone(), message: e.to_string() })
+    }
+}
+
+impl Journal for SqliteStore {
+    fn load<'a>(
+        &'a self,
+        run: &'a RunId,
+    ) -> Pin<Box<dyn Future<Output = Result<Option<Replay>, JournalError>> + Send + 'a>> {
+        Box::pin(async move { Ok(self.run(run).await?.map(|r| r.replay())) })
+    }
+
+    fn append(&self, entry: Entry) -> Durable {
+        let (reply, answer) = oneshot::channel();
+        let sent = self.sender.as_ref().is_some_and(|s| s.send(Msg::Append(Op::from(entry), reply)).is_ok());
+        let name = self.name.clone();
+        Box::pin(async move {
+            if !sent {
+                return Err(StoreError::Closed(name).into());
+            }
+            answer.await.map_err(|_| JournalError::from(StoreError::Closed(name)))?
+        })
+    }
+}
+
+impl Drop for SqliteStore {
+    fn drop(&mut self) {
+        // Closing the channel ends the writer once it has written what is queued.
+        self.sender = None;
+        if let Some(writer) = self.writer.take() {
+            let _ = writer.join();
+        }
+    }
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore").field("name", &self.name).finish_non_exhaustive()
+    }
+}
+
+fn migrate(connection: &mut Connection, name: &str) -> Result<(), StoreError> {
+    let error = |e: rusqlite::Error| StoreError::Database { store: name.to_owned(), message: e.to_string() };
+    let version: i64 = connection.query_row("PRAGMA user_version", [], |row| row.get(0)).map_err(error)?;
+    let known = i64::try_from(MIGRATIONS.len()).unwrap_or(i64::MAX);
+    if version > known {
+        return Err(StoreError::NewerSchema { store: name.to_owned(), found: version, known });
+    }
+    for (i, migration) in MIGRATIONS.iter().enumerate().skip(usize::try_from(version).unwrap_or(0)) {
+        let tx = connection.transaction().map_err(error)?;
+        tx.execute_batch(migration).map_err(error)?;
+        tx.execute_batch(&format!("PRAGMA user_version = {}", i + 1)).map_err(error)?;
+        tx.commit().map_err(error)?;
+    }
+    Ok(())
+}
+
+/// The writer: batches of entries in one transaction each; queries answered in order, after the
+/// entries queued before them are written.
+fn serve(mut connection: Connection, name: &str, receiver: &mpsc::Receiver<Msg>) {
+    while let Ok(first) = receiver.recv() {
+        let mut pending: Vec<(Op, oneshot::Sender<Result<(), JournalError>>)> = Vec::new();
+        let mut next = Some(first);
+        while let Some(msg) = next.take() {
+            match msg {
+                Msg::Append(op, reply) => pending.push((op, reply)),
+                Msg::Runs(run, reply) => {
+                    write(&mut connection, name, &mut pending);
+                    let _ = reply.send(read(&connection, name, run.as_deref()));
+                }
+            }
+            if pending.len() < BATCH {
+                next = receiver.try_recv().ok();
+            }
+        }
+        write(&mut connection, name, &mut pending);
+    }
+}
+
+/// Writes `pending` in one transaction and tells each waiting step.
+fn write(connection: &mut Connection, name: &str, pending: &mut Vec<(Op, oneshot::Sender<Result<(), JournalError>>)>) {
+    if pending.is_empty() {
+        return;
+    }
+    let result = (|| -> rusqlite::Result<()> {
+        let tx = connection.transaction()?;
+        for (op, _) in pending.iter() {
+            apply(&tx, op)?;
+        }
+        tx.commit()
+    })();
+    let result = result.map_err(|e| JournalError::from(StoreError::Database { store: name.to_owned(), message: e.to_string() }));
+    if let Err(error) = &result {
+        tracing::error!(store = name, %error, entries = pending.len(), "journal entries could not be written");
+    }
+    for (_, reply) in pending.drain(..) {
+        let _ = reply.send(result.clone());
+    }
+}
+
+fn apply(tx: &rusqlite::Transaction<'_>, op: &Op) -> rusqlite::Result<()> {
+    const NEXT_SEQ: &str = "(SELECT COALESCE(MAX(seq), 0) + 1 FROM steps WHERE run_id = ?1)";
+    match op {
+        Op::Run { run, workflow, hash, definition, inputs, at } => tx.execute(
+            "INSERT INTO runs (run_id, workflow, definition_hash, definition, inputs, status, started_at_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, 'running', ?6) ON CONFLICT (run_id) DO NOTHING",
+            params![run, workflow, hash, definition, inputs, at],
+        ),
+        Op::Start { run, step, tool, key, at } => tx.execute(
+            &format!(
+                "INSERT INTO steps (run_id, step, seq, tool, state, idempotency_key, started_at_ms)
+                 VALUES (?1, ?2, {NEXT_SEQ}, ?3, 'running', ?4, ?5)
+                 ON CONFLICT (run_id, step) DO UPDATE SET
+                    state = 'running', tool = excluded.tool, idempotency_key = excluded.idempotency_key"
+            ),
+            params![run, step, tool, key, at],
+        ),
+        Op::Finish { run, step, tool, state, args, output, record, error, at } => tx.execute(
+            &format!(
+                "INSERT INTO steps (run_id, step, seq, tool, state, args, output, record, error, started_at_ms, finished_at_ms)
+                 VALUES (?1, ?2, {NEXT_SEQ}, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)
+                 ON CONFLICT (run_id, step) DO UPDATE SET
+                    state = excluded.state, tool = excluded.tool,
+                    args = COALESCE(excluded.args, steps.args), output = excluded.output,
+                    record = COALESCE(excluded.record, steps.record), error = excluded.error,
+                    finished_at_ms = excluded.finished_at_ms"
+            ),
+            params![run, step, tool, state, args, output, record, error, at],
+        ),
+        Op::Compensated { run, step } => tx.execute(
+            "UPDATE steps SET state = 'compensated' WHERE run_id = ?1 AND step = ?2",
+            params![run, step],
+        ),
+        Op::RunEnd { run, status, error, at } => tx.execute(
+            "UPDATE runs SET status = ?2, error = ?3, finished_at_ms = ?4 WHERE run_id = ?1",
+            params![run, status, error, at],
+        ),
+    }
+    .map(drop)
+}
+
+type RunRow = (String, String, String, String, String, String, Option<String>, i64, Option<i64>);
+
+fn read(connection: &Connection, name: &str, run: Option<&str>) -> Result<Vec<StoredRun>, StoreError> {
+    let error = |e: rusqlite::Error| StoreError::Database { store: name.to_owned(), message: e.to_string() };
+    let columns = "run_id, workflow, definition_hash, definition, inputs, status, error, started_at_ms, finished_at_ms";
+    let row = |r: &rusqlite::Row<'_>| -> rusqlite::Result<RunRow> {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?))
+    };
+    let rows: Vec<RunRow> = match run {
+        Some(id) => connection
+            .query_row(&format!("SELECT {columns} FROM runs WHERE run_id = ?1"), [id], row)
+            .optional()
+            .map_err(error)?
+            .into_iter()
+            .collect(),
+        None => {
+            let mut statement =
+                connection.prepare(&format!("SELECT {columns} FROM runs ORDER BY started_at_ms, run_id")).map_err(error)?;
+            statement.query_map([], row).map_err(error)?.collect::<Result<_, _>>().map_err(error)?
+        }
+    };
+    let mut statement = connection
+        .prepare(
+            "SELECT step, seq, tool, state, idempotency_key, args, output, record, error, started_at_ms, finished_at_ms
+             FROM steps WHERE run_id = ?1 ORDER BY seq",
+        )
+        .map_err(error)?;
+    let mut runs = Vec::with_capacity(rows.len());
+    for (run_id, workflow, hash, definition, inputs, status, run_error, started, finished) in rows {
+        let corrupt = |message: String| StoreError::Corrupt { store: name.to_owned(), run: run_id.clone(), message };
+        let mut steps = Vec::new();
+        let mut query = statement.query([&run_id]).map_err(error)?;
+        while let Some(r) = query.next().map_err(error)? {
+            let state: String = r.get(3).map_err(error)?;
+            let step: String = r.get(0).map_err(error)?;
+            steps.push(StoredStep {
+                seq: unsigned(r.get(1).map_err(error)?).unwrap_or(0),
+                tool: r.get(2).map_err(error)?,
+                state: StepState::parse(&state).ok_or_else(|| corrupt(format!("step `{step}` has the unknown state `{state}`")))?,
+                idempotency_key: r.get(4).map_err(error)?,
+                args: json(r.get(5).map_err(error)?, "arguments").map_err(&corrupt)?,
+                output: json(r.get(6).map_err(error)?, "output").map_err(&corrupt)?,
+                record: json(r.get(7).map_err(error)?, "record").map_err(&corrupt)?,
+                error: r.get(8).map_err(error)?,
+                started_at_ms: unsigned(r.get(9).map_err(error)?),
+                finished_at_ms: unsigned(r.get(10).map_err(error)?),
+                step,
+            });
+        }
+        runs.push(StoredRun {
+            definition: json(Some(definition), "definition").map_err(&corrupt)?.unwrap_or_default(),
+            inputs: json(Some(inputs), "inputs").map_err(&corrupt)?.unwrap_or_default(),
+            run_id,
+            workflow,
+            definition_hash: hash,
+            status,
+            error: run_error,
+            started_at_ms: unsigned(Some(started)).unwrap_or(0),
+            finished_at_ms: unsigned(finished),
+            steps,
+        });
+    }
+    Ok(runs)
+}
