@@ -18,6 +18,7 @@ pub use ::serde_json::Value;
 pub use workflow_runtime::access;
 pub use workflow_runtime::dsl;
 pub use workflow_runtime::journal;
+pub use workflow_runtime::secret;
 pub use workflow_runtime::exec::{self, RunRecorder, StepOutcome, StepSpec};
 pub use workflow_runtime::schema;
 pub use workflow_runtime::{

@@ -506,3 +506,293 @@ fn rusqlite_version_bump(path: &std::path::Path) {
         .unwrap();
     assert!(status.success());
 }
+
+/// The file a child process appends the key of each call to, before the call's work.
+#[derive(Clone)]
+struct CallsFile(std::path::PathBuf);
+
+/// Add one, slowly; every call is noted in the calls file, on the disk before its work starts.
+#[tool]
+async fn slow_step(State(file): State<CallsFile>, key: IdempotencyKey, n: u64) -> Result<u64, ToolError> {
+    use std::io::Write as _;
+    let mut calls = std::fs::OpenOptions::new().create(true).append(true).open(&file.0)?;
+    writeln!(calls, "{key}")?;
+    calls.sync_data()?;
+    tokio::time::sleep(std::time::Duration::from_millis(8)).await;
+    Ok(n + 1)
+}
+
+workflow! {
+    /// Five slow steps in a row.
+    pub five(start: u64) {
+        a = slow_step(n: <<start>>);
+        b = slow_step(n: <<a>>);
+        c = slow_step(n: <<b>>);
+        d = slow_step(n: <<c>>);
+        e = slow_step(n: <<d>>);
+    }
+}
+
+/// What the parent sets for the child process.
+const CHILD_ENV: [&str; 3] = ["WORKFLOW_CHILD_DB", "WORKFLOW_CHILD_RUN", "WORKFLOW_CHILD_CALLS"];
+
+#[test]
+#[ignore = "a child process of `a_process_killed_at_random_points_resumes_with_nothing_lost`"]
+fn journaled_child() {
+    let [db, run, calls] = CHILD_ENV.map(|name| std::env::var(name).expect("set by the parent process"));
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let store = Arc::new(SqliteStore::open(db).unwrap());
+        let calls = CallsFile(calls.into());
+        let context = RunContext::new(&calls).with_journal(store, run);
+        let done = five(1).run(context).await.unwrap();
+        println!("OUTPUT {}", done.e);
+    });
+}
+
+/// Starts the child process, which runs `five` journaled in `db` as run `run`.
+fn child(db: &std::path::Path, run: &str, calls: &std::path::Path) -> std::process::Command {
+    let mut command = std::process::Command::new(std::env::current_exe().unwrap());
+    command.args(["--ignored", "--exact", "journaled_child", "--nocapture", "--test-threads=1"]);
+    for (name, value) in CHILD_ENV.iter().zip([db.as_os_str(), std::ffi::OsStr::new(run), calls.as_os_str()]) {
+        command.env(name, value);
+    }
+    command.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    command
+}
+
+#[tokio::test]
+async fn a_process_killed_at_random_points_resumes_with_nothing_lost() {
+    use rand::{Rng as _, SeedableRng as _};
+    let mut rng = rand::rngs::SmallRng::seed_from_u64(20261201);
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("runs.db");
+    let mut killed_mid_run = 0;
+    for i in 0..50 {
+        let run = format!("kill-{i}");
+        let calls = dir.path().join(format!("calls-{i}.txt"));
+        let mut process = child(&db, &run, &calls).spawn().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(rng.random_range(0..120)));
+        process.kill().unwrap(); // SIGKILL
+        process.wait().unwrap();
+
+        let store = SqliteStore::open(&db).unwrap();
+        let before = store.run(&RunId::from(run.as_str())).await.unwrap();
+        drop(store);
+        let finished: Vec<String> = before
+            .iter()
+            .flat_map(|r| &r.steps)
+            .filter(|s| s.state == StepState::Ended(workflow::StepStatus::Succeeded))
+            .map(|s| s.step.clone())
+            .collect();
+        if (1..5).contains(&finished.len()) {
+            killed_mid_run += 1;
+        }
+
+        let resumed = child(&db, &run, &calls).output().unwrap();
+        let stdout = String::from_utf8_lossy(&resumed.stdout);
+        assert!(resumed.status.success(), "run {i}: {stdout}\n{}", String::from_utf8_lossy(&resumed.stderr));
+        assert!(stdout.contains("OUTPUT 6"), "run {i}: {stdout}");
+
+        let text = std::fs::read_to_string(&calls).unwrap();
+        let count = |step: &str| text.lines().filter(|l| *l == format!("{run}/{step}")).count();
+        for step in ["a", "b", "c", "d", "e"] {
+            assert!(count(step) >= 1, "run {i}: `{step}` never ran");
+        }
+        for step in &finished {
+            assert_eq!(count(step), 1, "run {i}: `{step}` was recorded finished and ran again");
+        }
+        let twice = ["a", "b", "c", "d", "e"].into_iter().filter(|s| count(s) > 1).count();
+        assert!(twice <= 1, "run {i}: {twice} steps ran twice:\n{text}");
+        assert!(text.lines().all(|l| l.starts_with(&format!("{run}/"))), "run {i}: {text}");
+    }
+    // The kills must land inside runs for the test to mean anything.
+    assert!(killed_mid_run >= 10, "only {killed_mid_run} of 50 kills landed mid-run");
+}
+
+/// The secrets of the redaction test: one line, several lines.
+const SECRET_LINE: &str = "hunter2-S1ngle-L1ne-Secret";
+const SECRET_KEY: &str =
+    "-----BEGIN TEST KEY-----\nMIIBOgIBAAJBAKj34GkxFhD9qW\n0S3cr3tLineTw0xyzabcdef\n-----END TEST KEY-----";
+
+fn base64(text: &str) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(text)
+}
+
+/// Fails on its first call.
+#[derive(Clone, Default)]
+struct Flaky(Arc<Mutex<u32>>);
+
+/// Log in; the first call fails, quoting the token.
+#[tool]
+async fn login(State(flaky): State<Flaky>, token: workflow::Secret<String>, user: String) -> Result<String, ToolError> {
+    let mut calls = flaky.0.lock().unwrap();
+    *calls += 1;
+    if *calls == 1 {
+        return Err(ToolError::retryable(format!("token {} rejected for {user}", token.expose())));
+    }
+    Ok(format!("session-{user}"))
+}
+
+/// Pay with a key.
+#[tool]
+async fn pay(key: workflow::Secret<String>, session: String) -> Result<String, ToolError> {
+    let _ = key;
+    Ok(format!("pay-{session}"))
+}
+
+/// Refund a payment; fails, quoting the key in base64.
+#[tool]
+async fn refund(key: workflow::Secret<String>, payment: String) -> Result<(), ToolError> {
+    Err(ToolError::permanent(format!("refund of {payment} refused for key {}", base64(key.expose()))))
+}
+
+/// Panics, quoting a line of the key.
+#[tool]
+async fn crash(key: workflow::Secret<String>, payment: String) -> Result<String, ToolError> {
+    panic!("crashed on {payment} with {}", key.expose().lines().nth(1).unwrap_or_default())
+}
+
+/// Signs a text with a key given as plain text, marked `#[secret]`; fails, quoting it.
+#[tool]
+async fn sign(#[secret] pem: String, text: String) -> Result<String, ToolError> {
+    Err(ToolError::permanent(format!("cannot sign {text:?} with {pem}")))
+}
+
+workflow! {
+    /// Retries, compensates and panics with secrets at hand.
+    pub guarded(token: workflow::Secret<String>, key: workflow::Secret<String>, user: String) {
+        session = login(token: <<token>>, user: <<user>>) retry 2 backoff 1ms;
+        payment = pay(key: <<key>>, session: <<session>>) compensate refund(key: <<key>>, payment: <<payment>>);
+        boom = crash(key: <<key>>, payment: <<payment>>);
+    }
+}
+
+/// A `tracing` writer appending to a file.
+#[derive(Clone)]
+struct TraceFile(Arc<Mutex<std::fs::File>>);
+
+impl std::io::Write for TraceFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.lock().unwrap().flush()
+    }
+}
+
+#[test]
+#[ignore = "a child process of `secrets_reach_no_store_export_trace_error_or_stderr`"]
+fn secretive_child() {
+    let dir = std::path::PathBuf::from(std::env::var("WORKFLOW_SECRET_DIR").expect("set by the parent process"));
+    let trace = TraceFile(Arc::new(Mutex::new(std::fs::File::create(dir.join("trace.log")).unwrap())));
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing_subscriber::filter::LevelFilter::TRACE)
+        .with_writer(move || trace.clone())
+        .with_ansi(false)
+        .finish();
+    let _trace = tracing_subscriber::util::SubscriberInitExt::set_default(subscriber);
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let sqlite = Arc::new(SqliteStore::open(dir.join("runs.db")).unwrap());
+        let pg = postgres("secrets").await;
+        if let Some(pg) = &pg {
+            println!("SCHEMA {}", pg.name().trim_start_matches("postgres schema "));
+        }
+        let mut stores: Vec<Arc<dyn Journal>> = vec![sqlite.clone()];
+        stores.extend(pg.clone().map(|pg| pg as Arc<dyn Journal>));
+        let mut tools = ToolRegistry::new(Flaky::default());
+        for register in [
+            ToolRegistry::register::<login>,
+            ToolRegistry::register::<pay>,
+            ToolRegistry::register::<refund>,
+            ToolRegistry::register::<crash>,
+            ToolRegistry::register::<sign>,
+        ] {
+            register(&mut tools).unwrap();
+        }
+        for store in &stores {
+            // Compiled.
+            let flaky = Flaky::default();
+            let context = RunContext::new(&flaky).with_journal(store.clone(), RunId::random());
+            let run = guarded(SECRET_LINE.into(), SECRET_KEY.into(), "ada".into()).run(context).await;
+            let error = run.unwrap_err();
+            println!("{error}\n{error:?}");
+            // Run-time, from the same definition.
+            let tools = {
+                let mut fresh = ToolRegistry::new(Flaky::default());
+                fresh.register::<login>().unwrap().register::<pay>().unwrap().register::<refund>().unwrap();
+                fresh.register::<crash>().unwrap();
+                fresh
+            };
+            let inputs = json!({ "token": SECRET_LINE, "key": SECRET_KEY, "user": "ada" });
+            let context = RunContext::new(&tools).with_journal(store.clone(), RunId::random());
+            let error = WorkflowExecutor::new().execute(&guarded::template(), context, inputs).await.unwrap_err();
+            println!("{error}\n{error:?}");
+        }
+        // A `#[secret]` argument of a run-time workflow, given as plain text.
+        let signing: workflow::WorkflowTemplate = serde_json::from_value(json!({
+            "name": "signing",
+            "inputs": [{ "name": "pem", "type": "Secret<String>" }],
+            "steps": [{ "step_id": "signed", "tool_name": "sign", "parameters": { "pem": "{{pem}}", "text": "hello" } }]
+        }))
+        .unwrap();
+        for store in &stores {
+            let context = RunContext::new(&tools).with_journal(store.clone(), RunId::random());
+            let error = WorkflowExecutor::new().execute(&signing, context, json!({ "pem": SECRET_KEY })).await.unwrap_err();
+            println!("{error}\n{error:?}");
+        }
+        let export = std::fs::File::create(dir.join("export.jsonl")).unwrap();
+        assert!(sqlite.export_jsonl(export).await.unwrap() > 0);
+        if let Some(pg) = &pg {
+            let export = std::fs::File::create(dir.join("export-pg.jsonl")).unwrap();
+            assert!(pg.export_jsonl(export).await.unwrap() > 0);
+        }
+    });
+}
+
+#[tokio::test]
+async fn secrets_reach_no_store_export_trace_error_or_stderr() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap());
+    child.args(["--ignored", "--exact", "secretive_child", "--nocapture", "--test-threads=1"]);
+    let output = child.env("WORKFLOW_SECRET_DIR", dir.path()).output().unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+
+    let mut forms = vec![SECRET_LINE.to_owned(), base64(SECRET_LINE), base64(SECRET_KEY)];
+    forms.extend(SECRET_KEY.lines().filter(|l| !l.starts_with("-----")).map(str::to_owned));
+    let mut places: Vec<(String, Vec<u8>)> =
+        vec![("stdout".into(), output.stdout.clone()), ("stderr".into(), output.stderr.clone())];
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let path = entry.unwrap().path();
+        places.push((path.display().to_string(), std::fs::read(&path).unwrap()));
+    }
+    let schema = stdout.lines().find_map(|l| l.strip_prefix("SCHEMA ")).map(str::to_owned);
+    if let Some(schema) = &schema {
+        let (client, connection) = tokio_postgres::connect(&postgres_config(), tokio_postgres::NoTls).await.unwrap();
+        tokio::spawn(connection);
+        for table in ["runs", "steps"] {
+            let rows = client.query(&format!("SELECT row_to_json(t)::text FROM \"{schema}\".{table} t"), &[]).await.unwrap();
+            let text: String = rows.iter().map(|r| r.get::<_, String>(0)).collect::<Vec<_>>().join("\n");
+            assert!(!text.is_empty(), "{table} is empty");
+            places.push((format!("postgres {table}"), text.into_bytes()));
+        }
+        client.batch_execute(&format!("DROP SCHEMA \"{schema}\" CASCADE")).await.unwrap();
+    }
+    for (place, bytes) in &places {
+        let text = String::from_utf8_lossy(bytes);
+        for form in &forms {
+            assert!(!text.contains(form.as_str()), "{place} holds the secret form {form:?}:\n{text}");
+        }
+    }
+    // The messages that quoted the secrets were there, redacted.
+    assert!(stderr.contains("crashed on pay-session-ada with [REDACTED]"), "{stderr}");
+    assert!(stdout.contains("refused for key [REDACTED]"), "{stdout}");
+    assert!(stdout.contains("with [REDACTED]"), "{stdout}");
+    let trace = String::from_utf8_lossy(&places.iter().find(|(p, _)| p.ends_with("trace.log")).unwrap().1).into_owned();
+    assert!(trace.contains("token [REDACTED] rejected for ada"), "{trace}");
+    let sqlite = &places.iter().find(|(p, _)| p.ends_with("runs.db")).unwrap().1;
+    assert!(String::from_utf8_lossy(sqlite).contains("[REDACTED]") || places.iter().any(|(p, b)| p.ends_with("-wal") && String::from_utf8_lossy(b).contains("[REDACTED]")));
+}

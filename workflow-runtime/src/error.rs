@@ -99,6 +99,24 @@ impl ToolError {
     pub fn message(&self) -> &str {
         &self.message
     }
+
+    /// The error with every secret seen by the process scrubbed from its message
+    /// ([`secret::scrub`](crate::secret::scrub)); a source whose text holds one is dropped.
+    #[must_use]
+    pub fn scrubbed(mut self) -> Self {
+        if let Cow::Owned(clean) = crate::secret::scrub(&self.message) {
+            self.message = Cow::Owned(clean);
+        }
+        let mut source: Option<&(dyn StdError + 'static)> = self.source.as_deref().map(|s| s as _);
+        while let Some(cause) = source {
+            if matches!(crate::secret::scrub(&cause.to_string()), Cow::Owned(_)) {
+                self.source = None;
+                break;
+            }
+            source = cause.source();
+        }
+        self
+    }
 }
 
 impl fmt::Display for ToolError {
@@ -314,7 +332,16 @@ impl fmt::Debug for WorkflowError {
 /// One line per step of a run, for the `Debug` form of the errors that carry its record.
 pub(crate) fn write_steps(f: &mut fmt::Formatter<'_>, record: &RunRecord) -> fmt::Result {
     writeln!(f, "steps:")?;
-    for step in &record.steps {
+    write_records(f, &record.steps)?;
+    if !record.compensations.is_empty() {
+        writeln!(f, "compensations:")?;
+        write_records(f, &record.compensations)?;
+    }
+    Ok(())
+}
+
+fn write_records(f: &mut fmt::Formatter<'_>, records: &[crate::StepRecord]) -> fmt::Result {
+    for step in records {
         let attempts = step.attempts.len();
         write!(f, "  {} ({}): {:?}, {attempts} attempt(s)", step.step, step.tool, step.status)?;
         if let Some(d) = step.duration() {

@@ -86,24 +86,16 @@ impl<S: Sync, T: CallTool<S>> ErasedTool<S> for Erased<T> {
         Box::pin(async move {
             let tool = || T::NAME.to_owned();
             let input: T = serde_json::from_value(args)
-                .map_err(|e| CallError::InvalidArguments { tool: tool(), reason: e.to_string() })?;
+                .map_err(|e| CallError::InvalidArguments { tool: tool(), reason: crate::secret::scrub(&e.to_string()).into_owned() })?;
             let output = AssertUnwindSafe(input.call(state))
                 .catch_unwind()
                 .await
-                .map_err(|panic| CallError::Panicked { tool: tool(), message: panic_text(&*panic) })?
-                .map_err(|source| CallError::Tool { tool: tool(), source })?;
+                .map_err(|panic| CallError::Panicked { tool: tool(), message: crate::exec::panic_message(&*panic) })?
+                .map_err(|source| CallError::Tool { tool: tool(), source: source.scrubbed() })?;
             serde_json::to_value(output)
                 .map_err(|e| CallError::InvalidOutput { tool: tool(), reason: e.to_string() })
         })
     }
-}
-
-fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
-    panic
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_owned())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "a panic with a non-string payload".to_owned())
 }
 
 /// Tools by name, callable with JSON arguments, sharing one state `S`.

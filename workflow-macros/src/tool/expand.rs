@@ -41,6 +41,12 @@ pub(crate) fn tool(tool: &ToolFn<'_>, func: &ItemFn) -> TokenStream {
         }
         Param::State { .. } | Param::Key => None,
     });
+    // A `#[secret]` argument is remembered when the tool is called, to be scrubbed from what a
+    // run records and reports.
+    let registered = tool.params.iter().filter_map(|param| match param {
+        Param::Arg { ident, secret: true, .. } => Some(quote!((&&#p::secret::Register(&self.#ident)).register();)),
+        _ => None,
+    });
     let bindings: Vec<_> = tool
         .params
         .iter()
@@ -125,6 +131,9 @@ pub(crate) fn tool(tool: &ToolFn<'_>, func: &ItemFn) -> TokenStream {
             where #(#state_bounds)*
             {
                 fn call(self, __wf_state: &__WfState) -> #returns {
+                    #[allow(unused_imports)]
+                    use #p::secret::{RegisterOther as _, RegisterText as _};
+                    #(#registered)*
                     let #ident { #(#bindings: #locals),* } = self;
                     let __wf_future = #ident(#(#call_args),*);
                     #finish

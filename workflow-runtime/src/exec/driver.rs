@@ -387,15 +387,17 @@ where
 
 /// Wraps a tool's error as a step error.
 pub fn tool_error(tool: &'static str) -> impl FnOnce(ToolError) -> StepError {
-    move |source| StepError::Tool { tool: Cow::Borrowed(tool), source }
+    move |source| StepError::Tool { tool: Cow::Borrowed(tool), source: source.scrubbed() }
 }
 
-fn panic_message(panic: &(dyn Any + Send)) -> String {
-    if let Some(s) = panic.downcast_ref::<&str>() {
-        (*s).to_owned()
+/// A panic's message (when its payload is text), with the secrets seen scrubbed from it.
+pub(crate) fn panic_message(panic: &(dyn Any + Send)) -> String {
+    let text = if let Some(s) = panic.downcast_ref::<&str>() {
+        crate::secret::scrub(s)
     } else if let Some(s) = panic.downcast_ref::<String>() {
-        s.clone()
+        crate::secret::scrub(s)
     } else {
-        "a panic with a non-string payload".to_owned()
-    }
+        Cow::Borrowed("a panic with a non-string payload")
+    };
+    text.into_owned()
 }

@@ -43,7 +43,7 @@ impl JournalSlot {
     }
 
     fn append(&self, entry: Entry) -> Durable {
-        self.journal.append(entry)
+        self.journal.append(scrubbed(entry))
     }
 
     fn recorded(&self, step: &str) -> Option<Recorded> {
@@ -150,6 +150,28 @@ impl<F: Future> Future for Keyed<F> {
         KEY.with(|k| *k.borrow_mut() = previous);
         polled
     }
+}
+
+/// `entry` with every secret seen by the process scrubbed from its values and texts.
+fn scrubbed(mut entry: Entry) -> Entry {
+    use crate::secret::scrub_json;
+    match &mut entry {
+        Entry::RunStarted { inputs, definition, .. } => {
+            scrub_json(inputs);
+            scrub_json(definition);
+        }
+        Entry::StepFinished { args, output, record, .. } => {
+            args.iter_mut().chain(output.iter_mut()).for_each(scrub_json);
+            scrub_json(record);
+        }
+        Entry::RunFinished { error: Some(error), .. } => {
+            if let Cow::Owned(clean) = crate::secret::scrub(error) {
+                *error = clean;
+            }
+        }
+        Entry::StepStarted { .. } | Entry::StepCompensated { .. } | Entry::RunFinished { .. } => {}
+    }
+    entry
 }
 
 fn store_error(error: JournalError) -> StepError {

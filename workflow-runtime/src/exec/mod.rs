@@ -14,6 +14,7 @@ pub use clock::{
     Fresh, Timed, fresh, fresh_on_yield, jitter_fraction, now, tick, timed, timed_with_seed, wall,
 };
 pub use context::RunContext;
+pub(crate) use driver::panic_message;
 pub use driver::{
     RetryPolicy, StepOutcome, StepSpec, all_items, drive, drive_owned, fall_back, fan_out, tool_error,
 };

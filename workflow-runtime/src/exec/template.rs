@@ -227,6 +227,11 @@ async fn run<'a, T: Toolbox + ?Sized + 'a>(
     let (eager, stop) = (schedule == Schedule::Eager, context.stop_signal());
     let secret_inputs: Vec<&str> =
         workflow.inputs.iter().filter(|i| i.ty.as_deref().is_some_and(is_secret_type)).map(|i| i.name.as_str()).collect();
+    for name in &secret_inputs {
+        if let Some(Value::String(secret)) = run.scope.inputs.get(*name) {
+            crate::secret::register(secret);
+        }
+    }
     let recorded_inputs = Value::Object(crate::exec::journaled::redacted(&run.scope.inputs, &secret_inputs));
     let body = async {
         let definition = || crate::journal::definition_json(workflow);
