@@ -256,7 +256,7 @@ pub use workflow_runtime::{
     WorkflowContext, WorkflowError, WorkflowExecutor, WorkflowInput, WorkflowLibrary, WorkflowStep,
     WorkflowTemplate,
 };
-pub use workflow_runtime::{journal, library, secret, template, toolbox, validate};
+pub use workflow_runtime::{durable, journal, library, secret, template, toolbox, validate};
 
 /// The cancellation token a run takes ([`RunContext::with_cancellation`]).
 pub use tokio_util;

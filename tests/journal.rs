@@ -494,7 +494,7 @@ async fn a_newer_sqlite_schema_is_refused() {
     drop(SqliteStore::open(&path).unwrap());
     rusqlite_version_bump(&path);
     let error = SqliteStore::open(&path).unwrap_err();
-    assert!(error.to_string().contains("the schema is at version 99, newer than 1"), "{error}");
+    assert!(error.to_string().contains("the schema is at version 99, newer than 2"), "{error}");
 }
 
 /// Sets the file's schema version to 99, as a later version of the store would.
@@ -795,4 +795,152 @@ async fn secrets_reach_no_store_export_trace_error_or_stderr() {
     assert!(trace.contains("token [REDACTED] rejected for ada"), "{trace}");
     let sqlite = &places.iter().find(|(p, _)| p.ends_with("runs.db")).unwrap().1;
     assert!(String::from_utf8_lossy(sqlite).contains("[REDACTED]") || places.iter().any(|(p, b)| p.ends_with("-wal") && String::from_utf8_lossy(b).contains("[REDACTED]")));
+}
+
+/// Ask for an approval.
+#[tool]
+async fn request_approval(State(calls): State<Calls>, key: IdempotencyKey, item: String) -> Result<String, ToolError> {
+    calls.note("request_approval", &key);
+    Ok(format!("approval of {item}"))
+}
+
+/// Apply a decision.
+#[tool]
+async fn apply_decision(State(calls): State<Calls>, key: IdempotencyKey, decision: Value) -> Result<String, ToolError> {
+    calls.note("apply_decision", &key);
+    Ok(format!("applied {}", decision["by"].as_str().unwrap_or("?")))
+}
+
+mod approvals {
+    use super::*;
+    use workflow::durable::wait_for_signal;
+
+    workflow! {
+        /// Waits up to 30 s for an approval.
+        pub approval(item: String) {
+            asked = request_approval(item: <<item>>);
+            decision = wait_for_signal(name: "approved", timeout_secs: 30) depends asked;
+            applied = apply_decision(decision: <<decision>>);
+        }
+    }
+
+    workflow! {
+        /// Waits up to 2 s for an approval.
+        pub hasty(item: String) {
+            asked = request_approval(item: <<item>>);
+            decision = wait_for_signal(name: "approved", timeout_secs: 2) depends asked;
+            applied = apply_decision(decision: <<decision>>);
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_wait_ends_with_its_signal_from_another_task() {
+    let (calls, journal, run) = (Calls::default(), Arc::new(MemoryJournal::new()), RunId::random());
+    let sender = {
+        let (journal, run) = (journal.clone(), run.clone());
+        tokio::spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_millis(120)).await;
+            journal.send_signal(&run, "approved", json!({ "by": "grace" })).await.unwrap();
+        })
+    };
+    let context = RunContext::new(&calls).with_journal(journal.clone(), run.clone());
+    let done = approvals::approval("laptop".into()).run(context).await.unwrap();
+    sender.await.unwrap();
+    assert_eq!(done.decision, json!({ "by": "grace" }));
+    assert_eq!(done.applied, "applied grace");
+    assert!(done.record.step("decision").unwrap().duration().unwrap() >= std::time::Duration::from_millis(100));
+}
+
+#[tokio::test]
+async fn a_wait_outside_a_journaled_run_says_what_it_needs() {
+    let error = approvals::approval("laptop".into()).run(&Calls::default()).await.unwrap_err();
+    assert_eq!(error.step, "decision");
+    assert!(error.to_string().contains("needs a journaled run: give the run a journal with `RunContext::with_journal`"), "{error}");
+}
+
+#[test]
+#[ignore = "a child process of `a_waiting_run_survives_its_process_and_resumes_on_a_signal_from_another`"]
+fn approval_child() {
+    let [db, run, which] = ["WORKFLOW_CHILD_DB", "WORKFLOW_CHILD_RUN", "WORKFLOW_CHILD_WHICH"]
+        .map(|name| std::env::var(name).expect("set by the parent process"));
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let store = Arc::new(SqliteStore::open(db).unwrap());
+        let calls = Calls::default();
+        let context = RunContext::new(&calls).with_journal(store, run);
+        let done = match which.as_str() {
+            "approval" => approvals::approval("laptop".into()).run(context).await.map(|r| r.applied.clone()),
+            _ => approvals::hasty("laptop".into()).run(context).await.map(|r| r.applied.clone()),
+        };
+        match done {
+            Ok(applied) => println!("OUTPUT {applied}"),
+            Err(error) => println!("ERROR {error}"),
+        }
+    });
+}
+
+fn approval_child_process(db: &std::path::Path, run: &str, which: &str) -> std::process::Command {
+    let mut command = std::process::Command::new(std::env::current_exe().unwrap());
+    command.args(["--ignored", "--exact", "approval_child", "--nocapture", "--test-threads=1"]);
+    command.env("WORKFLOW_CHILD_DB", db).env("WORKFLOW_CHILD_RUN", run).env("WORKFLOW_CHILD_WHICH", which);
+    command.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    command
+}
+
+/// Waits until the step `step` of `run` is running in `db`.
+async fn until_running(db: &std::path::Path, run: &str, step: &str) {
+    let mut found = None;
+    for _ in 0..200 {
+        let store = SqliteStore::open(db).unwrap();
+        found = store.run(&RunId::from(run)).await.unwrap();
+        if found.iter().flat_map(|r| &r.steps).any(|s| s.step == step && s.state == StepState::Running) {
+            return;
+        }
+        drop(store);
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    panic!("`{step}` never started: {found:#?}");
+}
+
+#[tokio::test]
+async fn a_waiting_run_survives_its_process_and_resumes_on_a_signal_from_another() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("runs.db");
+
+    // The run waits; its process exits (killed) while it waits.
+    let mut waiting = approval_child_process(&db, "approve-1", "approval").spawn().unwrap();
+    until_running(&db, "approve-1", "decision").await;
+    waiting.kill().unwrap();
+    waiting.wait().unwrap();
+    // Another process (this one) signals it.
+    let store = SqliteStore::open(&db).unwrap();
+    store.send_signal(&RunId::from("approve-1"), "approved", json!({ "by": "grace" })).await.unwrap();
+    drop(store);
+    // Resumed, it goes on with the signal; the request is not made again.
+    let resumed = approval_child_process(&db, "approve-1", "approval").output().unwrap();
+    let stdout = String::from_utf8_lossy(&resumed.stdout);
+    assert!(stdout.contains("OUTPUT applied grace"), "{stdout}{}", String::from_utf8_lossy(&resumed.stderr));
+    let store = SqliteStore::open(&db).unwrap();
+    let run = store.run(&RunId::from("approve-1")).await.unwrap().unwrap();
+    assert_eq!(run.status, "succeeded");
+    assert_eq!(run.steps.iter().find(|s| s.step == "asked").unwrap().seq, 1);
+    drop(store);
+
+    // Without a signal, the run fails at its timeout, counted from the wait's first start.
+    let mut waiting = approval_child_process(&db, "approve-2", "hasty").spawn().unwrap();
+    until_running(&db, "approve-2", "decision").await;
+    let killed_at = std::time::Instant::now();
+    waiting.kill().unwrap();
+    waiting.wait().unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(2100).saturating_sub(killed_at.elapsed())).await;
+    let resumed_at = std::time::Instant::now();
+    let resumed = approval_child_process(&db, "approve-2", "hasty").output().unwrap();
+    let stdout = String::from_utf8_lossy(&resumed.stdout);
+    assert!(
+        stdout.contains("ERROR workflow `hasty` failed at step `decision`: tool `wait_for_signal` failed: no signal `approved` arrived within 2s"),
+        "{stdout}"
+    );
+    // It did not wait the 2 s again.
+    assert!(resumed_at.elapsed() < std::time::Duration::from_millis(1800), "{:?}", resumed_at.elapsed());
 }

@@ -362,12 +362,46 @@ pub trait Journal: Send + Sync {
 
     /// Queues `entry`; the future ends when it is durable.
     fn append(&self, entry: Entry) -> Durable;
+
+    /// Records `payload` as the signal `name` of `run` (a human's approval, say), for a step
+    /// waiting for it ([`durable::wait_for_signal`](crate::durable::wait_for_signal)), in this
+    /// process or another. A signal sent again replaces the first. The default refuses: the
+    /// journal keeps no signals.
+    fn send_signal(&self, run: &RunId, name: &str, payload: Value) -> Durable {
+        let _ = (run, name, payload);
+        Box::pin(std::future::ready(Err(JournalError::Store("this journal keeps no signals".to_owned()))))
+    }
+
+    /// The signal `name` of `run`, if it was sent.
+    fn signal<'a>(
+        &'a self,
+        run: &'a RunId,
+        name: &'a str,
+    ) -> Pin<Box<dyn Future<Output = Result<Option<Value>, JournalError>> + Send + 'a>> {
+        let _ = (run, name);
+        Box::pin(std::future::ready(Err(JournalError::Store("this journal keeps no signals".to_owned()))))
+    }
+
+    /// When the wait `key` of `run` began (milliseconds since the Unix epoch): `now_ms`, made
+    /// durable, the first time it is asked; what was recorded then, every later time (after the
+    /// process waiting exited and the run resumed). A durable wait's timeout counts from it.
+    fn wait_began<'a>(
+        &'a self,
+        run: &'a RunId,
+        key: &'a str,
+        now_ms: u64,
+    ) -> Pin<Box<dyn Future<Output = Result<u64, JournalError>> + Send + 'a>> {
+        let _ = (run, key, now_ms);
+        Box::pin(std::future::ready(Err(JournalError::Store("this journal keeps no timers".to_owned()))))
+    }
 }
 
-/// A journal in memory: every entry in the order appended.
+/// A journal in memory: every entry in the order appended, the signals sent and the waits begun.
 #[derive(Debug, Default)]
 pub struct MemoryJournal {
     entries: Mutex<Vec<Entry>>,
+    signals: Mutex<HashMap<(RunId, String), Value>>,
+    waits: Mutex<HashMap<(RunId, String), u64>>,
 }
 
 impl MemoryJournal {
@@ -378,7 +412,7 @@ impl MemoryJournal {
 
     /// A journal holding `entries` (say, what another journal held when its process crashed).
     pub fn with_entries(entries: Vec<Entry>) -> Self {
-        Self { entries: Mutex::new(entries) }
+        Self { entries: Mutex::new(entries), ..Self::default() }
     }
 
     /// Every entry so far, in order.
@@ -401,13 +435,45 @@ impl Journal for MemoryJournal {
     }
 
     fn append(&self, entry: Entry) -> Durable {
-        let result = self
-            .entries
-            .lock()
-            .map(|mut entries| entries.push(entry))
-            .map_err(|_| JournalError::Store("the journal's lock is poisoned".to_owned()));
+        let result = self.entries.lock().map(|mut entries| entries.push(entry)).map_err(|_| poisoned());
         Box::pin(std::future::ready(result))
     }
+
+    fn send_signal(&self, run: &RunId, name: &str, payload: Value) -> Durable {
+        let result = self
+            .signals
+            .lock()
+            .map(|mut signals| drop(signals.insert((run.clone(), name.to_owned()), payload)))
+            .map_err(|_| poisoned());
+        Box::pin(std::future::ready(result))
+    }
+
+    fn signal<'a>(
+        &'a self,
+        run: &'a RunId,
+        name: &'a str,
+    ) -> Pin<Box<dyn Future<Output = Result<Option<Value>, JournalError>> + Send + 'a>> {
+        let result = self.signals.lock().map(|s| s.get(&(run.clone(), name.to_owned())).cloned()).map_err(|_| poisoned());
+        Box::pin(std::future::ready(result))
+    }
+
+    fn wait_began<'a>(
+        &'a self,
+        run: &'a RunId,
+        key: &'a str,
+        now_ms: u64,
+    ) -> Pin<Box<dyn Future<Output = Result<u64, JournalError>> + Send + 'a>> {
+        let result = self
+            .waits
+            .lock()
+            .map(|mut waits| *waits.entry((run.clone(), key.to_owned())).or_insert(now_ms))
+            .map_err(|_| poisoned());
+        Box::pin(std::future::ready(result))
+    }
+}
+
+fn poisoned() -> JournalError {
+    JournalError::Store("the journal's lock is poisoned".to_owned())
 }
 
 impl<J: Journal + ?Sized> Journal for Arc<J> {
@@ -420,6 +486,27 @@ impl<J: Journal + ?Sized> Journal for Arc<J> {
 
     fn append(&self, entry: Entry) -> Durable {
         (**self).append(entry)
+    }
+
+    fn send_signal(&self, run: &RunId, name: &str, payload: Value) -> Durable {
+        (**self).send_signal(run, name, payload)
+    }
+
+    fn signal<'a>(
+        &'a self,
+        run: &'a RunId,
+        name: &'a str,
+    ) -> Pin<Box<dyn Future<Output = Result<Option<Value>, JournalError>> + Send + 'a>> {
+        (**self).signal(run, name)
+    }
+
+    fn wait_began<'a>(
+        &'a self,
+        run: &'a RunId,
+        key: &'a str,
+        now_ms: u64,
+    ) -> Pin<Box<dyn Future<Output = Result<u64, JournalError>> + Send + 'a>> {
+        (**self).wait_began(run, key, now_ms)
     }
 }
 

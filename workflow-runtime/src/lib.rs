@@ -9,6 +9,7 @@
 pub mod access;
 mod context;
 mod definition;
+pub mod durable;
 #[doc(hidden)]
 pub mod dsl;
 mod error;

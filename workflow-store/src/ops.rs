@@ -210,3 +210,11 @@ pub(crate) fn json(text: Option<String>, what: &str) -> Result<Option<Value>, St
 pub(crate) fn unsigned(at: Option<i64>) -> Option<u64> {
     at.map(|t| u64::try_from(t).unwrap_or(0))
 }
+
+/// Milliseconds since the Unix epoch, now.
+pub(crate) fn now_ms() -> i64 {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis());
+    i64::try_from(ms).unwrap_or(i64::MAX)
+}

@@ -39,6 +39,20 @@ const MIGRATIONS: &[&str] = &[
         finished_at_ms BIGINT,
         PRIMARY KEY (run_id, step)
     );",
+    // 2: signals sent to runs, and the starts of durable waits.
+    "CREATE TABLE signals (
+        run_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        sent_at_ms BIGINT NOT NULL,
+        PRIMARY KEY (run_id, name)
+    );
+    CREATE TABLE waits (
+        run_id TEXT NOT NULL,
+        key TEXT NOT NULL,
+        began_at_ms BIGINT NOT NULL,
+        PRIMARY KEY (run_id, key)
+    );",
 ];
 
 /// At most this many entries in one transaction.
@@ -47,9 +61,12 @@ const BATCH: usize = 1024;
 /// The key of the advisory lock that serialises migrations across processes.
 const MIGRATION_LOCK: i64 = 0x776f_726b_666c_6f77; // "workflow"
 
+/// Work for the writer task, done after the entries queued before it are written.
+type Task = Box<dyn for<'c> FnOnce(&'c mut Client, &'c str) -> Pin<Box<dyn Future<Output = ()> + Send + 'c>> + Send>;
+
 enum Msg {
     Append(Op, oneshot::Sender<Result<(), JournalError>>),
-    Runs(Option<String>, oneshot::Sender<Result<Vec<StoredRun>, StoreError>>),
+    Do(Task),
 }
 
 /// The execution log and journal in a PostgreSQL schema of its own.
@@ -104,20 +121,41 @@ impl PostgresStore {
         &self.name
     }
 
-    async fn ask(&self, run: Option<String>) -> Result<Vec<StoredRun>, StoreError> {
+    /// Queues `task` for the writer task, to run after what is queued; the future of its answer
+    /// borrows nothing.
+    fn ask<T, F>(&self, task: F) -> impl Future<Output = Result<T, StoreError>> + Send + 'static
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut Client, &'c str) -> Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'c>>
+            + Send
+            + 'static,
+    {
         let (reply, answer) = oneshot::channel();
-        self.sender.send(Msg::Runs(run, reply)).map_err(|_| StoreError::Closed(self.name.clone()))?;
-        answer.await.map_err(|_| StoreError::Closed(self.name.clone()))?
+        let task: Task = Box::new(move |client, name| {
+            Box::pin(async move {
+                let _ = reply.send(task(client, name).await);
+            })
+        });
+        let sent = self.sender.send(Msg::Do(task)).is_ok();
+        let name = self.name.clone();
+        async move {
+            if !sent {
+                return Err(StoreError::Closed(name));
+            }
+            answer.await.map_err(|_| StoreError::Closed(name))?
+        }
     }
 
     /// Every run, oldest first, with its steps.
     pub async fn runs(&self) -> Result<Vec<StoredRun>, StoreError> {
-        self.ask(None).await
+        self.ask(|client, name| Box::pin(read(client, name, None))).await
     }
 
     /// The run `id`, with its steps.
     pub async fn run(&self, id: &RunId) -> Result<Option<StoredRun>, StoreError> {
-        Ok(self.ask(Some(id.to_string())).await?.into_iter().next())
+        let id = id.to_string();
+        let runs = self.ask(move |client, name| Box::pin(async move { read(client, name, Some(&id)).await })).await?;
+        Ok(runs.into_iter().next())
     }
 
     /// Writes every run as JSONL in the pattern miner's format ([`export_jsonl`](crate::export_jsonl)).
@@ -146,6 +184,82 @@ impl Journal for PostgresStore {
             answer.await.map_err(|_| JournalError::from(StoreError::Closed(name)))?
         })
     }
+
+    fn send_signal(&self, run: &RunId, name: &str, payload: serde_json::Value) -> Durable {
+        let (run, signal, payload) = (run.to_string(), name.to_owned(), payload.to_string());
+        let at = crate::ops::now_ms();
+        let done = self.ask(move |client, name| {
+            Box::pin(async move {
+                client
+                    .execute(
+                        "INSERT INTO signals (run_id, name, payload, sent_at_ms) VALUES ($1, $2, $3, $4)
+                         ON CONFLICT (run_id, name) DO UPDATE SET payload = excluded.payload, sent_at_ms = excluded.sent_at_ms",
+                        &[&run, &signal, &payload, &at],
+                    )
+                    .await
+                    .map(drop)
+                    .map_err(database(name))
+            })
+        });
+        Box::pin(async move { done.await.map_err(JournalError::from) })
+    }
+
+    fn signal<'a>(
+        &'a self,
+        run: &'a RunId,
+        name: &'a str,
+    ) -> Pin<Box<dyn Future<Output = Result<Option<serde_json::Value>, JournalError>> + Send + 'a>> {
+        let (run, signal) = (run.to_string(), name.to_owned());
+        Box::pin(async move {
+            let payload = self
+                .ask(move |client, name| {
+                    Box::pin(async move {
+                        client
+                            .query_opt("SELECT payload FROM signals WHERE run_id = $1 AND name = $2", &[&run, &signal])
+                            .await
+                            .map(|row| row.map(|r| r.get::<_, String>(0)))
+                            .map_err(database(name))
+                    })
+                })
+                .await?;
+            Ok(json(payload, "signal").map_err(JournalError::Store)?)
+        })
+    }
+
+    fn wait_began<'a>(
+        &'a self,
+        run: &'a RunId,
+        key: &'a str,
+        now_ms: u64,
+    ) -> Pin<Box<dyn Future<Output = Result<u64, JournalError>> + Send + 'a>> {
+        let (run, key) = (run.to_string(), key.to_owned());
+        let now = i64::try_from(now_ms).unwrap_or(i64::MAX);
+        Box::pin(async move {
+            let began = self
+                .ask(move |client, name| {
+                    Box::pin(async move {
+                        client
+                            .execute(
+                                "INSERT INTO waits (run_id, key, began_at_ms) VALUES ($1, $2, $3) ON CONFLICT (run_id, key) DO NOTHING",
+                                &[&run, &key, &now],
+                            )
+                            .await
+                            .map_err(database(name))?;
+                        let row = client
+                            .query_one("SELECT began_at_ms FROM waits WHERE run_id = $1 AND key = $2", &[&run, &key])
+                            .await
+                            .map_err(database(name))?;
+                        Ok(row.get::<_, i64>(0))
+                    })
+                })
+                .await?;
+            Ok(unsigned(Some(began)).unwrap_or(0))
+        })
+    }
+}
+
+fn database(name: &str) -> impl Fn(tokio_postgres::Error) -> StoreError + '_ {
+    move |e| StoreError::Database { store: name.to_owned(), message: e.to_string() }
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -233,9 +347,9 @@ async fn serve(mut client: Client, statements: Statements, name: String, mut rec
         while let Some(msg) = next.take() {
             match msg {
                 Msg::Append(op, reply) => pending.push((op, reply)),
-                Msg::Runs(run, reply) => {
+                Msg::Do(task) => {
                     write(&mut client, &statements, &name, &mut pending).await;
-                    let _ = reply.send(read(&client, &name, run.as_deref()).await);
+                    task(&mut client, &name).await;
                 }
             }
             if pending.len() < BATCH {

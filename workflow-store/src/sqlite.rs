@@ -42,14 +42,31 @@ const MIGRATIONS: &[&str] = &[
         finished_at_ms INTEGER,
         PRIMARY KEY (run_id, step)
     );",
+    // 2: signals sent to runs, and the starts of durable waits.
+    "CREATE TABLE signals (
+        run_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        sent_at_ms INTEGER NOT NULL,
+        PRIMARY KEY (run_id, name)
+    );
+    CREATE TABLE waits (
+        run_id TEXT NOT NULL,
+        key TEXT NOT NULL,
+        began_at_ms INTEGER NOT NULL,
+        PRIMARY KEY (run_id, key)
+    );",
 ];
 
 /// At most this many entries in one transaction.
 const BATCH: usize = 1024;
 
+/// Work for the writer thread, done after the entries queued before it are written.
+type Task = Box<dyn FnOnce(&mut Connection, &str) + Send>;
+
 enum Msg {
     Append(Op, oneshot::Sender<Result<(), JournalError>>),
-    Runs(Option<String>, oneshot::Sender<Result<Vec<StoredRun>, StoreError>>),
+    Do(Task),
 }
 
 /// The execution log and journal in a SQLite file (bundled SQLite: nothing to install).
@@ -85,7 +102,7 @@ impl SqliteStore {
         let synchronous = if full { "FULL" } else { "NORMAL" };
         connection
             .execute_batch(&format!(
-                "PRAGMA journal_mode = WAL; PRAGMA synchronous = {synchronous}; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;"
+                "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; PRAGMA synchronous = {synchronous}; PRAGMA foreign_keys = ON;"
             ))
             .map_err(error)?;
         migrate(&mut connection, &name)?;
@@ -103,23 +120,31 @@ impl SqliteStore {
         &self.name
     }
 
-    fn ask(&self, run: Option<String>) -> oneshot::Receiver<Result<Vec<StoredRun>, StoreError>> {
+    /// Runs `task` on the writer thread, after what is queued; its answer.
+    async fn ask<T: Send + 'static>(
+        &self,
+        task: impl FnOnce(&mut Connection, &str) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
         let (reply, answer) = oneshot::channel();
+        let task: Task = Box::new(move |connection, name| {
+            let _ = reply.send(task(connection, name));
+        });
+        // A send that fails drops `reply`: the answer is then "closed".
         if let Some(sender) = &self.sender {
-            // A send that fails drops `reply`: the answer is then "closed".
-            let _ = sender.send(Msg::Runs(run, reply));
+            let _ = sender.send(Msg::Do(task));
         }
-        answer
+        answer.await.map_err(|_| StoreError::Closed(self.name.clone()))?
     }
 
     /// Every run, oldest first, with its steps.
     pub async fn runs(&self) -> Result<Vec<StoredRun>, StoreError> {
-        self.ask(None).await.map_err(|_| StoreError::Closed(self.name.clone()))?
+        self.ask(|connection, name| read(connection, name, None)).await
     }
 
     /// The run `id`, with its steps.
     pub async fn run(&self, id: &RunId) -> Result<Option<StoredRun>, StoreError> {
-        let runs = self.ask(Some(id.to_string())).await.map_err(|_| StoreError::Closed(self.name.clone()))??;
+        let id = id.to_string();
+        let runs = self.ask(move |connection, name| read(connection, name, Some(&id))).await?;
         Ok(runs.into_iter().next())
     }
 
@@ -149,6 +174,83 @@ impl Journal for SqliteStore {
             answer.await.map_err(|_| JournalError::from(StoreError::Closed(name)))?
         })
     }
+
+    fn send_signal(&self, run: &RunId, name: &str, payload: serde_json::Value) -> Durable {
+        let (run, signal, payload) = (run.to_string(), name.to_owned(), payload.to_string());
+        let at = crate::ops::now_ms();
+        let (reply, answer) = oneshot::channel();
+        let task: Task = Box::new(move |connection, name| {
+            let done = connection.execute(
+                "INSERT INTO signals (run_id, name, payload, sent_at_ms) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (run_id, name) DO UPDATE SET payload = excluded.payload, sent_at_ms = excluded.sent_at_ms",
+                params![run, signal, payload, at],
+            );
+            let _ = reply.send(done.map(drop).map_err(|e| JournalError::from(database(name)(e))));
+        });
+        let sent = self.sender.as_ref().is_some_and(|s| s.send(Msg::Do(task)).is_ok());
+        let name = self.name.clone();
+        Box::pin(async move {
+            if !sent {
+                return Err(StoreError::Closed(name).into());
+            }
+            answer.await.map_err(|_| JournalError::from(StoreError::Closed(name)))?
+        })
+    }
+
+    fn signal<'a>(
+        &'a self,
+        run: &'a RunId,
+        name: &'a str,
+    ) -> Pin<Box<dyn Future<Output = Result<Option<serde_json::Value>, JournalError>> + Send + 'a>> {
+        let (run, signal) = (run.to_string(), name.to_owned());
+        Box::pin(async move {
+            let payload = self
+                .ask(move |connection, name| {
+                    connection
+                        .query_row("SELECT payload FROM signals WHERE run_id = ?1 AND name = ?2", params![run, signal], |r| {
+                            r.get::<_, String>(0)
+                        })
+                        .optional()
+                        .map_err(database(name))
+                })
+                .await?;
+            Ok(json(payload, "signal").map_err(JournalError::Store)?)
+        })
+    }
+
+    fn wait_began<'a>(
+        &'a self,
+        run: &'a RunId,
+        key: &'a str,
+        now_ms: u64,
+    ) -> Pin<Box<dyn Future<Output = Result<u64, JournalError>> + Send + 'a>> {
+        let (run, key) = (run.to_string(), key.to_owned());
+        let now = i64::try_from(now_ms).unwrap_or(i64::MAX);
+        Box::pin(async move {
+            let began = self
+                .ask(move |connection, name| {
+                    connection
+                        .execute(
+                            "INSERT INTO waits (run_id, key, began_at_ms) VALUES (?1, ?2, ?3) ON CONFLICT (run_id, key) DO NOTHING",
+                            params![run, key, now],
+                        )
+                        .and_then(|_| {
+                            connection.query_row(
+                                "SELECT began_at_ms FROM waits WHERE run_id = ?1 AND key = ?2",
+                                params![run, key],
+                                |r| r.get::<_, i64>(0),
+                            )
+                        })
+                        .map_err(database(name))
+                })
+                .await?;
+            Ok(unsigned(Some(began)).unwrap_or(0))
+        })
+    }
+}
+
+fn database(name: &str) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
+    move |e| StoreError::Database { store: name.to_owned(), message: e.to_string() }
 }
 
 impl Drop for SqliteStore {
@@ -167,20 +269,24 @@ impl std::fmt::Debug for SqliteStore {
     }
 }
 
+/// Applies the migrations not yet applied, in one transaction that holds the file's write lock
+/// from its start, so that processes opening the file at once migrate it once.
 fn migrate(connection: &mut Connection, name: &str) -> Result<(), StoreError> {
     let error = |e: rusqlite::Error| StoreError::Database { store: name.to_owned(), message: e.to_string() };
-    let version: i64 = connection.query_row("PRAGMA user_version", [], |row| row.get(0)).map_err(error)?;
+    let tx = connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(error)?;
+    let version: i64 = tx.query_row("PRAGMA user_version", [], |row| row.get(0)).map_err(error)?;
     let known = i64::try_from(MIGRATIONS.len()).unwrap_or(i64::MAX);
     if version > known {
         return Err(StoreError::NewerSchema { store: name.to_owned(), found: version, known });
     }
-    for (i, migration) in MIGRATIONS.iter().enumerate().skip(usize::try_from(version).unwrap_or(0)) {
-        let tx = connection.transaction().map_err(error)?;
-        tx.execute_batch(migration).map_err(error)?;
-        tx.execute_batch(&format!("PRAGMA user_version = {}", i + 1)).map_err(error)?;
-        tx.commit().map_err(error)?;
+    if version == known {
+        return Ok(());
     }
-    Ok(())
+    for migration in MIGRATIONS.iter().skip(usize::try_from(version).unwrap_or(0)) {
+        tx.execute_batch(migration).map_err(error)?;
+    }
+    tx.execute_batch(&format!("PRAGMA user_version = {known}")).map_err(error)?;
+    tx.commit().map_err(error)
 }
 
 /// The writer: batches of entries in one transaction each; queries answered in order, after the
@@ -192,9 +298,9 @@ fn serve(mut connection: Connection, name: &str, receiver: &mpsc::Receiver<Msg>)
         while let Some(msg) = next.take() {
             match msg {
                 Msg::Append(op, reply) => pending.push((op, reply)),
-                Msg::Runs(run, reply) => {
+                Msg::Do(task) => {
                     write(&mut connection, name, &mut pending);
-                    let _ = reply.send(read(&connection, name, run.as_deref()));
+                    task(&mut connection, name);
                 }
             }
             if pending.len() < BATCH {

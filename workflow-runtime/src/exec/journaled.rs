@@ -106,6 +106,11 @@ fn current() -> Option<Arc<JournalSlot>> {
     SLOT.with(|s| s.borrow().clone())
 }
 
+/// The journal and id of the run being polled, for a journaled run (what its durable waits read).
+pub fn current_run() -> Option<(Arc<dyn Journal>, RunId)> {
+    current().map(|slot| (slot.journal.clone(), slot.run.clone()))
+}
+
 /// Whether the run being polled is journaled.
 #[inline]
 pub fn journaled() -> bool {
