@@ -944,3 +944,179 @@ async fn a_waiting_run_survives_its_process_and_resumes_on_a_signal_from_another
     // It did not wait the 2 s again.
     assert!(resumed_at.elapsed() < std::time::Duration::from_millis(1800), "{:?}", resumed_at.elapsed());
 }
+
+/// The calls of the scale-out test, noted in PostgreSQL by every worker process.
+#[derive(Clone)]
+struct PgCalls(Arc<tokio_postgres::Client>);
+
+/// Add one; every call is noted in the `calls` table.
+#[tool]
+async fn pg_step(State(db): State<PgCalls>, key: IdempotencyKey, n: u64) -> Result<u64, ToolError> {
+    db.0.execute("INSERT INTO calls (key) VALUES ($1)", &[&key.as_str()])
+        .await
+        .map_err(|e| ToolError::retryable(e.to_string()))?;
+    Ok(n + 1)
+}
+
+workflow! {
+    /// Five steps in a row, each noted.
+    pub five_pg(start: u64) {
+        a = pg_step(n: <<start>>);
+        b = pg_step(n: <<a>>);
+        c = pg_step(n: <<b>>);
+        d = pg_step(n: <<c>>);
+        e = pg_step(n: <<d>>);
+    }
+}
+
+/// A connection to the test server with `schema` first on its search path.
+async fn pg_client(schema: &str) -> tokio_postgres::Client {
+    let (client, connection) = tokio_postgres::connect(&postgres_config(), tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(connection);
+    client.batch_execute(&format!("SET search_path TO \"{schema}\"")).await.unwrap();
+    client
+}
+
+#[test]
+#[ignore = "a child process of `workers_on_one_postgres_take_over_the_runs_of_a_killed_one`"]
+fn worker_child() {
+    let schema = std::env::var("WORKFLOW_WORKER_SCHEMA").expect("set by the parent process");
+    // The parent holds our stdin: when it ends (the parent exited, even killed), so do we.
+    std::thread::spawn(|| {
+        let _ = std::io::copy(&mut std::io::stdin(), &mut std::io::sink());
+        std::process::exit(0);
+    });
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    runtime.block_on(async {
+        let store = Arc::new(PostgresStore::connect(&postgres_config(), &schema).await.unwrap());
+        let calls = PgCalls(Arc::new(pg_client(&schema).await));
+        let handler: workflow_store::Handler = Arc::new(move |run: workflow_store::QueuedRun| {
+            let calls = calls.clone();
+            Box::pin(async move {
+                let start = run.inputs["start"].as_u64().ok_or("no `start` input")?;
+                let context = RunContext::new(&calls)
+                    .with_journal(run.journal.clone(), run.run_id.clone())
+                    .with_cancellation(run.lost.clone());
+                five_pg(start).run(context).await.map(|done| json!(done.e)).map_err(|e| e.to_string())
+            })
+        });
+        let worker = workflow_store::Worker::new(store, "five").lease(std::time::Duration::from_secs(2)).concurrency(8);
+        println!("WORKER {}", worker.id());
+        worker.run(handler, tokio_util::sync::CancellationToken::new()).await.unwrap();
+    });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn workers_on_one_postgres_take_over_the_runs_of_a_killed_one() {
+    let Some(store) = postgres("scale").await else { return };
+    let schema = store.name().trim_start_matches("postgres schema ").to_owned();
+    let db = pg_client(&schema).await;
+    db.batch_execute("CREATE TABLE calls (key TEXT NOT NULL)").await.unwrap();
+    let mut runs = Vec::new();
+    for start in 0..1000u64 {
+        runs.push((store.enqueue("five", "five_pg", json!({ "start": start })).await.unwrap(), start));
+    }
+    let spawn = || {
+        let mut command = std::process::Command::new(std::env::current_exe().unwrap());
+        command.args(["--ignored", "--exact", "worker_child", "--nocapture", "--test-threads=1"]);
+        command.env("WORKFLOW_WORKER_SCHEMA", &schema);
+        command.stdin(std::process::Stdio::piped());
+        command.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
+        command.spawn().unwrap()
+    };
+    let mut workers = Children((0..3).map(|_| spawn()).collect());
+    let count = |state: &'static str| {
+        let db = &db;
+        async move {
+            db.query_one("SELECT count(*) FROM queue WHERE state = $1", &[&state]).await.unwrap().get::<_, i64>(0)
+        }
+    };
+    let waited = std::time::Instant::now();
+    while count("succeeded").await < 250 {
+        assert!(waited.elapsed() < std::time::Duration::from_secs(60), "the workers are not making progress");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+
+    // Kill one worker mid-way, and see what it held.
+    let killed = workers.0.remove(0);
+    let owner = format!("worker-{}-%", killed.id());
+    let mut killed = killed;
+    killed.kill().unwrap();
+    killed.wait().unwrap();
+    let killed_at = workflow_store_now_ms();
+    let held: Vec<String> = db
+        .query("SELECT run_id FROM queue WHERE owner LIKE $1 AND state = 'leased'", &[&owner])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert!(!held.is_empty(), "the killed worker held no run");
+    let finished_then: Vec<String> = db
+        .query(
+            "SELECT run_id || '/' || step FROM steps WHERE state = 'succeeded' AND run_id = ANY($1)",
+            &[&held],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+
+    while count("succeeded").await < 1000 {
+        assert!(waited.elapsed() < std::time::Duration::from_secs(180), "not every run completed");
+        assert_eq!(count("failed").await, 0);
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    drop(workers);
+
+    // Every run completed, with its output.
+    for (run, start) in &runs {
+        assert_eq!(store.result(run).await.unwrap(), Some(workflow_store::QueuedResult::Succeeded(json!(start + 5))));
+    }
+    // No completed step ran twice; only a step in flight on the killed worker may have.
+    let calls: Vec<(String, i64)> = db
+        .query("SELECT key, count(*) FROM calls GROUP BY key", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(calls.len(), 5000, "every step of every run was called");
+    let twice: Vec<&String> = calls.iter().filter(|(_, n)| *n > 1).map(|(key, _)| key).collect();
+    for key in &twice {
+        assert!(calls.iter().all(|(k, n)| k != *key || *n == 2), "{key} ran more than twice");
+        assert!(held.iter().any(|run| key.starts_with(&format!("{run}/"))), "{key} ran twice, and the killed worker did not hold it");
+        assert!(!finished_then.contains(key), "{key} had completed, and ran again");
+    }
+    assert!(twice.len() <= held.len(), "more than one step in flight per run held");
+    // The killed worker's runs were taken over within the lease (2 s), plus a poll.
+    let taken: Vec<i64> = db
+        .query("SELECT leased_at_ms FROM queue WHERE run_id = ANY($1)", &[&held])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let slowest = taken.iter().map(|at| at - killed_at).max().unwrap_or(0);
+    assert!(slowest <= 2000 + 1000, "a run was taken over {slowest} ms after its worker died");
+    println!("held {} runs; {} steps ran twice; taken over at most {slowest} ms after the kill", held.len(), twice.len());
+    drop_schema(&store).await;
+}
+
+/// Child processes, killed when dropped (a failing test leaves none behind).
+struct Children(Vec<std::process::Child>);
+
+impl Drop for Children {
+    fn drop(&mut self) {
+        for child in &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn workflow_store_now_ms() -> i64 {
+    let ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis();
+    i64::try_from(ms).unwrap()
+}

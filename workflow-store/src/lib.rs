@@ -51,6 +51,8 @@ mod export;
 mod ops;
 #[cfg(feature = "postgres")]
 mod postgres;
+#[cfg(feature = "postgres")]
+mod queue;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
@@ -58,6 +60,8 @@ pub use export::export_jsonl;
 pub use ops::{StepState, StoredRun, StoredStep};
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresStore;
+#[cfg(feature = "postgres")]
+pub use queue::{Handler, QueuedResult, QueuedRun, Worker};
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
 pub use workflow_runtime::journal::{Journal, JournalError, RunId};

@@ -53,6 +53,27 @@ const MIGRATIONS: &[&str] = &[
         began_at_ms BIGINT NOT NULL,
         PRIMARY KEY (run_id, key)
     );",
+    // 3: the queue of runs that workers take.
+    "CREATE TABLE queue (
+        run_id TEXT PRIMARY KEY,
+        queue TEXT NOT NULL,
+        workflow TEXT NOT NULL,
+        inputs TEXT NOT NULL,
+        state TEXT NOT NULL,
+        owner TEXT,
+        leased_at_ms BIGINT,
+        lease_until_ms BIGINT,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        result TEXT,
+        error TEXT,
+        enqueued_at_ms BIGINT NOT NULL,
+        finished_at_ms BIGINT
+    );
+    CREATE INDEX queue_ready ON queue (queue, state, enqueued_at_ms);
+    CREATE TABLE queue_limits (
+        queue TEXT PRIMARY KEY,
+        max_leased BIGINT NOT NULL
+    );",
 ];
 
 /// At most this many entries in one transaction.
@@ -95,7 +116,7 @@ impl PostgresStore {
     /// then drive the connection.
     pub async fn connect(config: &str, schema: &str) -> Result<Self, StoreError> {
         let name = format!("postgres schema {schema}");
-        let error = |e: tokio_postgres::Error| StoreError::Database { store: name.clone(), message: e.to_string() };
+        let error = |e: tokio_postgres::Error| StoreError::Database { store: name.clone(), message: message(&e) };
         if schema.is_empty() || !schema.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
             return Err(StoreError::Database {
                 store: name.clone(),
@@ -123,7 +144,7 @@ impl PostgresStore {
 
     /// Queues `task` for the writer task, to run after what is queued; the future of its answer
     /// borrows nothing.
-    fn ask<T, F>(&self, task: F) -> impl Future<Output = Result<T, StoreError>> + Send + 'static
+    pub(crate) fn ask<T, F>(&self, task: F) -> impl Future<Output = Result<T, StoreError>> + Send + 'static
     where
         T: Send + 'static,
         F: for<'c> FnOnce(&'c mut Client, &'c str) -> Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'c>>
@@ -258,8 +279,19 @@ impl Journal for PostgresStore {
     }
 }
 
-fn database(name: &str) -> impl Fn(tokio_postgres::Error) -> StoreError + '_ {
-    move |e| StoreError::Database { store: name.to_owned(), message: e.to_string() }
+pub(crate) fn database(name: &str) -> impl Fn(tokio_postgres::Error) -> StoreError + '_ {
+    move |e| StoreError::Database { store: name.to_owned(), message: message(&e) }
+}
+
+/// What PostgreSQL said (its message, and the detail if any), or the client's error.
+fn message(error: &tokio_postgres::Error) -> String {
+    match error.as_db_error() {
+        Some(db) => match db.detail() {
+            Some(detail) => format!("{}: {detail}", db.message()),
+            None => db.message().to_owned(),
+        },
+        None => error.to_string(),
+    }
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -269,7 +301,7 @@ impl std::fmt::Debug for PostgresStore {
 }
 
 async fn migrate(client: &mut Client, schema: &str, name: &str) -> Result<(), StoreError> {
-    let error = |e: tokio_postgres::Error| StoreError::Database { store: name.to_owned(), message: e.to_string() };
+    let error = |e: tokio_postgres::Error| StoreError::Database { store: name.to_owned(), message: message(&e) };
     let tx = client.transaction().await.map_err(error)?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK]).await.map_err(error)?;
     tx.batch_execute(&format!(
@@ -377,7 +409,7 @@ async fn write(
         tx.commit().await
     }
     .await;
-    let result = result.map_err(|e| JournalError::from(StoreError::Database { store: name.to_owned(), message: e.to_string() }));
+    let result = result.map_err(|e| JournalError::from(StoreError::Database { store: name.to_owned(), message: message(&e) }));
     if let Err(error) = &result {
         tracing::error!(store = name, %error, entries = pending.len(), "journal entries could not be written");
     }
@@ -401,7 +433,7 @@ async fn apply(tx: &tokio_postgres::Transaction<'_>, s: &Statements, op: &Op) ->
 }
 
 async fn read(client: &Client, name: &str, run: Option<&str>) -> Result<Vec<StoredRun>, StoreError> {
-    let error = |e: tokio_postgres::Error| StoreError::Database { store: name.to_owned(), message: e.to_string() };
+    let error = |e: tokio_postgres::Error| StoreError::Database { store: name.to_owned(), message: message(&e) };
     let columns = "run_id, workflow, definition_hash, definition, inputs, status, error, started_at_ms, finished_at_ms";
     let rows = match run {
         Some(id) => client.query(&format!("SELECT {columns} FROM runs WHERE run_id = $1"), &[&id]).await,
