@@ -17,10 +17,10 @@ pub use ::std::{boxed::Box, string::String, vec, vec::Vec};
 pub use ::serde_json::Value;
 pub use workflow_runtime::access;
 pub use workflow_runtime::dsl;
-pub use workflow_runtime::journal;
-pub use workflow_runtime::secret;
 pub use workflow_runtime::exec::{self, RunRecorder, StepOutcome, StepSpec};
+pub use workflow_runtime::journal;
 pub use workflow_runtime::schema;
+pub use workflow_runtime::secret;
 pub use workflow_runtime::{
     CallTool, FromRef, RetryPolicy, Run, RunContext, State, StepError, StepInfo, StepRecord, Tool, ToolError,
     ToolOutput, ToolResult, WorkflowError, WorkflowTemplate,

@@ -251,9 +251,9 @@ pub use workflow_macros::{tool, workflow};
 pub use workflow_runtime::{
     AfterStep, Attempt, Attempts, CallError, CallTool, DeadlineExceeded, DuplicateTool, ErrorKind,
     ExecuteError, FromRef, OnError, PreparedWorkflow, RetryPolicy, Run, RunContext, RunObserver, RunRecord,
-    Schedule, Secret, State, StepError, StepInfo, StepRecord, StepSpec, StepStatus, SubstituteError, TemplateRun,
-    Tool, ToolCall, ToolDefinition, ToolError, ToolOutput, ToolRegistry, ToolResult, Toolbox, Trigger,
-    WorkflowContext, WorkflowError, WorkflowExecutor, WorkflowInput, WorkflowLibrary, WorkflowStep,
+    Schedule, Secret, State, StepError, StepInfo, StepRecord, StepSpec, StepStatus, SubstituteError,
+    TemplateRun, Tool, ToolCall, ToolDefinition, ToolError, ToolOutput, ToolRegistry, ToolResult, Toolbox,
+    Trigger, WorkflowContext, WorkflowError, WorkflowExecutor, WorkflowInput, WorkflowLibrary, WorkflowStep,
     WorkflowTemplate,
 };
 pub use workflow_runtime::{durable, journal, library, secret, template, toolbox, validate};

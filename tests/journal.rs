@@ -185,7 +185,12 @@ async fn crash_at_every_write<J: Journal + 'static>(store: Arc<J>) {
     let journal = Arc::new(MemoryJournal::new());
     let uncrashed = run_checkout(journal.clone(), &RunId::random(), &reference).await.unwrap().unwrap();
     let total_entries = journal.entries().len();
-    assert_eq!(total_entries, 10, "run started, start and end of 4 steps, run finished: {:#?}", journal.entries());
+    assert_eq!(
+        total_entries,
+        10,
+        "run started, start and end of 4 steps, run finished: {:#?}",
+        journal.entries()
+    );
     assert_eq!(uncrashed.done, "o-1: ch-50");
 
     let prefix = RunId::random();
@@ -204,7 +209,10 @@ async fn crash_at_every_write<J: Journal + 'static>(store: Arc<J>) {
         let mut resumed = run_checkout(store.clone(), &run, &calls).await.unwrap();
         if let Err(error) = &resumed {
             // The charge started and its end was not written: it is not called again blindly.
-            let StepError::Journal(JournalError::OutcomeUnknown { step, key, .. }) = &error.error else {
+            let StepError::Journal(journal) = &error.error else {
+                panic!("k = {k}: unexpected error {error:?}")
+            };
+            let JournalError::OutcomeUnknown { step, key, .. } = &**journal else {
                 panic!("k = {k}: unexpected error {error:?}");
             };
             assert_eq!(step, "paid", "k = {k}");
@@ -281,7 +289,8 @@ async fn a_changed_definition_is_refused_naming_what_changed() {
     run_checkout(journal.clone(), &run, &calls).await.unwrap().unwrap();
     let context = RunContext::new(&calls).with_journal(journal.clone(), run.clone());
     let error = changed::checkout("o-1".to_owned()).run(context).await.unwrap_err();
-    let StepError::Journal(JournalError::DefinitionChanged { changes, expected, found, .. }) = &error.error else {
+    let StepError::Journal(journal) = &error.error else { panic!("{error:?}") };
+    let JournalError::DefinitionChanged { changes, expected, found, .. } = &**journal else {
         panic!("{error:?}");
     };
     assert_ne!(expected, found);
@@ -300,7 +309,7 @@ async fn other_inputs_are_refused() {
     let context = RunContext::new(&calls).with_journal(journal.clone(), run.clone());
     let error = checkout("o-2".to_owned()).run(context).await.unwrap_err();
     assert!(
-        matches!(&error.error, StepError::Journal(JournalError::InputsChanged { changes, .. }) if changes == "`order_id`"),
+        matches!(&error.error, StepError::Journal(e) if matches!(&**e, JournalError::InputsChanged { changes, .. } if changes == "`order_id`")),
         "{error:?}"
     );
 }
@@ -327,12 +336,14 @@ async fn a_compiled_run_resumes_as_a_run_time_workflow_and_back() {
     // The same definition run by the executor picks up where the compiled run stopped.
     let tools = registry(&calls);
     let context = RunContext::new(&tools).with_journal(journal.clone(), run.clone());
-    let done = WorkflowExecutor::new().execute(&checkout::template(), context, json!({ "order_id": "o-1" })).await;
+    let done =
+        WorkflowExecutor::new().execute(&checkout::template(), context, json!({ "order_id": "o-1" })).await;
     let done = done.unwrap();
     assert_eq!(done.context.get_result("done"), Some(&json!("o-1: ch-50")));
     assert_eq!(calls.of("load_order").len(), 1);
     assert_eq!(calls.of("charge"), vec![format!("{run}/paid")]);
-    let replayed: Vec<&str> = done.record.steps.iter().filter(|s| s.replayed).map(|s| s.step.as_ref()).collect();
+    let replayed: Vec<&str> =
+        done.record.steps.iter().filter(|s| s.replayed).map(|s| s.step.as_ref()).collect();
     assert_eq!(replayed, ["order"]);
     // `total` was in flight: it ran again, with its first key.
     assert_eq!(calls.of("price"), vec![format!("{run}/total"); 2]);
@@ -356,7 +367,9 @@ async fn the_journal_records_arguments_outputs_and_records() {
     assert_eq!(inputs, &json!({ "order_id": "o-1" }));
     assert_eq!(definition_hash.len(), 64);
     let paid = entries.iter().find_map(|e| match e {
-        Entry::StepFinished { step, args, output, record, .. } if step == "paid" => Some((args, output, record)),
+        Entry::StepFinished { step, args, output, record, .. } if step == "paid" => {
+            Some((args, output, record))
+        }
         _ => None,
     });
     let (args, output, record) = paid.unwrap();
@@ -387,7 +400,8 @@ fn postgres_config() -> String {
 /// A store in a schema of the test's own, or `None` (with one line saying so) when no
 /// PostgreSQL answers, unless `WORKFLOW_REQUIRE_POSTGRES` is set, as CI sets it.
 async fn postgres(test: &str) -> Option<Arc<PostgresStore>> {
-    let schema = format!("wf_test_{test}_{}_{}", std::process::id(), RunId::random().as_str().get(..8).unwrap_or(""));
+    let schema =
+        format!("wf_test_{test}_{}_{}", std::process::id(), RunId::random().as_str().get(..8).unwrap_or(""));
     match PostgresStore::connect(&postgres_config(), &schema).await {
         Ok(store) => Some(Arc::new(store)),
         Err(error) if std::env::var_os("WORKFLOW_REQUIRE_POSTGRES").is_none() => {
@@ -411,13 +425,17 @@ async fn postgres(test: &str) -> Option<Arc<PostgresStore>> {
 /// Drops a test's schema.
 async fn drop_schema(store: &PostgresStore) {
     let schema = store.name().trim_start_matches("postgres schema ").to_owned();
-    let (client, connection) = tokio_postgres::connect(&postgres_config(), tokio_postgres::NoTls).await.unwrap();
+    let (client, connection) =
+        tokio_postgres::connect(&postgres_config(), tokio_postgres::NoTls).await.unwrap();
     tokio::spawn(connection);
     client.batch_execute(&format!("DROP SCHEMA \"{schema}\" CASCADE")).await.unwrap();
 }
 
 /// Three runs of the checkout in `store`; its log, and its export read by the miner.
-async fn log_and_export<J: Journal + 'static>(store: Arc<J>, runs: impl AsyncFn() -> Vec<workflow_store::StoredRun>) -> Vec<u8> {
+async fn log_and_export<J: Journal + 'static>(
+    store: Arc<J>,
+    runs: impl AsyncFn() -> Vec<workflow_store::StoredRun>,
+) -> Vec<u8> {
     let calls = Calls::default();
     let ids: Vec<RunId> = (0..3).map(|_| RunId::random()).collect();
     for id in &ids {
@@ -431,7 +449,8 @@ async fn log_and_export<J: Journal + 'static>(store: Arc<J>, runs: impl AsyncFn(
         assert_eq!(run.status, "succeeded");
         assert_eq!(run.inputs, json!({ "order_id": "o-1" }));
         assert_eq!(run.definition_hash.len(), 64);
-        let steps: Vec<(&str, u64, StepState)> = run.steps.iter().map(|s| (s.step.as_str(), s.seq, s.state)).collect();
+        let steps: Vec<(&str, u64, StepState)> =
+            run.steps.iter().map(|s| (s.step.as_str(), s.seq, s.state)).collect();
         let ok = StepState::Ended(workflow::StepStatus::Succeeded);
         assert_eq!(steps, [("order", 1, ok), ("total", 2, ok), ("paid", 3, ok), ("done", 4, ok)]);
         let paid = &run.steps[2];
@@ -554,7 +573,8 @@ fn journaled_child() {
 fn child(db: &std::path::Path, run: &str, calls: &std::path::Path) -> std::process::Command {
     let mut command = std::process::Command::new(std::env::current_exe().unwrap());
     command.args(["--ignored", "--exact", "journaled_child", "--nocapture", "--test-threads=1"]);
-    for (name, value) in CHILD_ENV.iter().zip([db.as_os_str(), std::ffi::OsStr::new(run), calls.as_os_str()]) {
+    for (name, value) in CHILD_ENV.iter().zip([db.as_os_str(), std::ffi::OsStr::new(run), calls.as_os_str()])
+    {
         command.env(name, value);
     }
     command.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
@@ -626,7 +646,11 @@ struct Flaky(Arc<Mutex<u32>>);
 
 /// Log in; the first call fails, quoting the token.
 #[tool]
-async fn login(State(flaky): State<Flaky>, token: workflow::Secret<String>, user: String) -> Result<String, ToolError> {
+async fn login(
+    State(flaky): State<Flaky>,
+    token: workflow::Secret<String>,
+    user: String,
+) -> Result<String, ToolError> {
     let mut calls = flaky.0.lock().unwrap();
     *calls += 1;
     if *calls == 1 {
@@ -685,7 +709,8 @@ impl std::io::Write for TraceFile {
 #[test]
 #[ignore = "a child process of `secrets_reach_no_store_export_trace_error_or_stderr`"]
 fn secretive_child() {
-    let dir = std::path::PathBuf::from(std::env::var("WORKFLOW_SECRET_DIR").expect("set by the parent process"));
+    let dir =
+        std::path::PathBuf::from(std::env::var("WORKFLOW_SECRET_DIR").expect("set by the parent process"));
     let trace = TraceFile(Arc::new(Mutex::new(std::fs::File::create(dir.join("trace.log")).unwrap())));
     let subscriber = tracing_subscriber::fmt()
         .with_max_level(tracing_subscriber::filter::LevelFilter::TRACE)
@@ -771,10 +796,14 @@ async fn secrets_reach_no_store_export_trace_error_or_stderr() {
     }
     let schema = stdout.lines().find_map(|l| l.strip_prefix("SCHEMA ")).map(str::to_owned);
     if let Some(schema) = &schema {
-        let (client, connection) = tokio_postgres::connect(&postgres_config(), tokio_postgres::NoTls).await.unwrap();
+        let (client, connection) =
+            tokio_postgres::connect(&postgres_config(), tokio_postgres::NoTls).await.unwrap();
         tokio::spawn(connection);
         for table in ["runs", "steps"] {
-            let rows = client.query(&format!("SELECT row_to_json(t)::text FROM \"{schema}\".{table} t"), &[]).await.unwrap();
+            let rows = client
+                .query(&format!("SELECT row_to_json(t)::text FROM \"{schema}\".{table} t"), &[])
+                .await
+                .unwrap();
             let text: String = rows.iter().map(|r| r.get::<_, String>(0)).collect::<Vec<_>>().join("\n");
             assert!(!text.is_empty(), "{table} is empty");
             places.push((format!("postgres {table}"), text.into_bytes()));
@@ -791,22 +820,36 @@ async fn secrets_reach_no_store_export_trace_error_or_stderr() {
     assert!(stderr.contains("crashed on pay-session-ada with [REDACTED]"), "{stderr}");
     assert!(stdout.contains("refused for key [REDACTED]"), "{stdout}");
     assert!(stdout.contains("with [REDACTED]"), "{stdout}");
-    let trace = String::from_utf8_lossy(&places.iter().find(|(p, _)| p.ends_with("trace.log")).unwrap().1).into_owned();
+    let trace = String::from_utf8_lossy(&places.iter().find(|(p, _)| p.ends_with("trace.log")).unwrap().1)
+        .into_owned();
     assert!(trace.contains("token [REDACTED] rejected for ada"), "{trace}");
     let sqlite = &places.iter().find(|(p, _)| p.ends_with("runs.db")).unwrap().1;
-    assert!(String::from_utf8_lossy(sqlite).contains("[REDACTED]") || places.iter().any(|(p, b)| p.ends_with("-wal") && String::from_utf8_lossy(b).contains("[REDACTED]")));
+    assert!(
+        String::from_utf8_lossy(sqlite).contains("[REDACTED]")
+            || places
+                .iter()
+                .any(|(p, b)| p.ends_with("-wal") && String::from_utf8_lossy(b).contains("[REDACTED]"))
+    );
 }
 
 /// Ask for an approval.
 #[tool]
-async fn request_approval(State(calls): State<Calls>, key: IdempotencyKey, item: String) -> Result<String, ToolError> {
+async fn request_approval(
+    State(calls): State<Calls>,
+    key: IdempotencyKey,
+    item: String,
+) -> Result<String, ToolError> {
     calls.note("request_approval", &key);
     Ok(format!("approval of {item}"))
 }
 
 /// Apply a decision.
 #[tool]
-async fn apply_decision(State(calls): State<Calls>, key: IdempotencyKey, decision: Value) -> Result<String, ToolError> {
+async fn apply_decision(
+    State(calls): State<Calls>,
+    key: IdempotencyKey,
+    decision: Value,
+) -> Result<String, ToolError> {
     calls.note("apply_decision", &key);
     Ok(format!("applied {}", decision["by"].as_str().unwrap_or("?")))
 }
@@ -849,14 +892,21 @@ async fn a_wait_ends_with_its_signal_from_another_task() {
     sender.await.unwrap();
     assert_eq!(done.decision, json!({ "by": "grace" }));
     assert_eq!(done.applied, "applied grace");
-    assert!(done.record.step("decision").unwrap().duration().unwrap() >= std::time::Duration::from_millis(100));
+    assert!(
+        done.record.step("decision").unwrap().duration().unwrap() >= std::time::Duration::from_millis(100)
+    );
 }
 
 #[tokio::test]
 async fn a_wait_outside_a_journaled_run_says_what_it_needs() {
     let error = approvals::approval("laptop".into()).run(&Calls::default()).await.unwrap_err();
     assert_eq!(error.step, "decision");
-    assert!(error.to_string().contains("needs a journaled run: give the run a journal with `RunContext::with_journal`"), "{error}");
+    assert!(
+        error
+            .to_string()
+            .contains("needs a journaled run: give the run a journal with `RunContext::with_journal`"),
+        "{error}"
+    );
 }
 
 #[test]
@@ -971,7 +1021,8 @@ workflow! {
 
 /// A connection to the test server with `schema` first on its search path.
 async fn pg_client(schema: &str) -> tokio_postgres::Client {
-    let (client, connection) = tokio_postgres::connect(&postgres_config(), tokio_postgres::NoTls).await.unwrap();
+    let (client, connection) =
+        tokio_postgres::connect(&postgres_config(), tokio_postgres::NoTls).await.unwrap();
     tokio::spawn(connection);
     client.batch_execute(&format!("SET search_path TO \"{schema}\"")).await.unwrap();
     client
@@ -1000,7 +1051,9 @@ fn worker_child() {
                 five_pg(start).run(context).await.map(|done| json!(done.e)).map_err(|e| e.to_string())
             })
         });
-        let worker = workflow_store::Worker::new(store, "five").lease(std::time::Duration::from_secs(2)).concurrency(8);
+        let worker = workflow_store::Worker::new(store, "five")
+            .lease(std::time::Duration::from_secs(2))
+            .concurrency(8);
         println!("WORKER {}", worker.id());
         worker.run(handler, tokio_util::sync::CancellationToken::new()).await.unwrap();
     });
@@ -1028,7 +1081,10 @@ async fn workers_on_one_postgres_take_over_the_runs_of_a_killed_one() {
     let count = |state: &'static str| {
         let db = &db;
         async move {
-            db.query_one("SELECT count(*) FROM queue WHERE state = $1", &[&state]).await.unwrap().get::<_, i64>(0)
+            db.query_one("SELECT count(*) FROM queue WHERE state = $1", &[&state])
+                .await
+                .unwrap()
+                .get::<_, i64>(0)
         }
     };
     let waited = std::time::Instant::now();
@@ -1072,7 +1128,10 @@ async fn workers_on_one_postgres_take_over_the_runs_of_a_killed_one() {
 
     // Every run completed, with its output.
     for (run, start) in &runs {
-        assert_eq!(store.result(run).await.unwrap(), Some(workflow_store::QueuedResult::Succeeded(json!(start + 5))));
+        assert_eq!(
+            store.result(run).await.unwrap(),
+            Some(workflow_store::QueuedResult::Succeeded(json!(start + 5)))
+        );
     }
     // No completed step ran twice; only a step in flight on the killed worker may have.
     let calls: Vec<(String, i64)> = db
@@ -1086,7 +1145,10 @@ async fn workers_on_one_postgres_take_over_the_runs_of_a_killed_one() {
     let twice: Vec<&String> = calls.iter().filter(|(_, n)| *n > 1).map(|(key, _)| key).collect();
     for key in &twice {
         assert!(calls.iter().all(|(k, n)| k != *key || *n == 2), "{key} ran more than twice");
-        assert!(held.iter().any(|run| key.starts_with(&format!("{run}/"))), "{key} ran twice, and the killed worker did not hold it");
+        assert!(
+            held.iter().any(|run| key.starts_with(&format!("{run}/"))),
+            "{key} ran twice, and the killed worker did not hold it"
+        );
         assert!(!finished_then.contains(key), "{key} had completed, and ran again");
     }
     assert!(twice.len() <= held.len(), "more than one step in flight per run held");
@@ -1100,7 +1162,11 @@ async fn workers_on_one_postgres_take_over_the_runs_of_a_killed_one() {
         .collect();
     let slowest = taken.iter().map(|at| at - killed_at).max().unwrap_or(0);
     assert!(slowest <= 2000 + 1000, "a run was taken over {slowest} ms after its worker died");
-    println!("held {} runs; {} steps ran twice; taken over at most {slowest} ms after the kill", held.len(), twice.len());
+    println!(
+        "held {} runs; {} steps ran twice; taken over at most {slowest} ms after the kill",
+        held.len(),
+        twice.len()
+    );
     drop_schema(&store).await;
 }
 

@@ -72,7 +72,10 @@ impl JsonSchema for wait_for_signal {
         "wait_for_signal".into()
     }
     fn json_schema(generator: &mut SchemaGenerator) -> Schema {
-        let fields = vec![("name", generator.subschema_for::<String>()), ("timeout_secs", generator.subschema_for::<u64>())];
+        let fields = vec![
+            ("name", generator.subschema_for::<String>()),
+            ("timeout_secs", generator.subschema_for::<u64>()),
+        ];
         crate::schema::object_schema(<Self as Tool>::DESCRIPTION, fields, true)
     }
 }
@@ -82,7 +85,11 @@ impl JsonSchema for sleep_for {
         "sleep_for".into()
     }
     fn json_schema(generator: &mut SchemaGenerator) -> Schema {
-        crate::schema::object_schema(<Self as Tool>::DESCRIPTION, vec![("secs", generator.subschema_for::<u64>())], true)
+        crate::schema::object_schema(
+            <Self as Tool>::DESCRIPTION,
+            vec![("secs", generator.subschema_for::<u64>())],
+            true,
+        )
     }
 }
 
@@ -100,7 +107,8 @@ impl Tool for wait_for_signal {
 impl Tool for sleep_for {
     type Output = ();
     const NAME: &'static str = "sleep_for";
-    const DESCRIPTION: &'static str = "Wait a number of seconds, counted from the step's first start, across restarts.";
+    const DESCRIPTION: &'static str =
+        "Wait a number of seconds, counted from the step's first start, across restarts.";
 
     fn arguments_json(&self) -> Value {
         serde_json::json!({ "secs": self.secs })
@@ -133,7 +141,9 @@ impl<S: ?Sized + Sync> CallTool<S> for wait_for_signal {
         let timeout = Duration::from_secs(self.timeout_secs);
         let (journal, run, began) = began(Self::NAME).await?;
         loop {
-            if let Some(payload) = journal.signal(&run, &self.name).await.map_err(|e| ToolError::retryable(e.to_string()))? {
+            if let Some(payload) =
+                journal.signal(&run, &self.name).await.map_err(|e| ToolError::retryable(e.to_string()))?
+            {
                 return Ok(payload);
             }
             let remaining = left(began, timeout);

@@ -256,7 +256,13 @@ pub enum StepError {
     /// The run's journal could not be read or written, or refused to resume the run (its
     /// definition or inputs changed, a step's outcome is unknown): never retried or skipped.
     #[error(transparent)]
-    Journal(#[from] crate::journal::JournalError),
+    Journal(Box<crate::journal::JournalError>),
+}
+
+impl From<crate::journal::JournalError> for StepError {
+    fn from(error: crate::journal::JournalError) -> Self {
+        StepError::Journal(Box::new(error))
+    }
 }
 
 impl StepError {

@@ -453,7 +453,11 @@ impl Journal for MemoryJournal {
         run: &'a RunId,
         name: &'a str,
     ) -> Pin<Box<dyn Future<Output = Result<Option<Value>, JournalError>> + Send + 'a>> {
-        let result = self.signals.lock().map(|s| s.get(&(run.clone(), name.to_owned())).cloned()).map_err(|_| poisoned());
+        let result = self
+            .signals
+            .lock()
+            .map(|s| s.get(&(run.clone(), name.to_owned())).cloned())
+            .map_err(|_| poisoned());
         Box::pin(std::future::ready(result))
     }
 
@@ -555,7 +559,10 @@ pub fn definition_changes(recorded: &Value, now: &Value) -> Vec<String> {
     changes.extend(new.keys().filter(|id| !old.contains_key(*id)).map(|id| format!("step `{id}` added")));
     let order = |m: &BTreeMap<String, Value>, v: &Value| -> Vec<String> {
         let list = v.get("steps").and_then(Value::as_array).cloned().unwrap_or_default();
-        list.iter().filter_map(|s| s.get("step_id")?.as_str().map(str::to_owned)).filter(|id| m.contains_key(id)).collect()
+        list.iter()
+            .filter_map(|s| s.get("step_id")?.as_str().map(str::to_owned))
+            .filter(|id| m.contains_key(id))
+            .collect()
     };
     if changes.is_empty() && order(&new, recorded) != order(&old, now) {
         changes.push("the steps' order changed".to_owned());

@@ -9,16 +9,16 @@
 pub mod access;
 mod context;
 mod definition;
-pub mod durable;
 #[doc(hidden)]
 pub mod dsl;
+pub mod durable;
 mod error;
 pub mod exec;
 pub mod journal;
 pub mod library;
 mod registry;
-pub mod secret;
 pub mod schema;
+pub mod secret;
 pub mod template;
 mod tool;
 pub mod toolbox;
@@ -36,8 +36,8 @@ pub use exec::{
 };
 pub use library::WorkflowLibrary;
 pub use registry::{CallError, DuplicateTool, ToolRegistry, closest};
-pub use tool::{CallTool, FromRef, State, Tool, ToolDefinition, ToolOutput, ToolResult};
 pub use secret::Secret;
+pub use tool::{CallTool, FromRef, State, Tool, ToolDefinition, ToolOutput, ToolResult};
 pub use toolbox::Toolbox;
 
 #[doc(hidden)]

@@ -85,12 +85,17 @@ impl<S: Sync, T: CallTool<S>> ErasedTool<S> for Erased<T> {
     fn call<'a>(&'a self, state: &'a S, args: Value) -> BoxFuture<'a, Result<Value, CallError>> {
         Box::pin(async move {
             let tool = || T::NAME.to_owned();
-            let input: T = serde_json::from_value(args)
-                .map_err(|e| CallError::InvalidArguments { tool: tool(), reason: crate::secret::scrub(&e.to_string()).into_owned() })?;
+            let input: T = serde_json::from_value(args).map_err(|e| CallError::InvalidArguments {
+                tool: tool(),
+                reason: crate::secret::scrub(&e.to_string()).into_owned(),
+            })?;
             let output = AssertUnwindSafe(input.call(state))
                 .catch_unwind()
                 .await
-                .map_err(|panic| CallError::Panicked { tool: tool(), message: crate::exec::panic_message(&*panic) })?
+                .map_err(|panic| CallError::Panicked {
+                    tool: tool(),
+                    message: crate::exec::panic_message(&*panic),
+                })?
                 .map_err(|source| CallError::Tool { tool: tool(), source: source.scrubbed() })?;
             serde_json::to_value(output)
                 .map_err(|e| CallError::InvalidOutput { tool: tool(), reason: e.to_string() })

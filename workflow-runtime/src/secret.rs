@@ -207,13 +207,16 @@ pub fn install_panic_hook() {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
             let payload = info.payload();
-            let message =
-                payload.downcast_ref::<&str>().map(|s| (*s).to_owned()).or_else(|| payload.downcast_ref::<String>().cloned());
+            let message = payload
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| payload.downcast_ref::<String>().cloned());
             match message.as_deref().map(scrub) {
                 Some(std::borrow::Cow::Owned(clean)) => {
                     use std::io::Write as _;
                     let thread = std::thread::current();
-                    let location = info.location().map(|l| format!(" at {}:{}:{}", l.file(), l.line(), l.column()));
+                    let location =
+                        info.location().map(|l| format!(" at {}:{}:{}", l.file(), l.line(), l.column()));
                     let _ = writeln!(
                         std::io::stderr(),
                         "thread '{}' panicked{}:\n{clean}",

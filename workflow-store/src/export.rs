@@ -31,7 +31,8 @@ pub fn export_jsonl<W: Write>(runs: &[StoredRun], mut out: W) -> io::Result<usiz
                 (_, Some(error)) => json!({ "error": error }),
                 _ => Value::Null,
             };
-            let duration = step.record.as_ref().and_then(|r| r.get("duration_ms")).cloned().unwrap_or(Value::Null);
+            let duration =
+                step.record.as_ref().and_then(|r| r.get("duration_ms")).cloned().unwrap_or(Value::Null);
             let line = json!({
                 "session_id": run.run_id,
                 "seq": step.seq,

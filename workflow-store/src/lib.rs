@@ -78,7 +78,9 @@ pub enum StoreError {
         message: String,
     },
     /// The database holds a schema newer than this version knows.
-    #[error("{store}: the schema is at version {found}, newer than {known}, the latest this version of workflow-store knows")]
+    #[error(
+        "{store}: the schema is at version {found}, newer than {known}, the latest this version of workflow-store knows"
+    )]
     NewerSchema {
         /// Which store.
         store: String,

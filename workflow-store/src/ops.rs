@@ -102,7 +102,9 @@ impl StoredRun {
         let mut steps = HashMap::with_capacity(self.steps.len());
         for step in &self.steps {
             let recorded = match step.state {
-                StepState::Running => Recorded::Started { key: step.idempotency_key.clone().unwrap_or_default() },
+                StepState::Running => {
+                    Recorded::Started { key: step.idempotency_key.clone().unwrap_or_default() }
+                }
                 // Undone: a resumed run calls it again.
                 StepState::Ended(StepStatus::Compensated) => continue,
                 StepState::Ended(status) => Recorded::Finished { status, output: step.output.clone() },

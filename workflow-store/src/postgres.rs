@@ -83,7 +83,8 @@ const BATCH: usize = 1024;
 const MIGRATION_LOCK: i64 = 0x776f_726b_666c_6f77; // "workflow"
 
 /// Work for the writer task, done after the entries queued before it are written.
-type Task = Box<dyn for<'c> FnOnce(&'c mut Client, &'c str) -> Pin<Box<dyn Future<Output = ()> + Send + 'c>> + Send>;
+type Task =
+    Box<dyn for<'c> FnOnce(&'c mut Client, &'c str) -> Pin<Box<dyn Future<Output = ()> + Send + 'c>> + Send>;
 
 enum Msg {
     Append(Op, oneshot::Sender<Result<(), JournalError>>),
@@ -116,7 +117,8 @@ impl PostgresStore {
     /// then drive the connection.
     pub async fn connect(config: &str, schema: &str) -> Result<Self, StoreError> {
         let name = format!("postgres schema {schema}");
-        let error = |e: tokio_postgres::Error| StoreError::Database { store: name.clone(), message: message(&e) };
+        let error =
+            |e: tokio_postgres::Error| StoreError::Database { store: name.clone(), message: message(&e) };
         if schema.is_empty() || !schema.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
             return Err(StoreError::Database {
                 store: name.clone(),
@@ -147,7 +149,10 @@ impl PostgresStore {
     pub(crate) fn ask<T, F>(&self, task: F) -> impl Future<Output = Result<T, StoreError>> + Send + 'static
     where
         T: Send + 'static,
-        F: for<'c> FnOnce(&'c mut Client, &'c str) -> Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'c>>
+        F: for<'c> FnOnce(
+                &'c mut Client,
+                &'c str,
+            ) -> Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'c>>
             + Send
             + 'static,
     {
@@ -175,14 +180,17 @@ impl PostgresStore {
     /// The run `id`, with its steps.
     pub async fn run(&self, id: &RunId) -> Result<Option<StoredRun>, StoreError> {
         let id = id.to_string();
-        let runs = self.ask(move |client, name| Box::pin(async move { read(client, name, Some(&id)).await })).await?;
+        let runs = self
+            .ask(move |client, name| Box::pin(async move { read(client, name, Some(&id)).await }))
+            .await?;
         Ok(runs.into_iter().next())
     }
 
     /// Writes every run as JSONL in the pattern miner's format ([`export_jsonl`](crate::export_jsonl)).
     pub async fn export_jsonl<W: std::io::Write>(&self, out: W) -> Result<usize, StoreError> {
         let runs = self.runs().await?;
-        crate::export_jsonl(&runs, out).map_err(|e| StoreError::Database { store: self.name.clone(), message: e.to_string() })
+        crate::export_jsonl(&runs, out)
+            .map_err(|e| StoreError::Database { store: self.name.clone(), message: e.to_string() })
     }
 }
 
@@ -236,14 +244,17 @@ impl Journal for PostgresStore {
                 .ask(move |client, name| {
                     Box::pin(async move {
                         client
-                            .query_opt("SELECT payload FROM signals WHERE run_id = $1 AND name = $2", &[&run, &signal])
+                            .query_opt(
+                                "SELECT payload FROM signals WHERE run_id = $1 AND name = $2",
+                                &[&run, &signal],
+                            )
                             .await
                             .map(|row| row.map(|r| r.get::<_, String>(0)))
                             .map_err(database(name))
                     })
                 })
                 .await?;
-            Ok(json(payload, "signal").map_err(JournalError::Store)?)
+            json(payload, "signal").map_err(JournalError::Store)
         })
     }
 
@@ -301,7 +312,8 @@ impl std::fmt::Debug for PostgresStore {
 }
 
 async fn migrate(client: &mut Client, schema: &str, name: &str) -> Result<(), StoreError> {
-    let error = |e: tokio_postgres::Error| StoreError::Database { store: name.to_owned(), message: message(&e) };
+    let error =
+        |e: tokio_postgres::Error| StoreError::Database { store: name.to_owned(), message: message(&e) };
     let tx = client.transaction().await.map_err(error)?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK]).await.map_err(error)?;
     tx.batch_execute(&format!(
@@ -372,7 +384,12 @@ async fn prepare(client: &Client) -> Result<Statements, tokio_postgres::Error> {
 
 /// The writer: batches of entries in one transaction each; queries answered in order, after the
 /// entries queued before them are written.
-async fn serve(mut client: Client, statements: Statements, name: String, mut receiver: mpsc::UnboundedReceiver<Msg>) {
+async fn serve(
+    mut client: Client,
+    statements: Statements,
+    name: String,
+    mut receiver: mpsc::UnboundedReceiver<Msg>,
+) {
     while let Some(first) = receiver.recv().await {
         let mut pending: Vec<(Op, oneshot::Sender<Result<(), JournalError>>)> = Vec::new();
         let mut next = Some(first);
@@ -409,7 +426,9 @@ async fn write(
         tx.commit().await
     }
     .await;
-    let result = result.map_err(|e| JournalError::from(StoreError::Database { store: name.to_owned(), message: message(&e) }));
+    let result = result.map_err(|e| {
+        JournalError::from(StoreError::Database { store: name.to_owned(), message: message(&e) })
+    });
     if let Err(error) = &result {
         tracing::error!(store = name, %error, entries = pending.len(), "journal entries could not be written");
     }
@@ -418,7 +437,11 @@ async fn write(
     }
 }
 
-async fn apply(tx: &tokio_postgres::Transaction<'_>, s: &Statements, op: &Op) -> Result<u64, tokio_postgres::Error> {
+async fn apply(
+    tx: &tokio_postgres::Transaction<'_>,
+    s: &Statements,
+    op: &Op,
+) -> Result<u64, tokio_postgres::Error> {
     match op {
         Op::Run { run, workflow, hash, definition, inputs, at } => {
             tx.execute(&s.run, &[run, workflow, hash, definition, inputs, at]).await
@@ -433,11 +456,15 @@ async fn apply(tx: &tokio_postgres::Transaction<'_>, s: &Statements, op: &Op) ->
 }
 
 async fn read(client: &Client, name: &str, run: Option<&str>) -> Result<Vec<StoredRun>, StoreError> {
-    let error = |e: tokio_postgres::Error| StoreError::Database { store: name.to_owned(), message: message(&e) };
-    let columns = "run_id, workflow, definition_hash, definition, inputs, status, error, started_at_ms, finished_at_ms";
+    let error =
+        |e: tokio_postgres::Error| StoreError::Database { store: name.to_owned(), message: message(&e) };
+    let columns =
+        "run_id, workflow, definition_hash, definition, inputs, status, error, started_at_ms, finished_at_ms";
     let rows = match run {
         Some(id) => client.query(&format!("SELECT {columns} FROM runs WHERE run_id = $1"), &[&id]).await,
-        None => client.query(&format!("SELECT {columns} FROM runs ORDER BY started_at_ms, run_id"), &[]).await,
+        None => {
+            client.query(&format!("SELECT {columns} FROM runs ORDER BY started_at_ms, run_id"), &[]).await
+        }
     }
     .map_err(error)?;
     let steps_query = client
@@ -450,14 +477,16 @@ async fn read(client: &Client, name: &str, run: Option<&str>) -> Result<Vec<Stor
     let mut runs = Vec::with_capacity(rows.len());
     for row in rows {
         let run_id: String = row.get(0);
-        let corrupt = |message: String| StoreError::Corrupt { store: name.to_owned(), run: run_id.clone(), message };
+        let corrupt =
+            |message: String| StoreError::Corrupt { store: name.to_owned(), run: run_id.clone(), message };
         let mut steps = Vec::new();
         for r in client.query(&steps_query, &[&run_id]).await.map_err(error)? {
             let (step, state): (String, String) = (r.get(0), r.get(3));
             steps.push(StoredStep {
                 seq: unsigned(Some(r.get(1))).unwrap_or(0),
                 tool: r.get(2),
-                state: StepState::parse(&state).ok_or_else(|| corrupt(format!("step `{step}` has the unknown state `{state}`")))?,
+                state: StepState::parse(&state)
+                    .ok_or_else(|| corrupt(format!("step `{step}` has the unknown state `{state}`")))?,
                 idempotency_key: r.get(4),
                 args: json(r.get(5), "arguments").map_err(&corrupt)?,
                 output: json(r.get(6), "output").map_err(&corrupt)?,

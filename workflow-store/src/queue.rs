@@ -53,14 +53,16 @@ impl std::fmt::Debug for QueuedRun {
 }
 
 /// What a worker does with a run it took: its output, or why it failed.
-pub type Handler = Arc<dyn Fn(QueuedRun) -> Pin<Box<dyn Future<Output = Result<Value, String>> + Send>> + Send + Sync>;
+pub type Handler =
+    Arc<dyn Fn(QueuedRun) -> Pin<Box<dyn Future<Output = Result<Value, String>> + Send>> + Send + Sync>;
 
 impl PostgresStore {
     /// Queues a run of `workflow` with `inputs` on `queue`, for any worker of that queue, in
     /// this process or another: its id.
     pub async fn enqueue(&self, queue: &str, workflow: &str, inputs: Value) -> Result<RunId, StoreError> {
         let run = RunId::random();
-        let (id, queue, workflow, inputs) = (run.to_string(), queue.to_owned(), workflow.to_owned(), inputs.to_string());
+        let (id, queue, workflow, inputs) =
+            (run.to_string(), queue.to_owned(), workflow.to_owned(), inputs.to_string());
         self.ask(move |client, name| {
             Box::pin(async move {
                 client
@@ -105,16 +107,26 @@ impl PostgresStore {
                     client
                         .query_opt("SELECT state, result, error FROM queue WHERE run_id = $1", &[&id])
                         .await
-                        .map(|row| row.map(|r| (r.get::<_, String>(0), r.get::<_, Option<String>>(1), r.get::<_, Option<String>>(2))))
+                        .map(|row| {
+                            row.map(|r| {
+                                (
+                                    r.get::<_, String>(0),
+                                    r.get::<_, Option<String>>(1),
+                                    r.get::<_, Option<String>>(2),
+                                )
+                            })
+                        })
                         .map_err(database(name))
                 })
             })
             .await?;
         Ok(match row {
-            Some((state, result, _)) if state == "succeeded" => {
-                Some(QueuedResult::Succeeded(result.and_then(|r| serde_json::from_str(&r).ok()).unwrap_or(Value::Null)))
+            Some((state, result, _)) if state == "succeeded" => Some(QueuedResult::Succeeded(
+                result.and_then(|r| serde_json::from_str(&r).ok()).unwrap_or(Value::Null),
+            )),
+            Some((state, _, error)) if state == "failed" => {
+                Some(QueuedResult::Failed(error.unwrap_or_default()))
             }
-            Some((state, _, error)) if state == "failed" => Some(QueuedResult::Failed(error.unwrap_or_default())),
             _ => None,
         })
     }

@@ -151,7 +151,8 @@ impl SqliteStore {
     /// Writes every run as JSONL in the pattern miner's format ([`export_jsonl`](crate::export_jsonl)).
     pub async fn export_jsonl<W: std::io::Write>(&self, out: W) -> Result<usize, StoreError> {
         let runs = self.runs().await?;
-        crate::export_jsonl(&runs, out).map_err(|e| StoreError::Database { store: self.name.clone(), message: e.to_string() })
+        crate::export_jsonl(&runs, out)
+            .map_err(|e| StoreError::Database { store: self.name.clone(), message: e.to_string() })
     }
 }
 
@@ -207,14 +208,16 @@ impl Journal for SqliteStore {
             let payload = self
                 .ask(move |connection, name| {
                     connection
-                        .query_row("SELECT payload FROM signals WHERE run_id = ?1 AND name = ?2", params![run, signal], |r| {
-                            r.get::<_, String>(0)
-                        })
+                        .query_row(
+                            "SELECT payload FROM signals WHERE run_id = ?1 AND name = ?2",
+                            params![run, signal],
+                            |r| r.get::<_, String>(0),
+                        )
                         .optional()
                         .map_err(database(name))
                 })
                 .await?;
-            Ok(json(payload, "signal").map_err(JournalError::Store)?)
+            json(payload, "signal").map_err(JournalError::Store)
         })
     }
 
@@ -312,7 +315,11 @@ fn serve(mut connection: Connection, name: &str, receiver: &mpsc::Receiver<Msg>)
 }
 
 /// Writes `pending` in one transaction and tells each waiting step.
-fn write(connection: &mut Connection, name: &str, pending: &mut Vec<(Op, oneshot::Sender<Result<(), JournalError>>)>) {
+fn write(
+    connection: &mut Connection,
+    name: &str,
+    pending: &mut Vec<(Op, oneshot::Sender<Result<(), JournalError>>)>,
+) {
     if pending.is_empty() {
         return;
     }
@@ -323,7 +330,9 @@ fn write(connection: &mut Connection, name: &str, pending: &mut Vec<(Op, oneshot
         }
         tx.commit()
     })();
-    let result = result.map_err(|e| JournalError::from(StoreError::Database { store: name.to_owned(), message: e.to_string() }));
+    let result = result.map_err(|e| {
+        JournalError::from(StoreError::Database { store: name.to_owned(), message: e.to_string() })
+    });
     if let Err(error) = &result {
         tracing::error!(store = name, %error, entries = pending.len(), "journal entries could not be written");
     }
@@ -377,9 +386,20 @@ type RunRow = (String, String, String, String, String, String, Option<String>, i
 
 fn read(connection: &Connection, name: &str, run: Option<&str>) -> Result<Vec<StoredRun>, StoreError> {
     let error = |e: rusqlite::Error| StoreError::Database { store: name.to_owned(), message: e.to_string() };
-    let columns = "run_id, workflow, definition_hash, definition, inputs, status, error, started_at_ms, finished_at_ms";
+    let columns =
+        "run_id, workflow, definition_hash, definition, inputs, status, error, started_at_ms, finished_at_ms";
     let row = |r: &rusqlite::Row<'_>| -> rusqlite::Result<RunRow> {
-        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?))
+        Ok((
+            r.get(0)?,
+            r.get(1)?,
+            r.get(2)?,
+            r.get(3)?,
+            r.get(4)?,
+            r.get(5)?,
+            r.get(6)?,
+            r.get(7)?,
+            r.get(8)?,
+        ))
     };
     let rows: Vec<RunRow> = match run {
         Some(id) => connection
@@ -389,8 +409,9 @@ fn read(connection: &Connection, name: &str, run: Option<&str>) -> Result<Vec<St
             .into_iter()
             .collect(),
         None => {
-            let mut statement =
-                connection.prepare(&format!("SELECT {columns} FROM runs ORDER BY started_at_ms, run_id")).map_err(error)?;
+            let mut statement = connection
+                .prepare(&format!("SELECT {columns} FROM runs ORDER BY started_at_ms, run_id"))
+                .map_err(error)?;
             statement.query_map([], row).map_err(error)?.collect::<Result<_, _>>().map_err(error)?
         }
     };
@@ -402,7 +423,8 @@ fn read(connection: &Connection, name: &str, run: Option<&str>) -> Result<Vec<St
         .map_err(error)?;
     let mut runs = Vec::with_capacity(rows.len());
     for (run_id, workflow, hash, definition, inputs, status, run_error, started, finished) in rows {
-        let corrupt = |message: String| StoreError::Corrupt { store: name.to_owned(), run: run_id.clone(), message };
+        let corrupt =
+            |message: String| StoreError::Corrupt { store: name.to_owned(), run: run_id.clone(), message };
         let mut steps = Vec::new();
         let mut query = statement.query([&run_id]).map_err(error)?;
         while let Some(r) = query.next().map_err(error)? {
@@ -411,7 +433,8 @@ fn read(connection: &Connection, name: &str, run: Option<&str>) -> Result<Vec<St
             steps.push(StoredStep {
                 seq: unsigned(r.get(1).map_err(error)?).unwrap_or(0),
                 tool: r.get(2).map_err(error)?,
-                state: StepState::parse(&state).ok_or_else(|| corrupt(format!("step `{step}` has the unknown state `{state}`")))?,
+                state: StepState::parse(&state)
+                    .ok_or_else(|| corrupt(format!("step `{step}` has the unknown state `{state}`")))?,
                 idempotency_key: r.get(4).map_err(error)?,
                 args: json(r.get(5).map_err(error)?, "arguments").map_err(&corrupt)?,
                 output: json(r.get(6).map_err(error)?, "output").map_err(&corrupt)?,

@@ -44,7 +44,9 @@ pub(crate) fn tool(tool: &ToolFn<'_>, func: &ItemFn) -> TokenStream {
     // A `#[secret]` argument is remembered when the tool is called, to be scrubbed from what a
     // run records and reports.
     let registered = tool.params.iter().filter_map(|param| match param {
-        Param::Arg { ident, secret: true, .. } => Some(quote!((&&#p::secret::Register(&self.#ident)).register();)),
+        Param::Arg { ident, secret: true, .. } => {
+            Some(quote!((&&#p::secret::Register(&self.#ident)).register();))
+        }
         _ => None,
     });
     let bindings: Vec<_> = tool

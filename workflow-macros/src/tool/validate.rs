@@ -66,7 +66,10 @@ fn check_params<'a>(func: &'a ItemFn, errors: &mut Errors) -> Vec<Param<'a>> {
                 }
                 if let Some(inner) = state_inner(&typed.ty) {
                     if let Some(attr) = secret {
-                        errors.at(attr, "`#[secret]` marks a model-facing argument; shared state is never recorded");
+                        errors.at(
+                            attr,
+                            "`#[secret]` marks a model-facing argument; shared state is never recorded",
+                        );
                     }
                     params.push(Param::State { inner });
                     continue;
@@ -80,7 +83,11 @@ fn check_params<'a>(func: &'a ItemFn, errors: &mut Errors) -> Vec<Param<'a>> {
                 }
                 match &*typed.pat {
                     Pat::Ident(pat) if pat.subpat.is_none() && pat.by_ref.is_none() => {
-                        params.push(Param::Arg { ident: &pat.ident, ty: &typed.ty, secret: secret.is_some() });
+                        params.push(Param::Arg {
+                            ident: &pat.ident,
+                            ty: &typed.ty,
+                            secret: secret.is_some(),
+                        });
                     }
                     other => errors.at(
                         other,

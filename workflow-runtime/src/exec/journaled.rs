@@ -180,14 +180,18 @@ fn scrubbed(mut entry: Entry) -> Entry {
 }
 
 fn store_error(error: JournalError) -> StepError {
-    StepError::Journal(error)
+    StepError::from(error)
 }
 
 /// Opens the journal of the run being polled, if it has one, before its first step: a new run
 /// is recorded ([`Entry::RunStarted`]); a run the journal knows is resumed, once its workflow,
 /// its definition (`definition`, as [`WorkflowTemplate`](crate::WorkflowTemplate) JSON) and its
 /// inputs are checked to be the ones it started with.
-pub async fn open(workflow: &str, definition: impl FnOnce() -> Value, inputs: Value) -> Result<(), StepError> {
+pub async fn open(
+    workflow: &str,
+    definition: impl FnOnce() -> Value,
+    inputs: Value,
+) -> Result<(), StepError> {
     let Some(slot) = current() else { return Ok(()) };
     let definition = definition();
     let hash = definition_hash(&definition);
@@ -206,8 +210,11 @@ pub async fn open(workflow: &str, definition: impl FnOnce() -> Value, inputs: Va
         }
         Some(replay) => {
             if replay.workflow != workflow {
-                let error =
-                    JournalError::OtherWorkflow { run, recorded: replay.workflow, workflow: workflow.to_owned() };
+                let error = JournalError::OtherWorkflow {
+                    run,
+                    recorded: replay.workflow,
+                    workflow: workflow.to_owned(),
+                };
                 return Err(store_error(error));
             }
             if replay.definition_hash != hash {
@@ -268,7 +275,11 @@ pub struct StepJournal {
 /// `idempotent` or not: its output, when it succeeded in an earlier attempt of the run, so that
 /// its tool is not called again.
 #[inline]
-pub fn replay<T: DeserializeOwned>(spec: &StepSpec, record: &mut StepRecord, idempotent: bool) -> Replayed<T> {
+pub fn replay<T: DeserializeOwned>(
+    spec: &StepSpec,
+    record: &mut StepRecord,
+    idempotent: bool,
+) -> Replayed<T> {
     if !journaled() {
         return Replayed::Run(None);
     }
@@ -276,7 +287,11 @@ pub fn replay<T: DeserializeOwned>(spec: &StepSpec, record: &mut StepRecord, ide
 }
 
 #[cold]
-fn replay_slow<T: DeserializeOwned>(spec: &StepSpec, record: &mut StepRecord, idempotent: bool) -> Replayed<T> {
+fn replay_slow<T: DeserializeOwned>(
+    spec: &StepSpec,
+    record: &mut StepRecord,
+    idempotent: bool,
+) -> Replayed<T> {
     let Some(slot) = current() else { return Replayed::Run(None) };
     let run = slot.run.clone();
     match slot.recorded(&spec.id) {
@@ -292,14 +307,19 @@ fn replay_slow<T: DeserializeOwned>(spec: &StepSpec, record: &mut StepRecord, id
                     Replayed::Done(Ok(output))
                 }
                 Err(e) => {
-                    let error = JournalError::Output { run, step: spec.id.to_string(), reason: e.to_string() };
+                    let error =
+                        JournalError::Output { run, step: spec.id.to_string(), reason: e.to_string() };
                     Replayed::Done(super::fail(record, store_error(error)))
                 }
             }
         }
         Some(Recorded::Started { key }) if !idempotent => {
-            let error =
-                JournalError::OutcomeUnknown { run, step: spec.id.to_string(), tool: spec.tool.to_string(), key };
+            let error = JournalError::OutcomeUnknown {
+                run,
+                step: spec.id.to_string(),
+                tool: spec.tool.to_string(),
+                key,
+            };
             Replayed::Done(super::fail(record, store_error(error)))
         }
         _ => Replayed::Run(Some(StepJournal { slot, step: spec.id.clone(), tool: spec.tool.clone() })),
@@ -359,7 +379,11 @@ pub(crate) fn compensated(step: &str) {
     if let Some(slot) = current() {
         // Not waited for: a resumed run that misses it calls the step again, as it would anyway
         // for a run that failed.
-        drop(slot.append(Entry::StepCompensated { run: slot.run.clone(), step: step.to_owned(), at_ms: now_ms() }));
+        drop(slot.append(Entry::StepCompensated {
+            run: slot.run.clone(),
+            step: step.to_owned(),
+            at_ms: now_ms(),
+        }));
     }
 }
 

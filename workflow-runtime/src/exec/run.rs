@@ -337,7 +337,12 @@ impl<'o> RunRecorder<'o> {
         for observer in self.observers {
             observer.on_run_finished(&record);
         }
-        Box::new(WorkflowError { workflow: self.record.workflow.clone(), step: Cow::Borrowed(""), error, record })
+        Box::new(WorkflowError {
+            workflow: self.record.workflow.clone(),
+            step: Cow::Borrowed(""),
+            error,
+            record,
+        })
     }
 
     /// Keeps a step's record and hands back its result, to be [`check`](Self::check)ed once

@@ -225,8 +225,12 @@ async fn run<'a, T: Toolbox + ?Sized + 'a>(
         recorder: RunRecorder::new(workflow.name.clone(), n).observed_by(observers).expecting(&plan.specs),
     };
     let (eager, stop) = (schedule == Schedule::Eager, context.stop_signal());
-    let secret_inputs: Vec<&str> =
-        workflow.inputs.iter().filter(|i| i.ty.as_deref().is_some_and(is_secret_type)).map(|i| i.name.as_str()).collect();
+    let secret_inputs: Vec<&str> = workflow
+        .inputs
+        .iter()
+        .filter(|i| i.ty.as_deref().is_some_and(is_secret_type))
+        .map(|i| i.name.as_str())
+        .collect();
     for name in &secret_inputs {
         if let Some(Value::String(secret)) = run.scope.inputs.get(*name) {
             crate::secret::register(secret);
@@ -640,7 +644,12 @@ fn secret_parameters(definition: Option<&crate::ToolDefinition>) -> Vec<&str> {
 /// A step of a run-time workflow under the run's journal: its recorded output, if it succeeded
 /// in an earlier attempt of the run; otherwise `step` runs, its start and its end journaled
 /// (with `args`, its arguments, secrets redacted).
-async fn journaled<F>(spec: &StepSpec, idempotent: bool, args: Option<Value>, step: F) -> StepOutcome<Option<Value>>
+async fn journaled<F>(
+    spec: &StepSpec,
+    idempotent: bool,
+    args: Option<Value>,
+    step: F,
+) -> StepOutcome<Option<Value>>
 where
     F: std::future::Future<Output = StepOutcome<Option<Value>>>,
 {
