@@ -74,6 +74,23 @@
 //! }
 //! ```
 //!
+//! Two more kinds of parameter are not arguments either: one typed [`journal::IdempotencyKey`]
+//! receives the call's idempotency key (stable across retries and resumes of a journaled run),
+//! and a `#[secret]` mark on an argument keeps its value out of every record, like a
+//! [`Secret<T>`](Secret) argument:
+//!
+//! ```
+//! use workflow::prelude::*;
+//! use workflow::journal::IdempotencyKey;
+//!
+//! /// Charge a card once, whatever the retries.
+//! #[tool(idempotent = false)]
+//! pub async fn charge(key: IdempotencyKey, #[secret] api_key: String, cents: u64) -> Result<String, ToolError> {
+//!     let _ = api_key; // sent as a header, never logged
+//!     Ok(format!("charged {cents} (Idempotency-Key: {key})"))
+//! }
+//! ```
+//!
 //! # A workflow
 //!
 //! ```
@@ -222,6 +239,19 @@
 //! cancelled part-way: then the record is partial ([`RunRecord::cancelled`]), the steps that
 //! finished as they are, the others [`Pending`](StepStatus::Pending) or
 //! [`Cancelled`](StepStatus::Cancelled).
+//!
+//! # Journaled runs
+//!
+//! [`RunContext::with_journal`] gives a run a [`journal::Journal`] and a [`journal::RunId`]: every
+//! step's start and end is appended as the run goes (a step's end is durable before the steps
+//! that need it start), and running again with the same id resumes the run without calling
+//! again the steps that succeeded; [`journal`] says exactly what is replayed, rerun or refused.
+//! [`journal::MemoryJournal`] keeps entries in memory; the `store` and `postgres` features add
+//! `store::SqliteStore` and `store::PostgresStore`, with the JSONL export the miner reads, and
+//! the queue and workers of the PostgreSQL store. A tool takes its call's idempotency key as a
+//! parameter typed [`journal::IdempotencyKey`]; [`durable::wait_for_signal`] and
+//! [`durable::sleep_for`] wait across the exit of the process; [`Secret`] and `#[secret]` keep
+//! values out of every record.
 //!
 //! # Errors
 //!

@@ -18,11 +18,5 @@ pub fn workflow(input: TokenStream) -> TokenStream {
 /// Makes an `async fn` a tool. See the `workflow` crate for documentation.
 #[proc_macro_attribute]
 pub fn tool(args: TokenStream, item: TokenStream) -> TokenStream {
-    let item = proc_macro2::TokenStream::from(item);
-    tool::expand(args.into(), item.clone())
-        .unwrap_or_else(|err| {
-            let err = err.into_compile_error();
-            quote::quote!(#err #item)
-        })
-        .into()
+    tool::expand(args.into(), item.into()).into()
 }

@@ -691,7 +691,7 @@ fn run_body(def: &WorkflowDef, plan: &Plan, unresolved: &[BTreeSet<String>]) -> 
             #[allow(unused_imports)]
             use #p::exec::journaled::{ViaNothing as _, ViaSerialize as _};
             let mut __wf_inputs_json = #p::serde_json::Map::new();
-            #(__wf_inputs_json.insert(#p::String::from(#input_strs), (&&#p::exec::journaled::JsonOf(&__wf_inputs.#input_idents)).json());)*
+            #(__wf_inputs_json.insert(<#p::String as ::core::convert::From<&str>>::from(#input_strs), (&&#p::exec::journaled::JsonOf(&__wf_inputs.#input_idents)).json());)*
             let __wf_opened = #p::exec::journaled::open(#workflow_name, || #p::journal::definition_json(&Self::template()), #p::Value::Object(__wf_inputs_json)).await;
             if let #p::Err(__wf_e) = __wf_opened {
                 return #p::Err(__wf_rec.refuse(__wf_e));
@@ -850,7 +850,7 @@ fn eager_general(def: &WorkflowDef, plan: &Plan, order: &[usize], position_of: &
                             #p::Ok(#p::None) => {}
                             #p::Err(__wf_e) => {
                                 if __wf_stopping.is_none() {
-                                    __wf_reason = #p::Some(#p::String::from(#reason));
+                                    __wf_reason = #p::Some(<#p::String as ::core::convert::From<&str>>::from(#reason));
                                     __wf_stopping = #p::Some((#p::Some(#position), __wf_e));
                                     #cancel_all
                                 }

@@ -33,11 +33,11 @@ pub(crate) fn tool(tool: &ToolFn<'_>, func: &ItemFn) -> TokenStream {
     let arguments_json = tool.params.iter().filter_map(|param| match param {
         Param::Arg { ident, secret: true, .. } => {
             let name = ident.to_string();
-            Some(quote!(__wf_map.insert(#p::String::from(#name), #p::Value::from(#p::journal::REDACTED));))
+            Some(quote!(__wf_map.insert(<#p::String as ::core::convert::From<&str>>::from(#name), #p::Value::String(<#p::String as ::core::convert::From<&str>>::from(#p::journal::REDACTED)));))
         }
         Param::Arg { ident, .. } => {
             let name = ident.to_string();
-            Some(quote!(__wf_map.insert(#p::String::from(#name), (&&#p::exec::journaled::JsonOf(&self.#ident)).json());))
+            Some(quote!(__wf_map.insert(<#p::String as ::core::convert::From<&str>>::from(#name), (&&#p::exec::journaled::JsonOf(&self.#ident)).json());))
         }
         Param::State { .. } | Param::Key => None,
     });

@@ -8,16 +8,28 @@ mod validate;
 
 use proc_macro2::TokenStream;
 
-pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
-    let args: ast::ToolArgs = parse::args(args)?;
-    let func: syn::ItemFn = syn::parse2(item)?;
-    let tool = validate::check(args, &func)?;
-    // `#[secret]` marks are the macro's: the function is emitted without them.
+pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
+    let func: syn::ItemFn = match syn::parse2(item.clone()) {
+        Ok(func) => func,
+        Err(err) => {
+            let err = err.into_compile_error();
+            return quote::quote!(#err #item);
+        }
+    };
+    // `#[secret]` marks are the macro's: the function is emitted without them, also when the
+    // tool has errors (rustc would otherwise add "cannot find attribute `secret`").
     let mut emitted = func.clone();
     for input in &mut emitted.sig.inputs {
         if let syn::FnArg::Typed(typed) = input {
             typed.attrs.retain(|a| !a.path().is_ident("secret"));
         }
     }
-    Ok(expand::tool(&tool, &emitted))
+    let expanded = parse::args(args).and_then(|args| validate::check(args, &func));
+    match expanded {
+        Ok(tool) => expand::tool(&tool, &emitted),
+        Err(err) => {
+            let err = err.into_compile_error();
+            quote::quote!(#err #emitted)
+        }
+    }
 }
