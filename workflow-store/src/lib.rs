@@ -5,7 +5,7 @@
 //! whose steps succeeded.
 //!
 //! Two stores implement [`Journal`]: [`SqliteStore`] (a file, no server; feature `sqlite`, the
-//! default) and [`PostgresStore`] (runs shared by several machines; feature `postgres`). Both
+//! default) and `PostgresStore` (runs shared by several machines; feature `postgres`). Both
 //! apply their schema's migrations when opened, write the entries that arrive together in one
 //! transaction off the run's task, and make a step's end durable before the steps that need it
 //! start. [`export_jsonl`] writes a store's runs as JSONL in the event format of the pattern
