@@ -1186,3 +1186,32 @@ fn workflow_store_now_ms() -> i64 {
     let ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis();
     i64::try_from(ms).unwrap()
 }
+
+#[tokio::test]
+async fn a_run_time_run_resumes_from_its_journal_alone() {
+    silence_crashes();
+    let calls = Calls::default();
+    let journal = Arc::new(MemoryJournal::new());
+    let tools = registry(&calls);
+    let run = RunId::from("from-the-journal");
+    // Crashed at the end of `total` (entry 5).
+    let crashing: Arc<dyn Journal> = Arc::new(Crashing::new(journal.clone(), 5));
+    let context = RunContext::new(&tools).with_journal(crashing, run.clone());
+    let crashed = std::panic::AssertUnwindSafe(WorkflowExecutor::new().execute(
+        &checkout::template(),
+        context,
+        json!({ "order_id": "o-1" }),
+    ))
+    .catch_unwind()
+    .await;
+    assert!(crashed.is_err());
+    // Neither the definition nor the inputs are given again.
+    let context = RunContext::new(&tools).with_journal(journal.clone(), run.clone());
+    let done = WorkflowExecutor::new().resume(context).await.unwrap();
+    assert_eq!(done.context.get_result("done"), Some(&json!("o-1: ch-50")));
+    assert_eq!(calls.of("load_order").len(), 1);
+    // A run the journal does not hold is refused, naming it.
+    let context = RunContext::new(&tools).with_journal(journal.clone(), RunId::from("never-ran"));
+    let error = WorkflowExecutor::new().resume(context).await.unwrap_err();
+    assert_eq!(error.to_string(), "journal: the journal holds no run `never-ran`");
+}

@@ -518,9 +518,42 @@ impl<J: Journal + ?Sized> Journal for Arc<J> {
 /// what tells a resumed run that its workflow changed.
 pub fn definition_hash(definition: &Value) -> String {
     use sha2::Digest as _;
-    let text = serde_json::to_string(definition).unwrap_or_default();
+    let mut text = String::new();
+    canonical(definition, &mut text);
     let digest = sha2::Sha256::digest(text.as_bytes());
     digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `value` as JSON text with every object's keys sorted, so that equal definitions hash alike
+/// whatever order their keys were written or read in.
+fn canonical(value: &Value, out: &mut String) {
+    match value {
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            out.push('{');
+            for (i, key) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&Value::String(key.clone()).to_string());
+                out.push(':');
+                canonical(&map[key.as_str()], out);
+            }
+            out.push('}');
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                canonical(item, out);
+            }
+            out.push(']');
+        }
+        other => out.push_str(&other.to_string()),
+    }
 }
 
 /// A workflow's definition as the journal keeps it: its name, inputs and steps. What does not

@@ -37,6 +37,7 @@ impl fmt::Debug for ExecuteError {
             ExecuteError::Invalid(problems) => fmt::Debug::fmt(problems, f),
             ExecuteError::Failed(error) => fmt::Debug::fmt(error, f),
             ExecuteError::DeadlineExceeded(error) => fmt::Debug::fmt(error, f),
+            ExecuteError::Journal(error) => fmt::Display::fmt(error, f),
         }
     }
 }
@@ -45,7 +46,7 @@ impl Diagnostic for ExecuteError {
     fn related<'a>(&'a self) -> Option<Box<dyn Iterator<Item = &'a dyn Diagnostic> + 'a>> {
         match self {
             ExecuteError::Invalid(problems) => problems.related(),
-            ExecuteError::Failed(_) | ExecuteError::DeadlineExceeded(_) => None,
+            ExecuteError::Failed(_) | ExecuteError::DeadlineExceeded(_) | ExecuteError::Journal(_) => None,
         }
     }
 }

@@ -46,6 +46,11 @@ impl JournalSlot {
         self.journal.append(scrubbed(entry))
     }
 
+    /// The journal and the run id.
+    pub(crate) fn parts(&self) -> (Arc<dyn Journal>, RunId) {
+        (self.journal.clone(), self.run.clone())
+    }
+
     fn recorded(&self, step: &str) -> Option<Recorded> {
         self.state.lock().ok()?.replay.get(step).cloned()
     }

@@ -38,6 +38,9 @@ pub enum ExecuteError {
     /// The run did not finish within the deadline of its [`RunContext`]; it was cancelled.
     #[error(transparent)]
     DeadlineExceeded(#[from] Box<DeadlineExceeded>),
+    /// [`WorkflowExecutor::resume`] could not take the run from its journal.
+    #[error(transparent)]
+    Journal(#[from] Box<crate::journal::JournalError>),
 }
 
 /// A finished run of a run-time workflow.
@@ -149,6 +152,44 @@ impl WorkflowExecutor {
         let context = tools.into();
         let plan = validate(workflow, &ToolboxCatalog(context.state()))?;
         run(self, workflow, &plan, context, inputs).await
+    }
+
+    /// Resumes the journaled run of the context (`RunContext::new(&tools).with_journal(journal,
+    /// run)`) from its journal alone: the definition and the inputs it started with are read
+    /// back, and the run goes on as [`execute`](Self::execute) with them would, its finished
+    /// steps not called again. A run the journal does not hold, or whose inputs held secrets
+    /// (which the journal never keeps), is refused: resume the latter with `execute` and its
+    /// inputs.
+    pub async fn resume<'a, T: Toolbox + ?Sized + 'a>(
+        &self,
+        tools: impl Into<RunContext<'a, T>>,
+    ) -> Result<TemplateRun, ExecuteError> {
+        use crate::journal::JournalError;
+        let context = tools.into();
+        let Some((journal, run)) = context.journal_slot().map(|s| s.parts()) else {
+            let error = JournalError::Store(
+                "`resume` needs a run: give the context `with_journal(journal, run)`".into(),
+            );
+            return Err(Box::new(error).into());
+        };
+        let replay = journal.load(&run).await.map_err(Box::new)?;
+        let Some(replay) = replay else {
+            return Err(Box::new(JournalError::Store(format!("the journal holds no run `{run}`"))).into());
+        };
+        let workflow: WorkflowTemplate = serde_json::from_value(replay.definition.clone()).map_err(|e| {
+            Box::new(JournalError::Store(format!(
+                "run `{run}`: its recorded definition does not read back: {e}"
+            )))
+        })?;
+        let redacted =
+            replay.inputs.as_object().into_iter().flatten().any(|(_, v)| v == crate::secret::REDACTED);
+        if redacted {
+            let error = JournalError::Store(format!(
+                "run `{run}` was started with secret inputs, which the journal does not keep: resume it with `execute` and its inputs"
+            ));
+            return Err(Box::new(error).into());
+        }
+        self.execute(&workflow, context, replay.inputs).await
     }
 
     /// Validates `workflow` against the tools once, for runs that need not check it again
