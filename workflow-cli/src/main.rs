@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod export;
 mod mine;
 
 /// Compile-time checked tool workflows for LLM agents: tools from the command line.
@@ -19,12 +20,15 @@ struct Cli {
 enum Command {
     /// Find the tool chains that recur in usage logs, and write them as workflows.
     Mine(mine::MineArgs),
+    /// Write the runs of an execution log as JSONL, the format `mine` reads.
+    Export(export::ExportArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Mine(args) => mine::run(&args),
+        Command::Export(args) => export::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,63 @@
+//! `workflow export`: the runs of an execution log as JSONL in the miner's format.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::Args;
+
+/// The arguments of `workflow export`.
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("store").required(true).args(["sqlite", "postgres"]))]
+pub struct ExportArgs {
+    /// A SQLite execution log (`SqliteStore`).
+    #[arg(long, value_name = "FILE")]
+    sqlite: Option<PathBuf>,
+    /// A PostgreSQL execution log: its connection (`host=… user=… dbname=…` or a URL).
+    #[arg(long, value_name = "CONFIG", requires = "schema")]
+    postgres: Option<String>,
+    /// The PostgreSQL schema of the log.
+    #[arg(long, value_name = "NAME")]
+    schema: Option<String>,
+    /// Where to write the JSONL (standard output when left out).
+    #[arg(long, short, value_name = "FILE")]
+    out: Option<PathBuf>,
+}
+
+/// Writes every run of the log as JSONL; says on standard error how many lines.
+pub fn run(args: &ExportArgs) -> Result<(), String> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start a runtime: {e}"))?;
+    let runs = runtime.block_on(async {
+        match (&args.sqlite, &args.postgres, &args.schema) {
+            (Some(path), _, _) => {
+                if !path.exists() {
+                    return Err(format!("{}: no such file", path.display()));
+                }
+                let store = workflow_store::SqliteStore::open(path).map_err(|e| e.to_string())?;
+                store.runs().await.map_err(|e| e.to_string())
+            }
+            (None, Some(config), Some(schema)) => {
+                let store = workflow_store::PostgresStore::connect(config, schema)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                store.runs().await.map_err(|e| e.to_string())
+            }
+            _ => Err("give `--sqlite FILE`, or `--postgres CONFIG --schema NAME`".to_owned()),
+        }
+    })?;
+    let lines = match &args.out {
+        Some(path) => {
+            let file = std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            workflow_store::export_jsonl(&runs, std::io::BufWriter::new(file))
+                .map_err(|e| format!("{}: {e}", path.display()))?
+        }
+        None => {
+            let stdout = std::io::stdout().lock();
+            workflow_store::export_jsonl(&runs, std::io::BufWriter::new(stdout)).map_err(|e| e.to_string())?
+        }
+    };
+    let _ = writeln!(std::io::stderr(), "{lines} call(s) of {} run(s) exported", runs.len());
+    Ok(())
+}
