@@ -122,6 +122,11 @@ pub enum Entry {
         tool: String,
         /// The idempotency key its calls are given.
         key: String,
+        /// Whether the tool is idempotent. The run waits for the entry to be durable only when it
+        /// is not: a resumed run calls an idempotent step again anyway, so a store may write
+        /// this entry without waiting for the disk.
+        #[serde(default = "yes")]
+        idempotent: bool,
         /// Wall-clock time, milliseconds since the Unix epoch.
         at_ms: u64,
     },
@@ -197,6 +202,10 @@ impl Entry {
             | Entry::RunFinished { run, .. } => run,
         }
     }
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// What a journal holds of one step of a run.
@@ -400,6 +409,8 @@ pub trait Journal: Send + Sync {
 #[derive(Debug, Default)]
 pub struct MemoryJournal {
     entries: Mutex<Vec<Entry>>,
+    /// Each run's entries, for a resume that reads one run of many.
+    runs: Mutex<HashMap<RunId, Vec<Entry>>>,
     signals: Mutex<HashMap<(RunId, String), Value>>,
     waits: Mutex<HashMap<(RunId, String), u64>>,
 }
@@ -412,7 +423,11 @@ impl MemoryJournal {
 
     /// A journal holding `entries` (say, what another journal held when its process crashed).
     pub fn with_entries(entries: Vec<Entry>) -> Self {
-        Self { entries: Mutex::new(entries), ..Self::default() }
+        let journal = Self::default();
+        for entry in entries {
+            drop(journal.append(entry));
+        }
+        journal
     }
 
     /// Every entry so far, in order.
@@ -427,15 +442,20 @@ impl Journal for MemoryJournal {
         run: &'a RunId,
     ) -> Pin<Box<dyn Future<Output = Result<Option<Replay>, JournalError>> + Send + 'a>> {
         let replay = self
-            .entries
+            .runs
             .lock()
-            .map_err(|_| JournalError::Store("the journal's lock is poisoned".to_owned()))
-            .map(|entries| Replay::from_entries(run, entries.iter()));
+            .map_err(|_| poisoned())
+            .map(|runs| runs.get(run).and_then(|entries| Replay::from_entries(run, entries.iter())));
         Box::pin(std::future::ready(replay))
     }
 
     fn append(&self, entry: Entry) -> Durable {
-        let result = self.entries.lock().map(|mut entries| entries.push(entry)).map_err(|_| poisoned());
+        let indexed =
+            self.runs.lock().map(|mut runs| runs.entry(entry.run().clone()).or_default().push(entry.clone()));
+        let result = match indexed {
+            Ok(()) => self.entries.lock().map(|mut entries| entries.push(entry)).map_err(|_| poisoned()),
+            Err(_) => Err(poisoned()),
+        };
         Box::pin(std::future::ready(result))
     }
 

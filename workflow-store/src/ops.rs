@@ -132,8 +132,8 @@ pub(crate) enum Op {
     /// A new run (ignored if the run exists).
     Run { run: String, workflow: String, hash: String, definition: String, inputs: String, at: i64 },
     /// A step's tool is about to be called (a new row, or a row of an earlier attempt of the run
-    /// set running again).
-    Start { run: String, step: String, tool: String, key: String, at: i64 },
+    /// set running again); `durable` when the run waits for it (its tool is not idempotent).
+    Start { run: String, step: String, tool: String, key: String, durable: bool, at: i64 },
     /// A step ended.
     Finish {
         run: String,
@@ -160,6 +160,22 @@ fn text(value: &Value) -> String {
     value.to_string()
 }
 
+/// How long writes no run waits for wait for one it does, to share its commit: the starts of
+/// idempotent steps, usually followed at once by the step's end.
+pub(crate) const LINGER: std::time::Duration = std::time::Duration::from_millis(2);
+
+impl Op {
+    /// Whether the write is committed at once. The start of an idempotent step, and the start
+    /// and end of a run, are not: each waits a moment to share the commit of the next write
+    /// (a step's end, which is always committed at once). A crash that loses one of them
+    /// loses nothing a resume needs: an idempotent step is called again anyway, a run whose
+    /// start is lost had recorded no step, and a run whose end is lost ends again when resumed,
+    /// calling nothing.
+    pub(crate) fn durable(&self) -> bool {
+        !matches!(self, Op::Start { durable: false, .. } | Op::Run { .. } | Op::RunEnd { .. })
+    }
+}
+
 impl From<Entry> for Op {
     fn from(entry: Entry) -> Self {
         match entry {
@@ -171,8 +187,8 @@ impl From<Entry> for Op {
                 inputs: text(&inputs),
                 at: ms(at_ms),
             },
-            Entry::StepStarted { run, step, tool, key, at_ms } => {
-                Op::Start { run: run.to_string(), step, tool, key, at: ms(at_ms) }
+            Entry::StepStarted { run, step, tool, key, idempotent, at_ms } => {
+                Op::Start { run: run.to_string(), step, tool, key, durable: !idempotent, at: ms(at_ms) }
             }
             Entry::StepFinished { run, step, tool, status, args, output, record, at_ms } => {
                 let error = record.get("error").and_then(Value::as_str).map(str::to_owned);

@@ -203,9 +203,15 @@ impl Journal for PostgresStore {
     }
 
     fn append(&self, entry: Entry) -> Durable {
+        let op = Op::from(entry);
+        let durable = op.durable();
         let (reply, answer) = oneshot::channel();
-        let sent = self.sender.send(Msg::Append(Op::from(entry), reply)).is_ok();
+        let sent = self.sender.send(Msg::Append(op, reply)).is_ok();
         let name = self.name.clone();
+        if sent && !durable {
+            // Committed with the next write, and not waited for (see `Op::durable`).
+            return Box::pin(std::future::ready(Ok(())));
+        }
         Box::pin(async move {
             if !sent {
                 return Err(StoreError::Closed(name).into());
@@ -403,12 +409,21 @@ async fn serve(
             }
             if pending.len() < BATCH {
                 next = receiver.try_recv().ok();
+                // Writes no run waits for (the starts of idempotent steps) wait a moment for one
+                // it does, to share its commit.
+                if next.is_none() && !pending.is_empty() && !pending.iter().any(|(op, _)| op.durable()) {
+                    next = tokio::time::timeout(crate::ops::LINGER, receiver.recv()).await.ok().flatten();
+                }
             }
         }
         write(&mut client, &statements, &name, &mut pending).await;
     }
 }
 
+/// Writes `pending` in one transaction, its statements pipelined (sent without waiting for each
+/// answer), and tells each waiting step. A batch of writes no run waits for (the starts of
+/// idempotent steps) is committed without waiting for the disk (`synchronous_commit = off`); the
+/// next durable commit flushes it.
 async fn write(
     client: &mut Client,
     statements: &Statements,
@@ -418,40 +433,39 @@ async fn write(
     if pending.is_empty() {
         return;
     }
-    let result = async {
-        let tx = client.transaction().await?;
-        for (op, _) in pending.iter() {
-            apply(&tx, statements, op).await?;
-        }
-        tx.commit().await
-    }
-    .await;
-    let result = result.map_err(|e| {
-        JournalError::from(StoreError::Database { store: name.to_owned(), message: message(&e) })
-    });
+    let durable = pending.iter().any(|(op, _)| op.durable());
+    let client = &*client;
+    let begin =
+        client.batch_execute(if durable { "BEGIN" } else { "BEGIN; SET LOCAL synchronous_commit = off" });
+    let ops = futures::future::join_all(pending.iter().map(|(op, _)| apply(client, statements, op)));
+    let commit = client.batch_execute("COMMIT");
+    let (begun, applied, committed) = tokio::join!(begin, ops, commit);
+    let mut result = begun.and(applied.into_iter().try_for_each(|r| r.map(drop)));
+    // A failed statement aborts the transaction, and `COMMIT` then rolls it back.
+    result = result.and(committed);
+    let result = result.map_err(|e| JournalError::from(database(name)(e)));
     if let Err(error) = &result {
         tracing::error!(store = name, %error, entries = pending.len(), "journal entries could not be written");
+        let _ = client.batch_execute("ROLLBACK").await;
     }
     for (_, reply) in pending.drain(..) {
         let _ = reply.send(result.clone());
     }
 }
 
-async fn apply(
-    tx: &tokio_postgres::Transaction<'_>,
-    s: &Statements,
-    op: &Op,
-) -> Result<u64, tokio_postgres::Error> {
+async fn apply(client: &Client, s: &Statements, op: &Op) -> Result<u64, tokio_postgres::Error> {
     match op {
         Op::Run { run, workflow, hash, definition, inputs, at } => {
-            tx.execute(&s.run, &[run, workflow, hash, definition, inputs, at]).await
+            client.execute(&s.run, &[run, workflow, hash, definition, inputs, at]).await
         }
-        Op::Start { run, step, tool, key, at } => tx.execute(&s.start, &[run, step, tool, key, at]).await,
+        Op::Start { run, step, tool, key, at, .. } => {
+            client.execute(&s.start, &[run, step, tool, key, at]).await
+        }
         Op::Finish { run, step, tool, state, args, output, record, error, at } => {
-            tx.execute(&s.finish, &[run, step, tool, state, args, output, record, error, at]).await
+            client.execute(&s.finish, &[run, step, tool, state, args, output, record, error, at]).await
         }
-        Op::Compensated { run, step } => tx.execute(&s.compensated, &[run, step]).await,
-        Op::RunEnd { run, status, error, at } => tx.execute(&s.run_end, &[run, status, error, at]).await,
+        Op::Compensated { run, step } => client.execute(&s.compensated, &[run, step]).await,
+        Op::RunEnd { run, status, error, at } => client.execute(&s.run_end, &[run, status, error, at]).await,
     }
 }
 

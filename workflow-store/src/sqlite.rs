@@ -1,8 +1,8 @@
-//! [`SqliteStore`]: the log in one SQLite file, written by a thread of its own.
+//! [`SqliteStore`]: the log in one SQLite file, group-committed by the steps themselves.
 
 use std::path::Path;
 use std::pin::Pin;
-use std::sync::mpsc;
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 
 use rusqlite::{Connection, OptionalExtension as _, params};
@@ -58,29 +58,42 @@ const MIGRATIONS: &[&str] = &[
     );",
 ];
 
-/// At most this many entries in one transaction.
-const BATCH: usize = 1024;
+/// A queued write, and who waits for it (nobody, for the start of an idempotent step).
+type Queued = (Op, Option<oneshot::Sender<Result<(), JournalError>>>);
 
-/// Work for the writer thread, done after the entries queued before it are written.
-type Task = Box<dyn FnOnce(&mut Connection, &str) + Send>;
+/// What the store's handles share: the connection, and the writes queued for it.
+struct Shared {
+    name: String,
+    connection: Mutex<Connection>,
+    queue: Mutex<Vec<Queued>>,
+    /// Set when writes nobody waits for are queued, and when the store closes: what the
+    /// flusher thread waits for.
+    lazy: Mutex<Lazy>,
+    wake: Condvar,
+}
 
-enum Msg {
-    Append(Op, oneshot::Sender<Result<(), JournalError>>),
-    Do(Task),
+#[derive(Default)]
+struct Lazy {
+    queued: bool,
+    closed: bool,
 }
 
 /// The execution log and journal in a SQLite file (bundled SQLite: nothing to install).
 ///
-/// A thread of its own owns the connection: entries are queued without blocking the run, and
-/// those that arrive together are written in one transaction. The file is in WAL mode with
-/// `synchronous = NORMAL`: a committed entry survives the process being killed; for it to
+/// Writes are group-committed: a step's end is queued, and the first step to find the file free
+/// writes everything queued in one transaction, its own and the others' (so steps ending
+/// together share a commit), on the calling thread, with no hand-off to another thread. The
+/// start of an idempotent step, which no run waits for, waits a moment (`2 ms`) to share the
+/// commit of the next write, or is written by a thread of the store's own. The file is in WAL mode
+/// with `synchronous = NORMAL`: a committed entry survives the process being killed; for it to
 /// survive a power cut as well, open it with [`SqliteStore::open_synchronous`].
 ///
-/// Dropping the store writes what is queued, then closes the file.
+/// A commit holds the calling thread for as long as SQLite takes (tens of microseconds; up to
+/// the 10 s busy timeout while another process holds the file's write lock). Dropping the store
+/// writes what is queued, then closes the file.
 pub struct SqliteStore {
-    name: String,
-    sender: Option<mpsc::Sender<Msg>>,
-    writer: Option<JoinHandle<()>>,
+    shared: Arc<Shared>,
+    flusher: Option<JoinHandle<()>>,
 }
 
 impl SqliteStore {
@@ -106,34 +119,32 @@ impl SqliteStore {
             ))
             .map_err(error)?;
         migrate(&mut connection, &name)?;
-        let (sender, receiver) = mpsc::channel();
-        let thread_name = name.clone();
-        let writer = std::thread::Builder::new()
+        let shared = Arc::new(Shared {
+            name: name.clone(),
+            connection: Mutex::new(connection),
+            queue: Mutex::new(Vec::new()),
+            lazy: Mutex::new(Lazy::default()),
+            wake: Condvar::new(),
+        });
+        let background = shared.clone();
+        let flusher = std::thread::Builder::new()
             .name("workflow-store-sqlite".to_owned())
-            .spawn(move || serve(connection, &thread_name, &receiver))
+            .spawn(move || background.flush_lazily())
             .map_err(|e| StoreError::Database { store: name.clone(), message: e.to_string() })?;
-        Ok(Self { name, sender: Some(sender), writer: Some(writer) })
+        Ok(Self { shared, flusher: Some(flusher) })
     }
 
     /// The path the store was opened with, as `sqlite <path>`.
     pub fn name(&self) -> &str {
-        &self.name
+        &self.shared.name
     }
 
-    /// Runs `task` on the writer thread, after what is queued; its answer.
+    /// Runs `task` with the connection, after the writes queued before it.
     async fn ask<T: Send + 'static>(
         &self,
         task: impl FnOnce(&mut Connection, &str) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
-        let (reply, answer) = oneshot::channel();
-        let task: Task = Box::new(move |connection, name| {
-            let _ = reply.send(task(connection, name));
-        });
-        // A send that fails drops `reply`: the answer is then "closed".
-        if let Some(sender) = &self.sender {
-            let _ = sender.send(Msg::Do(task));
-        }
-        answer.await.map_err(|_| StoreError::Closed(self.name.clone()))?
+        self.shared.with_connection(task)
     }
 
     /// Every run, oldest first, with its steps.
@@ -152,7 +163,66 @@ impl SqliteStore {
     pub async fn export_jsonl<W: std::io::Write>(&self, out: W) -> Result<usize, StoreError> {
         let runs = self.runs().await?;
         crate::export_jsonl(&runs, out)
-            .map_err(|e| StoreError::Database { store: self.name.clone(), message: e.to_string() })
+            .map_err(|e| StoreError::Database { store: self.shared.name.clone(), message: e.to_string() })
+    }
+}
+
+impl Shared {
+    fn lock_connection(&self) -> std::sync::MutexGuard<'_, Connection> {
+        // A panic while the lock was held cannot leave the connection inconsistent: SQLite
+        // rolls back the transaction it did not commit.
+        self.connection.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn take_queue(&self) -> Vec<Queued> {
+        std::mem::take(&mut *self.queue.lock().unwrap_or_else(std::sync::PoisonError::into_inner))
+    }
+
+    /// Writes what is queued. A thread already writing is waited for (the lock is never held
+    /// across an `await`, only for one commit), and what it wrote is not written again: when it
+    /// took this call's write along, the queue is empty by the time the lock is had.
+    fn flush(&self) {
+        let mut connection = self.lock_connection();
+        let batch = self.take_queue();
+        write(&mut connection, &self.name, batch);
+    }
+
+    /// Runs `task` with the connection, after writing what is queued.
+    fn with_connection<T>(
+        &self,
+        task: impl FnOnce(&mut Connection, &str) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut connection = self.lock_connection();
+        let batch = self.take_queue();
+        write(&mut connection, &self.name, batch);
+        let result = task(&mut connection, &self.name);
+        // What was queued while the task ran.
+        let batch = self.take_queue();
+        write(&mut connection, &self.name, batch);
+        result
+    }
+
+    fn queue(&self, op: Op, reply: Option<oneshot::Sender<Result<(), JournalError>>>) {
+        self.queue.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push((op, reply));
+    }
+
+    /// The flusher thread: writes nobody waits for are written a moment after they are queued,
+    /// if no other write took them along.
+    fn flush_lazily(&self) {
+        loop {
+            let mut lazy = self.lazy.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            while !lazy.queued && !lazy.closed {
+                lazy = self.wake.wait(lazy).unwrap_or_else(std::sync::PoisonError::into_inner);
+            }
+            let closed = lazy.closed;
+            lazy.queued = false;
+            drop(lazy);
+            if closed {
+                return;
+            }
+            std::thread::sleep(crate::ops::LINGER);
+            self.flush();
+        }
     }
 }
 
@@ -165,37 +235,36 @@ impl Journal for SqliteStore {
     }
 
     fn append(&self, entry: Entry) -> Durable {
-        let (reply, answer) = oneshot::channel();
-        let sent = self.sender.as_ref().is_some_and(|s| s.send(Msg::Append(Op::from(entry), reply)).is_ok());
-        let name = self.name.clone();
-        Box::pin(async move {
-            if !sent {
-                return Err(StoreError::Closed(name).into());
+        let op = Op::from(entry);
+        if !op.durable() {
+            self.shared.queue(op, None);
+            if let Ok(mut lazy) = self.shared.lazy.lock() {
+                lazy.queued = true;
             }
-            answer.await.map_err(|_| JournalError::from(StoreError::Closed(name)))?
-        })
+            self.shared.wake.notify_one();
+            return Box::pin(std::future::ready(Ok(())));
+        }
+        let (reply, answer) = oneshot::channel();
+        self.shared.queue(op, Some(reply));
+        self.shared.flush();
+        let name = self.shared.name.clone();
+        Box::pin(async move { answer.await.map_err(|_| JournalError::from(StoreError::Closed(name)))? })
     }
 
     fn send_signal(&self, run: &RunId, name: &str, payload: serde_json::Value) -> Durable {
         let (run, signal, payload) = (run.to_string(), name.to_owned(), payload.to_string());
         let at = crate::ops::now_ms();
-        let (reply, answer) = oneshot::channel();
-        let task: Task = Box::new(move |connection, name| {
-            let done = connection.execute(
-                "INSERT INTO signals (run_id, name, payload, sent_at_ms) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (run_id, name) DO UPDATE SET payload = excluded.payload, sent_at_ms = excluded.sent_at_ms",
-                params![run, signal, payload, at],
-            );
-            let _ = reply.send(done.map(drop).map_err(|e| JournalError::from(database(name)(e))));
+        let done = self.shared.with_connection(move |connection, name| {
+            connection
+                .execute(
+                    "INSERT INTO signals (run_id, name, payload, sent_at_ms) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (run_id, name) DO UPDATE SET payload = excluded.payload, sent_at_ms = excluded.sent_at_ms",
+                    params![run, signal, payload, at],
+                )
+                .map(drop)
+                .map_err(database(name))
         });
-        let sent = self.sender.as_ref().is_some_and(|s| s.send(Msg::Do(task)).is_ok());
-        let name = self.name.clone();
-        Box::pin(async move {
-            if !sent {
-                return Err(StoreError::Closed(name).into());
-            }
-            answer.await.map_err(|_| JournalError::from(StoreError::Closed(name)))?
-        })
+        Box::pin(std::future::ready(done.map_err(JournalError::from)))
     }
 
     fn signal<'a>(
@@ -258,22 +327,24 @@ fn database(name: &str) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
 
 impl Drop for SqliteStore {
     fn drop(&mut self) {
-        // Closing the channel ends the writer once it has written what is queued.
-        self.sender = None;
-        if let Some(writer) = self.writer.take() {
-            let _ = writer.join();
+        if let Ok(mut lazy) = self.shared.lazy.lock() {
+            lazy.closed = true;
         }
+        self.shared.wake.notify_all();
+        if let Some(flusher) = self.flusher.take() {
+            let _ = flusher.join();
+        }
+        // What is still queued.
+        let _ = self.shared.with_connection(|_, _| Ok(()));
     }
 }
 
 impl std::fmt::Debug for SqliteStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SqliteStore").field("name", &self.name).finish_non_exhaustive()
+        f.debug_struct("SqliteStore").field("name", &self.shared.name).finish_non_exhaustive()
     }
 }
 
-/// Applies the migrations not yet applied, in one transaction that holds the file's write lock
-/// from its start, so that processes opening the file at once migrate it once.
 fn migrate(connection: &mut Connection, name: &str) -> Result<(), StoreError> {
     let error = |e: rusqlite::Error| StoreError::Database { store: name.to_owned(), message: e.to_string() };
     let tx = connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(error)?;
@@ -294,38 +365,14 @@ fn migrate(connection: &mut Connection, name: &str) -> Result<(), StoreError> {
 
 /// The writer: batches of entries in one transaction each; queries answered in order, after the
 /// entries queued before them are written.
-fn serve(mut connection: Connection, name: &str, receiver: &mpsc::Receiver<Msg>) {
-    while let Ok(first) = receiver.recv() {
-        let mut pending: Vec<(Op, oneshot::Sender<Result<(), JournalError>>)> = Vec::new();
-        let mut next = Some(first);
-        while let Some(msg) = next.take() {
-            match msg {
-                Msg::Append(op, reply) => pending.push((op, reply)),
-                Msg::Do(task) => {
-                    write(&mut connection, name, &mut pending);
-                    task(&mut connection, name);
-                }
-            }
-            if pending.len() < BATCH {
-                next = receiver.try_recv().ok();
-            }
-        }
-        write(&mut connection, name, &mut pending);
-    }
-}
-
-/// Writes `pending` in one transaction and tells each waiting step.
-fn write(
-    connection: &mut Connection,
-    name: &str,
-    pending: &mut Vec<(Op, oneshot::Sender<Result<(), JournalError>>)>,
-) {
-    if pending.is_empty() {
+/// Writes `batch` in one transaction and tells each waiting step.
+fn write(connection: &mut Connection, name: &str, batch: Vec<Queued>) {
+    if batch.is_empty() {
         return;
     }
     let result = (|| -> rusqlite::Result<()> {
         let tx = connection.transaction()?;
-        for (op, _) in pending.iter() {
+        for (op, _) in &batch {
             apply(&tx, op)?;
         }
         tx.commit()
@@ -334,50 +381,49 @@ fn write(
         JournalError::from(StoreError::Database { store: name.to_owned(), message: e.to_string() })
     });
     if let Err(error) = &result {
-        tracing::error!(store = name, %error, entries = pending.len(), "journal entries could not be written");
+        tracing::error!(store = name, %error, entries = batch.len(), "journal entries could not be written");
     }
-    for (_, reply) in pending.drain(..) {
-        let _ = reply.send(result.clone());
+    for (_, reply) in batch {
+        if let Some(reply) = reply {
+            let _ = reply.send(result.clone());
+        }
     }
 }
 
+/// The statements of the writes, prepared once per connection (`prepare_cached`).
+const INSERT_RUN: &str =
+    "INSERT INTO runs (run_id, workflow, definition_hash, definition, inputs, status, started_at_ms)
+     VALUES (?1, ?2, ?3, ?4, ?5, 'running', ?6) ON CONFLICT (run_id) DO NOTHING";
+const START_STEP: &str = "INSERT INTO steps (run_id, step, seq, tool, state, idempotency_key, started_at_ms)
+     VALUES (?1, ?2, (SELECT COALESCE(MAX(seq), 0) + 1 FROM steps WHERE run_id = ?1), ?3, 'running', ?4, ?5)
+     ON CONFLICT (run_id, step) DO UPDATE SET
+        state = 'running', tool = excluded.tool, idempotency_key = excluded.idempotency_key";
+const FINISH_STEP: &str = "INSERT INTO steps
+        (run_id, step, seq, tool, state, args, output, record, error, started_at_ms, finished_at_ms)
+     VALUES (?1, ?2, (SELECT COALESCE(MAX(seq), 0) + 1 FROM steps WHERE run_id = ?1), ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)
+     ON CONFLICT (run_id, step) DO UPDATE SET
+        state = excluded.state, tool = excluded.tool,
+        args = COALESCE(excluded.args, steps.args), output = excluded.output,
+        record = COALESCE(excluded.record, steps.record), error = excluded.error,
+        finished_at_ms = excluded.finished_at_ms";
+const COMPENSATE_STEP: &str = "UPDATE steps SET state = 'compensated' WHERE run_id = ?1 AND step = ?2";
+const END_RUN: &str = "UPDATE runs SET status = ?2, error = ?3, finished_at_ms = ?4 WHERE run_id = ?1";
+
 fn apply(tx: &rusqlite::Transaction<'_>, op: &Op) -> rusqlite::Result<()> {
-    const NEXT_SEQ: &str = "(SELECT COALESCE(MAX(seq), 0) + 1 FROM steps WHERE run_id = ?1)";
     match op {
-        Op::Run { run, workflow, hash, definition, inputs, at } => tx.execute(
-            "INSERT INTO runs (run_id, workflow, definition_hash, definition, inputs, status, started_at_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, 'running', ?6) ON CONFLICT (run_id) DO NOTHING",
-            params![run, workflow, hash, definition, inputs, at],
-        ),
-        Op::Start { run, step, tool, key, at } => tx.execute(
-            &format!(
-                "INSERT INTO steps (run_id, step, seq, tool, state, idempotency_key, started_at_ms)
-                 VALUES (?1, ?2, {NEXT_SEQ}, ?3, 'running', ?4, ?5)
-                 ON CONFLICT (run_id, step) DO UPDATE SET
-                    state = 'running', tool = excluded.tool, idempotency_key = excluded.idempotency_key"
-            ),
-            params![run, step, tool, key, at],
-        ),
-        Op::Finish { run, step, tool, state, args, output, record, error, at } => tx.execute(
-            &format!(
-                "INSERT INTO steps (run_id, step, seq, tool, state, args, output, record, error, started_at_ms, finished_at_ms)
-                 VALUES (?1, ?2, {NEXT_SEQ}, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)
-                 ON CONFLICT (run_id, step) DO UPDATE SET
-                    state = excluded.state, tool = excluded.tool,
-                    args = COALESCE(excluded.args, steps.args), output = excluded.output,
-                    record = COALESCE(excluded.record, steps.record), error = excluded.error,
-                    finished_at_ms = excluded.finished_at_ms"
-            ),
-            params![run, step, tool, state, args, output, record, error, at],
-        ),
-        Op::Compensated { run, step } => tx.execute(
-            "UPDATE steps SET state = 'compensated' WHERE run_id = ?1 AND step = ?2",
-            params![run, step],
-        ),
-        Op::RunEnd { run, status, error, at } => tx.execute(
-            "UPDATE runs SET status = ?2, error = ?3, finished_at_ms = ?4 WHERE run_id = ?1",
-            params![run, status, error, at],
-        ),
+        Op::Run { run, workflow, hash, definition, inputs, at } => {
+            tx.prepare_cached(INSERT_RUN)?.execute(params![run, workflow, hash, definition, inputs, at])
+        }
+        Op::Start { run, step, tool, key, at, .. } => {
+            tx.prepare_cached(START_STEP)?.execute(params![run, step, tool, key, at])
+        }
+        Op::Finish { run, step, tool, state, args, output, record, error, at } => tx
+            .prepare_cached(FINISH_STEP)?
+            .execute(params![run, step, tool, state, args, output, record, error, at]),
+        Op::Compensated { run, step } => tx.prepare_cached(COMPENSATE_STEP)?.execute(params![run, step]),
+        Op::RunEnd { run, status, error, at } => {
+            tx.prepare_cached(END_RUN)?.execute(params![run, status, error, at])
+        }
     }
     .map(drop)
 }
@@ -403,7 +449,8 @@ fn read(connection: &Connection, name: &str, run: Option<&str>) -> Result<Vec<St
     };
     let rows: Vec<RunRow> = match run {
         Some(id) => connection
-            .query_row(&format!("SELECT {columns} FROM runs WHERE run_id = ?1"), [id], row)
+            .prepare_cached(&format!("SELECT {columns} FROM runs WHERE run_id = ?1"))
+            .and_then(|mut statement| statement.query_row([id], row))
             .optional()
             .map_err(error)?
             .into_iter()
@@ -416,7 +463,7 @@ fn read(connection: &Connection, name: &str, run: Option<&str>) -> Result<Vec<St
         }
     };
     let mut statement = connection
-        .prepare(
+        .prepare_cached(
             "SELECT step, seq, tool, state, idempotency_key, args, output, record, error, started_at_ms, finished_at_ms
              FROM steps WHERE run_id = ?1 ORDER BY seq",
         )

@@ -7,9 +7,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use workflow::RunContext;
 use workflow::journal::{MemoryJournal, RunId};
 use workflow::prelude::*;
-use workflow::RunContext;
 use workflow_store::{PostgresStore, QueuedResult, SqliteStore, Worker};
 
 /// Add one.
@@ -34,7 +34,19 @@ workflow! {
     }
 }
 
+workflow! {
+    /// One step.
+    pub single(start: u64) {
+        s1 = step(n: <<start>>);
+    }
+}
+
 const NAMES: [&str; 10] = ["s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10"];
+
+/// One step as a DBOS workflow.
+async fn dbos_single(start: u64) -> dbos::Result<u64> {
+    dbos::step("s1", || async move { dbos::Result::Ok(start + 1) }).await
+}
 
 /// The same ten steps as a DBOS workflow.
 async fn dbos_chain(start: u64) -> dbos::Result<u64> {
@@ -51,7 +63,8 @@ fn postgres_config() -> String {
 }
 
 fn postgres_url() -> String {
-    std::env::var("WORKFLOW_BENCH_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+    std::env::var("WORKFLOW_BENCH_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
 }
 
 fn per_step(c: &mut Criterion) {
@@ -68,8 +81,31 @@ fn per_step(c: &mut Criterion) {
         ..dbos::Config::new("workflow-bench", postgres_url())
     });
     let dbos_chain = dbos.register_workflow("chain", dbos_chain).unwrap();
+    let dbos_single = dbos.register_workflow("single", dbos_single).unwrap();
     rt.block_on(dbos.launch()).unwrap();
     assert_eq!(rt.block_on(dbos_chain.run(0)).unwrap(), 10);
+
+    let mut parts = c.benchmark_group("journal/sqlite parts");
+    parts.sample_size(30).measurement_time(Duration::from_secs(4));
+    let run = RunId::random();
+    parts.bench_function("a read through the writer thread", |b| {
+        b.iter(|| {
+            rt.block_on(async { workflow::journal::Journal::signal(&*sqlite, &run, "x").await.unwrap() })
+        });
+    });
+    parts.bench_function("a commit through the writer thread", |b| {
+        b.iter(|| {
+            rt.block_on(async {
+                let entry = workflow::journal::Entry::StepCompensated {
+                    run: run.clone(),
+                    step: "x".into(),
+                    at_ms: 0,
+                };
+                workflow::journal::Journal::append(&*sqlite, entry).await.unwrap()
+            })
+        });
+    });
+    parts.finish();
 
     let mut group = c.benchmark_group("journal/10-step chain");
     group.sample_size(30).measurement_time(Duration::from_secs(6));
@@ -105,6 +141,35 @@ fn per_step(c: &mut Criterion) {
     });
     group.bench_function("dbos postgres", |b| {
         b.iter(|| rt.block_on(async { dbos_chain.run(0).await.unwrap() }));
+    });
+    group.finish();
+
+    // The same with one step: the difference is what nine more steps cost.
+    let mut group = c.benchmark_group("journal/1-step run");
+    group.sample_size(30).measurement_time(Duration::from_secs(5));
+    group.bench_function("no journal", |b| {
+        b.iter(|| rt.block_on(async { single(0).run(&()).await.unwrap().s1 }));
+    });
+    for (name, store) in [("sqlite", &sqlite), ("sqlite synchronous=FULL", &sqlite_full)] {
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                rt.block_on(async {
+                    let context = RunContext::new(&()).with_journal(store.clone(), RunId::random());
+                    single(0).run(context).await.unwrap().s1
+                })
+            });
+        });
+    }
+    group.bench_function("postgres", |b| {
+        b.iter(|| {
+            rt.block_on(async {
+                let context = RunContext::new(&()).with_journal(postgres.clone(), RunId::random());
+                single(0).run(context).await.unwrap().s1
+            })
+        });
+    });
+    group.bench_function("dbos postgres", |b| {
+        b.iter(|| rt.block_on(async { dbos_single.run(0).await.unwrap() }));
     });
     group.finish();
     rt.block_on(dbos.shutdown());
@@ -182,7 +247,10 @@ fn drop_schemas(rt: &tokio::runtime::Runtime, schemas: &[&str]) {
 }
 
 async fn tokio_postgres_connect() -> Result<
-    (tokio_postgres::Client, tokio_postgres::Connection<tokio_postgres::Socket, tokio_postgres::tls::NoTlsStream>),
+    (
+        tokio_postgres::Client,
+        tokio_postgres::Connection<tokio_postgres::Socket, tokio_postgres::tls::NoTlsStream>,
+    ),
     tokio_postgres::Error,
 > {
     tokio_postgres::connect(&postgres_config(), tokio_postgres::NoTls).await

@@ -692,7 +692,10 @@ fn run_body(def: &WorkflowDef, plan: &Plan, unresolved: &[BTreeSet<String>]) -> 
             use #p::exec::journaled::{ViaNothing as _, ViaSerialize as _};
             let mut __wf_inputs_json = #p::serde_json::Map::new();
             #(__wf_inputs_json.insert(<#p::String as ::core::convert::From<&str>>::from(#input_strs), (&&#p::exec::journaled::JsonOf(&__wf_inputs.#input_idents)).json());)*
-            let __wf_opened = #p::exec::journaled::open(#workflow_name, || #p::journal::definition_json(&Self::template()), #p::Value::Object(__wf_inputs_json)).await;
+            // The definition is the same for every run: made once.
+            static __WF_DEFINITION: ::std::sync::OnceLock<#p::exec::journaled::Definition> = ::std::sync::OnceLock::new();
+            let __wf_definition = || __WF_DEFINITION.get_or_init(|| #p::exec::journaled::Definition::of(&Self::template())).clone();
+            let __wf_opened = #p::exec::journaled::open(#workflow_name, __wf_definition, #p::Value::Object(__wf_inputs_json)).await;
             if let #p::Err(__wf_e) = __wf_opened {
                 return #p::Err(__wf_rec.refuse(__wf_e));
             }

@@ -194,12 +194,11 @@ fn store_error(error: JournalError) -> StepError {
 /// inputs are checked to be the ones it started with.
 pub async fn open(
     workflow: &str,
-    definition: impl FnOnce() -> Value,
+    definition: impl FnOnce() -> Definition,
     inputs: Value,
 ) -> Result<(), StepError> {
     let Some(slot) = current() else { return Ok(()) };
-    let definition = definition();
-    let hash = definition_hash(&definition);
+    let Definition { json: definition, hash } = definition();
     let run = slot.run.clone();
     match slot.journal.load(&run).await.map_err(store_error)? {
         None => {
@@ -242,6 +241,23 @@ pub async fn open(
             }
             Ok(())
         }
+    }
+}
+
+/// A workflow's definition as its journal keeps it, with its hash: made once per compiled
+/// workflow.
+#[derive(Debug, Clone)]
+pub struct Definition {
+    json: Value,
+    hash: String,
+}
+
+impl Definition {
+    /// The definition of `template`.
+    pub fn of(template: &crate::WorkflowTemplate) -> Self {
+        let json = crate::journal::definition_json(template);
+        let hash = definition_hash(&json);
+        Self { json, hash }
     }
 }
 
@@ -341,6 +357,7 @@ impl StepJournal {
             step: self.step.to_string(),
             tool: self.tool.to_string(),
             key,
+            idempotent,
             at_ms: now_ms(),
         };
         let durable = self.slot.append(entry);

@@ -279,7 +279,7 @@ async fn run<'a, T: Toolbox + ?Sized + 'a>(
     }
     let recorded_inputs = Value::Object(crate::exec::journaled::redacted(&run.scope.inputs, &secret_inputs));
     let body = async {
-        let definition = || crate::journal::definition_json(workflow);
+        let definition = || crate::exec::journaled::Definition::of(workflow);
         if let Err(error) = crate::exec::journaled::open(&workflow.name, definition, recorded_inputs).await {
             return Err(run.recorder.refuse(error));
         }
