@@ -192,7 +192,17 @@ fn store_error(error: JournalError) -> StepError {
 /// is recorded ([`Entry::RunStarted`]); a run the journal knows is resumed, once its workflow,
 /// its definition (`definition`, as [`WorkflowTemplate`](crate::WorkflowTemplate) JSON) and its
 /// inputs are checked to be the ones it started with.
-pub async fn open(
+///
+/// The future is boxed: a run without a journal does not carry its state.
+pub fn open<'a>(
+    workflow: &'a str,
+    definition: impl FnOnce() -> Definition + Send + 'a,
+    inputs: Value,
+) -> Pin<Box<dyn Future<Output = Result<(), StepError>> + Send + 'a>> {
+    Box::pin(open_journal(workflow, definition, inputs))
+}
+
+async fn open_journal(
     workflow: &str,
     definition: impl FnOnce() -> Definition,
     inputs: Value,
@@ -280,8 +290,9 @@ pub enum Replayed<T> {
     /// run cannot go on (its outcome is unknown, or its output does not deserialise). Its record
     /// is written.
     Done(Result<T, StepError>),
-    /// The step runs; with the journal to tell of it, for a journaled run.
-    Run(Option<StepJournal>),
+    /// The step runs; with the journal to tell of it, for a journaled run (on the heap: a step
+    /// of a run without a journal carries one pointer for it).
+    Run(Option<Box<StepJournal>>),
 }
 
 /// What a step of a journaled run appends.
@@ -343,14 +354,22 @@ fn replay_slow<T: DeserializeOwned>(
             };
             Replayed::Done(super::fail(record, store_error(error)))
         }
-        _ => Replayed::Run(Some(StepJournal { slot, step: spec.id.clone(), tool: spec.tool.clone() })),
+        _ => Replayed::Run(Some(Box::new(StepJournal {
+            slot,
+            step: spec.id.clone(),
+            tool: spec.tool.clone(),
+        }))),
     }
 }
 
 impl StepJournal {
     /// Appends that the step's tool is about to be called; for a tool that is not `idempotent`,
-    /// waits until that is durable.
-    pub async fn started(&self, idempotent: bool) -> Result<(), StepError> {
+    /// waits until that is durable. (A boxed future: the steps of runs without a journal do not
+    /// carry its state.)
+    pub fn started(
+        &self,
+        idempotent: bool,
+    ) -> Pin<Box<dyn Future<Output = Result<(), StepError>> + Send + 'static>> {
         let key = format!("{}/{}", self.slot.run, self.step);
         let entry = Entry::StepStarted {
             run: self.slot.run.clone(),
@@ -361,18 +380,21 @@ impl StepJournal {
             at_ms: now_ms(),
         };
         let durable = self.slot.append(entry);
-        if idempotent { Ok(()) } else { durable.await.map_err(store_error) }
+        if idempotent {
+            return Box::pin(std::future::ready(Ok(())));
+        }
+        Box::pin(async move { durable.await.map_err(store_error) })
     }
 
     /// Appends how the step ended (with its arguments, `args`, when known) and waits until that
     /// is durable, so that the steps that need it start only then. A journal that cannot write
-    /// fails the step.
-    pub async fn settle<T: Serialize>(
-        self,
-        record: &mut StepRecord,
+    /// fails the step. (A boxed future, as [`started`](Self::started)'s.)
+    pub fn settle<'a, T: Serialize + Send + 'a>(
+        self: Box<Self>,
+        record: &'a mut StepRecord,
         result: Result<T, StepError>,
         args: Option<Value>,
-    ) -> Result<T, StepError> {
+    ) -> Pin<Box<dyn Future<Output = Result<T, StepError>> + Send + 'a>> {
         let output = match &result {
             Ok(output) => Some(serde_json::to_value(output).unwrap_or(Value::Null)),
             Err(_) => None,
@@ -389,10 +411,13 @@ impl StepJournal {
             record: serde_json::to_value(&*record).unwrap_or(Value::Null),
             at_ms: now_ms(),
         };
-        match self.slot.append(entry).await {
-            Ok(()) => result,
-            Err(error) => super::fail(record, store_error(error)),
-        }
+        let durable = self.slot.append(entry);
+        Box::pin(async move {
+            match durable.await {
+                Ok(()) => result,
+                Err(error) => super::fail(record, store_error(error)),
+            }
+        })
     }
 }
 

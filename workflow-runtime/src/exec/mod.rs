@@ -400,15 +400,51 @@ pub fn in_run_span<F: Future>(
     limit: Option<std::sync::Arc<tokio::sync::Semaphore>>,
     journal: Option<std::sync::Arc<journaled::JournalSlot>>,
     body: F,
-) -> impl Future<Output = F::Output> {
+) -> RunSpan<F> {
     let span = tracing::info_span!("workflow.run", workflow);
-    let closing = journal.clone();
-    let body = clock::timed_with(body, seed, limit, journal).instrument(span);
-    async move {
-        let output = body.await;
-        if let Some(slot) = closing {
-            slot.close().await;
+    let slot = journal.clone();
+    RunSpan { body: clock::timed_with(body, seed, limit, journal).instrument(span), slot, ended: None }
+}
+
+pin_project_lite::pin_project! {
+    /// A run's body in its span ([`in_run_span`]), polled in place; a journaled run's output is
+    /// held (on the heap) until its end is durable.
+    #[must_use = "futures do nothing unless awaited"]
+    pub struct RunSpan<F: Future> {
+        #[pin]
+        body: tracing::instrument::Instrumented<Timed<F>>,
+        slot: Option<std::sync::Arc<journaled::JournalSlot>>,
+        ended: Option<(Box<F::Output>, std::pin::Pin<Box<dyn Future<Output = ()> + Send>>)>,
+    }
+}
+
+impl<F: Future> Future for RunSpan<F> {
+    type Output = F::Output;
+
+    fn poll(self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<F::Output> {
+        use std::task::Poll;
+        let this = self.project();
+        if this.ended.is_none() {
+            let output = match this.body.poll(cx) {
+                Poll::Ready(output) => output,
+                Poll::Pending => return Poll::Pending,
+            };
+            let Some(slot) = this.slot.take() else { return Poll::Ready(output) };
+            let close: std::pin::Pin<Box<dyn Future<Output = ()> + Send>> =
+                Box::pin(async move { slot.close().await });
+            *this.ended = Some((Box::new(output), close));
         }
-        output
+        match this.ended {
+            Some((_, close)) => {
+                if close.as_mut().poll(cx).is_pending() {
+                    return Poll::Pending;
+                }
+            }
+            None => return Poll::Pending,
+        }
+        match this.ended.take() {
+            Some((output, _)) => Poll::Ready(*output),
+            None => Poll::Pending,
+        }
     }
 }
