@@ -390,7 +390,7 @@ impl StepJournal {
     /// is durable, so that the steps that need it start only then. A journal that cannot write
     /// fails the step. (A boxed future, as [`started`](Self::started)'s.)
     pub fn settle<'a, T: Serialize + Send + 'a>(
-        self: Box<Self>,
+        self,
         record: &'a mut StepRecord,
         result: Result<T, StepError>,
         args: Option<Value>,
