@@ -6,6 +6,53 @@ use serde_json::Value;
 use workflow_runtime::StepStatus;
 use workflow_runtime::journal::{Entry, Recorded, Replay};
 
+/// The schema both stores share, one migration per version (SQLite reads `BIGINT` as an
+/// integer, as PostgreSQL does).
+pub(crate) const MIGRATIONS: &[&str] = &[
+    // 1: runs and their steps.
+    "CREATE TABLE runs (
+        run_id TEXT PRIMARY KEY,
+        workflow TEXT NOT NULL,
+        definition_hash TEXT NOT NULL,
+        definition TEXT NOT NULL,
+        inputs TEXT NOT NULL,
+        status TEXT NOT NULL,
+        error TEXT,
+        started_at_ms BIGINT NOT NULL,
+        finished_at_ms BIGINT
+    );
+    CREATE INDEX runs_by_workflow ON runs (workflow, started_at_ms);
+    CREATE TABLE steps (
+        run_id TEXT NOT NULL REFERENCES runs (run_id),
+        step TEXT NOT NULL,
+        seq BIGINT NOT NULL,
+        tool TEXT NOT NULL,
+        state TEXT NOT NULL,
+        idempotency_key TEXT,
+        args TEXT,
+        output TEXT,
+        record TEXT,
+        error TEXT,
+        started_at_ms BIGINT,
+        finished_at_ms BIGINT,
+        PRIMARY KEY (run_id, step)
+    );",
+    // 2: signals sent to runs, and the starts of durable waits.
+    "CREATE TABLE signals (
+        run_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        sent_at_ms BIGINT NOT NULL,
+        PRIMARY KEY (run_id, name)
+    );
+    CREATE TABLE waits (
+        run_id TEXT NOT NULL,
+        key TEXT NOT NULL,
+        began_at_ms BIGINT NOT NULL,
+        PRIMARY KEY (run_id, key)
+    );",
+];
+
 /// Where a step stands in the log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StepState {

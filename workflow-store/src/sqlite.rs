@@ -12,51 +12,9 @@ use workflow_runtime::journal::{Durable, Entry, Journal, JournalError, Replay, R
 use crate::StoreError;
 use crate::ops::{Op, StepState, StoredRun, StoredStep, json, unsigned};
 
-/// The schema, one migration per version: `PRAGMA user_version` says which are applied.
-const MIGRATIONS: &[&str] = &[
-    // 1: runs and their steps.
-    "CREATE TABLE runs (
-        run_id TEXT PRIMARY KEY,
-        workflow TEXT NOT NULL,
-        definition_hash TEXT NOT NULL,
-        definition TEXT NOT NULL,
-        inputs TEXT NOT NULL,
-        status TEXT NOT NULL,
-        error TEXT,
-        started_at_ms INTEGER NOT NULL,
-        finished_at_ms INTEGER
-    );
-    CREATE INDEX runs_by_workflow ON runs (workflow, started_at_ms);
-    CREATE TABLE steps (
-        run_id TEXT NOT NULL REFERENCES runs (run_id),
-        step TEXT NOT NULL,
-        seq INTEGER NOT NULL,
-        tool TEXT NOT NULL,
-        state TEXT NOT NULL,
-        idempotency_key TEXT,
-        args TEXT,
-        output TEXT,
-        record TEXT,
-        error TEXT,
-        started_at_ms INTEGER,
-        finished_at_ms INTEGER,
-        PRIMARY KEY (run_id, step)
-    );",
-    // 2: signals sent to runs, and the starts of durable waits.
-    "CREATE TABLE signals (
-        run_id TEXT NOT NULL,
-        name TEXT NOT NULL,
-        payload TEXT NOT NULL,
-        sent_at_ms INTEGER NOT NULL,
-        PRIMARY KEY (run_id, name)
-    );
-    CREATE TABLE waits (
-        run_id TEXT NOT NULL,
-        key TEXT NOT NULL,
-        began_at_ms INTEGER NOT NULL,
-        PRIMARY KEY (run_id, key)
-    );",
-];
+/// The schema, one migration per version ([`crate::ops::MIGRATIONS`], which PostgreSQL
+/// shares): `PRAGMA user_version` says which are applied.
+const MIGRATIONS: &[&str] = crate::ops::MIGRATIONS;
 
 /// A queued write, and who waits for it (nobody, for the start of an idempotent step).
 type Queued = (Op, Option<oneshot::Sender<Result<(), JournalError>>>);

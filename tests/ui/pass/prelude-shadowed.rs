@@ -46,9 +46,19 @@ mod user {
             third = count(word: "x") depends first retry 2 backoff 1ms timeout 5s;
         }
     }
+
+    workflow! {
+        /// A saga, a trigger rule and a fan-out.
+        pub saga(word: ::std::string::String) {
+            first = count(word: <<word>>) compensate count(word: <<first.names[0]>>);
+            each = count(word: <<name>>) for name in <<first.names>> max 2;
+            alert = count(word: "failed") after first failed;
+        }
+    }
 }
 
 fn main() {
     let _ = user::twice::LEVELS;
     let _ = user::twice(::std::string::String::new());
+    let _ = user::saga(::std::string::String::new());
 }

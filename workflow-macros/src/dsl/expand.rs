@@ -694,7 +694,7 @@ fn run_body(def: &WorkflowDef, plan: &Plan, unresolved: &[BTreeSet<String>]) -> 
             #(__wf_inputs_json.insert(<#p::String as ::core::convert::From<&str>>::from(#input_strs), (&&#p::exec::journaled::JsonOf(&__wf_inputs.#input_idents)).json());)*
             // The definition is the same for every run: made once.
             static __WF_DEFINITION: ::std::sync::OnceLock<#p::exec::journaled::Definition> = ::std::sync::OnceLock::new();
-            let __wf_definition = || __WF_DEFINITION.get_or_init(|| #p::exec::journaled::Definition::of(&Self::template())).clone();
+            let __wf_definition = || ::core::clone::Clone::clone(__WF_DEFINITION.get_or_init(|| #p::exec::journaled::Definition::of(&Self::template())));
             let __wf_opened = #p::exec::journaled::open(#workflow_name, __wf_definition, #p::Value::Object(__wf_inputs_json)).await;
             if let #p::Err(__wf_e) = __wf_opened {
                 return #p::Err(__wf_rec.refuse(__wf_e));
@@ -1224,7 +1224,7 @@ fn compensation_fn(def: &WorkflowDef, plan: &Plan, unresolved: &BTreeSet<String>
         let reason = format!("`{}` has no output", def.steps[n].id);
         quote! {
             let #p::Some(#var) = #var else {
-                let __wf_error = #p::StepError::Template { parameter: "compensate".into(), reason: #reason.into() };
+                let __wf_error = #p::StepError::Template { parameter: <#p::String as ::core::convert::From<&str>>::from("compensate"), reason: <#p::String as ::core::convert::From<&str>>::from(#reason) };
                 return #p::exec::failed(&__WF_SPEC, __wf_error);
             };
         }
