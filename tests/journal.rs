@@ -1215,3 +1215,34 @@ async fn a_run_time_run_resumes_from_its_journal_alone() {
     let error = WorkflowExecutor::new().resume(context).await.unwrap_err();
     assert_eq!(error.to_string(), "journal: the journal holds no run `never-ran`");
 }
+
+#[tokio::test]
+async fn compensations_are_in_the_log_and_its_export() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(dir.path().join("runs.db")).unwrap());
+    let run = RunId::random();
+    let flaky = Flaky::default();
+    let context = RunContext::new(&flaky).with_journal(store.clone(), run.clone());
+    // `boom` panics, so `payment` is compensated by `refund`, which fails.
+    let error = guarded(SECRET_LINE.into(), SECRET_KEY.into(), "ada".into()).run(context).await.unwrap_err();
+    assert_eq!(error.step, "boom");
+    let logged = store.run(&run).await.unwrap().unwrap();
+    let compensation =
+        logged.steps.iter().find(|s| s.step == format!("payment/{}", workflow_store::COMPENSATION));
+    let compensation = compensation.unwrap_or_else(|| panic!("{:#?}", logged.steps));
+    assert_eq!(compensation.tool, "refund");
+    assert_eq!(compensation.state, StepState::Ended(workflow::StepStatus::Failed));
+    assert!(
+        compensation.error.as_deref().is_some_and(|e| e.contains("refused for key [REDACTED]")),
+        "{compensation:?}"
+    );
+    assert!(compensation.seq > logged.steps.iter().find(|s| s.step == "boom").unwrap().seq);
+    // The step it did not undo is still the success it was.
+    let payment = logged.steps.iter().find(|s| s.step == "payment").unwrap();
+    assert_eq!(payment.state, StepState::Ended(workflow::StepStatus::Succeeded));
+    let mut jsonl = Vec::new();
+    workflow_store::export_jsonl(&[logged], &mut jsonl).unwrap();
+    let last: Value =
+        serde_json::from_str(String::from_utf8(jsonl).unwrap().lines().last().unwrap()).unwrap();
+    assert_eq!((&last["tool_name"], &last["success"]), (&json!("refund"), &json!(false)));
+}

@@ -149,6 +149,22 @@ pub enum Entry {
         /// Wall-clock time, milliseconds since the Unix epoch.
         at_ms: u64,
     },
+    /// A step's compensation ran (it is recorded whether or not it succeeded; when it did,
+    /// [`Entry::StepCompensated`] follows).
+    CompensationFinished {
+        /// The run.
+        run: RunId,
+        /// The step it undoes.
+        step: String,
+        /// The compensation's tool.
+        tool: String,
+        /// How the compensation ended.
+        status: StepStatus,
+        /// Its record: attempts, times, errors.
+        record: Value,
+        /// Wall-clock time, milliseconds since the Unix epoch.
+        at_ms: u64,
+    },
     /// A step's compensation succeeded: the step is undone, and a resumed run calls it again.
     StepCompensated {
         /// The run.
@@ -198,6 +214,7 @@ impl Entry {
             Entry::RunStarted { run, .. }
             | Entry::StepStarted { run, .. }
             | Entry::StepFinished { run, .. }
+            | Entry::CompensationFinished { run, .. }
             | Entry::StepCompensated { run, .. }
             | Entry::RunFinished { run, .. } => run,
         }
@@ -278,6 +295,7 @@ impl Replay {
             Entry::StepCompensated { step, .. } => {
                 self.steps.remove(step);
             }
+            Entry::CompensationFinished { .. } => {}
             Entry::RunFinished { succeeded, .. } => self.finished = Some(*succeeded),
         }
     }

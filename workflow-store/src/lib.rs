@@ -57,7 +57,7 @@ mod queue;
 mod sqlite;
 
 pub use export::export_jsonl;
-pub use ops::{StepState, StoredRun, StoredStep};
+pub use ops::{COMPENSATION, StepState, StoredRun, StoredStep};
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresStore;
 #[cfg(feature = "postgres")]

@@ -53,6 +53,9 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     );",
 ];
 
+/// The suffix of the id under which a step's compensation is logged: `charge/compensate`.
+pub const COMPENSATION: &str = "compensate";
+
 /// Where a step stands in the log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StepState {
@@ -181,7 +184,8 @@ pub(crate) enum Op {
     /// A step's tool is about to be called (a new row, or a row of an earlier attempt of the run
     /// set running again); `durable` when the run waits for it (its tool is not idempotent).
     Start { run: String, step: String, tool: String, key: String, durable: bool, at: i64 },
-    /// A step ended.
+    /// A step ended; or a compensation, recorded as the step `<step>/compensate` (not durable:
+    /// see [`Op::durable`]).
     Finish {
         run: String,
         step: String,
@@ -191,6 +195,7 @@ pub(crate) enum Op {
         output: Option<String>,
         record: Option<String>,
         error: Option<String>,
+        durable: bool,
         at: i64,
     },
     /// A step was undone by its compensation.
@@ -219,7 +224,13 @@ impl Op {
     /// start is lost had recorded no step, and a run whose end is lost ends again when resumed,
     /// calling nothing.
     pub(crate) fn durable(&self) -> bool {
-        !matches!(self, Op::Start { durable: false, .. } | Op::Run { .. } | Op::RunEnd { .. })
+        !matches!(
+            self,
+            Op::Start { durable: false, .. }
+                | Op::Finish { durable: false, .. }
+                | Op::Run { .. }
+                | Op::RunEnd { .. }
+        )
     }
 }
 
@@ -248,9 +259,22 @@ impl From<Entry> for Op {
                     output: output.as_ref().map(text),
                     record: (!record.is_null()).then(|| text(&record)),
                     error,
+                    durable: true,
                     at: ms(at_ms),
                 }
             }
+            Entry::CompensationFinished { run, step, tool, status, record, at_ms } => Op::Finish {
+                run: run.to_string(),
+                error: record.get("error").and_then(Value::as_str).map(str::to_owned),
+                step: format!("{step}/{COMPENSATION}"),
+                tool,
+                state: status_name(status),
+                args: None,
+                output: None,
+                record: (!record.is_null()).then(|| text(&record)),
+                durable: false,
+                at: ms(at_ms),
+            },
             Entry::StepCompensated { run, step, .. } => Op::Compensated { run: run.to_string(), step },
             Entry::RunFinished { run, succeeded, cancelled, error, at_ms } => Op::RunEnd {
                 run: run.to_string(),

@@ -422,7 +422,7 @@ async fn apply(client: &Client, s: &Statements, op: &Op) -> Result<u64, tokio_po
         Op::Start { run, step, tool, key, at, .. } => {
             client.execute(&s.start, &[run, step, tool, key, at]).await
         }
-        Op::Finish { run, step, tool, state, args, output, record, error, at } => {
+        Op::Finish { run, step, tool, state, args, output, record, error, at, .. } => {
             client.execute(&s.finish, &[run, step, tool, state, args, output, record, error, at]).await
         }
         Op::Compensated { run, step } => client.execute(&s.compensated, &[run, step]).await,

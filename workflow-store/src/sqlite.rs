@@ -375,7 +375,7 @@ fn apply(tx: &rusqlite::Transaction<'_>, op: &Op) -> rusqlite::Result<()> {
         Op::Start { run, step, tool, key, at, .. } => {
             tx.prepare_cached(START_STEP)?.execute(params![run, step, tool, key, at])
         }
-        Op::Finish { run, step, tool, state, args, output, record, error, at } => tx
+        Op::Finish { run, step, tool, state, args, output, record, error, at, .. } => tx
             .prepare_cached(FINISH_STEP)?
             .execute(params![run, step, tool, state, args, output, record, error, at]),
         Op::Compensated { run, step } => tx.prepare_cached(COMPENSATE_STEP)?.execute(params![run, step]),

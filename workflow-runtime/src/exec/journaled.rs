@@ -174,6 +174,7 @@ fn scrubbed(mut entry: Entry) -> Entry {
             args.iter_mut().chain(output.iter_mut()).for_each(scrub_json);
             scrub_json(record);
         }
+        Entry::CompensationFinished { record, .. } => scrub_json(record),
         Entry::RunFinished { error: Some(error), .. } => {
             if let Cow::Owned(clean) = crate::secret::scrub(error) {
                 *error = clean;
@@ -418,6 +419,21 @@ impl StepJournal {
                 Err(error) => super::fail(record, store_error(error)),
             }
         })
+    }
+}
+
+/// Appends how the compensation of a step ended (its `record`), in the run being polled: not
+/// waited for, as the run's own end is not.
+pub(crate) fn compensation_ended(record: &StepRecord) {
+    if let Some(slot) = current() {
+        drop(slot.append(Entry::CompensationFinished {
+            run: slot.run.clone(),
+            step: record.step.to_string(),
+            tool: record.tool.to_string(),
+            status: record.status,
+            record: serde_json::to_value(record).unwrap_or(Value::Null),
+            at_ms: now_ms(),
+        }));
     }
 }
 

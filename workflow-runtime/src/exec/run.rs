@@ -294,13 +294,14 @@ impl<'o> RunRecorder<'o> {
     /// Keeps the record of the compensation of the step at `position`, which is compensated if
     /// it succeeded.
     pub fn compensated(&mut self, position: usize, (mut record, result): StepOutcome<()>) {
+        record.set_clock(self.record.started, self.record.started_at);
+        super::journaled::compensation_ended(&record);
         if result.is_ok() {
             if let Some(step) = self.record.steps.get_mut(position) {
                 step.status = StepStatus::Compensated;
                 super::journaled::compensated(&step.step);
             }
         }
-        record.set_clock(self.record.started, self.record.started_at);
         self.step_finished(&record);
         self.record.compensations.push(record);
     }
