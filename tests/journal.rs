@@ -592,7 +592,17 @@ async fn a_process_killed_at_random_points_resumes_with_nothing_lost() {
         let run = format!("kill-{i}");
         let calls = dir.path().join(format!("calls-{i}.txt"));
         let mut process = child(&db, &run, &calls).spawn().unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(rng.random_range(0..120)));
+        // Killed at a random point of its run (5 steps of 8 ms), counted from its first call,
+        // however long the process took to start.
+        let started = std::time::Instant::now();
+        while std::fs::metadata(&calls).map_or(true, |m| m.len() == 0) {
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(30),
+                "run {i}: the child never called a tool"
+            );
+            std::thread::sleep(std::time::Duration::from_micros(500));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(rng.random_range(0..50)));
         process.kill().unwrap(); // SIGKILL
         process.wait().unwrap();
 
@@ -628,6 +638,7 @@ async fn a_process_killed_at_random_points_resumes_with_nothing_lost() {
     }
     // The kills must land inside runs for the test to mean anything.
     assert!(killed_mid_run >= 10, "only {killed_mid_run} of 50 kills landed mid-run");
+    println!("{killed_mid_run} of 50 kills landed mid-run");
 }
 
 /// The secrets of the redaction test: one line, several lines.
