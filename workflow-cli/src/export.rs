@@ -25,12 +25,35 @@ pub struct ExportArgs {
 
 /// Writes every run of the log as JSONL; says on standard error how many lines.
 pub fn run(args: &ExportArgs) -> Result<(), String> {
+    let runs = read_log(args.sqlite.as_ref(), args.postgres.as_deref(), args.schema.as_deref())?;
+    let lines = match &args.out {
+        Some(path) => {
+            let file = std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            workflow_store::export_jsonl(&runs, std::io::BufWriter::new(file))
+                .map_err(|e| format!("{}: {e}", path.display()))?
+        }
+        None => {
+            let stdout = std::io::stdout().lock();
+            workflow_store::export_jsonl(&runs, std::io::BufWriter::new(stdout)).map_err(|e| e.to_string())?
+        }
+    };
+    let _ = writeln!(std::io::stderr(), "{lines} call(s) of {} run(s) exported", runs.len());
+    Ok(())
+}
+
+/// Every run of the log in the SQLite file `sqlite`, or in the PostgreSQL `schema` reached
+/// with `postgres`.
+pub fn read_log(
+    sqlite: Option<&PathBuf>,
+    postgres: Option<&str>,
+    schema: Option<&str>,
+) -> Result<Vec<workflow_store::StoredRun>, String> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start a runtime: {e}"))?;
-    let runs = runtime.block_on(async {
-        match (&args.sqlite, &args.postgres, &args.schema) {
+    runtime.block_on(async {
+        match (sqlite, postgres, schema) {
             (Some(path), _, _) => {
                 if !path.exists() {
                     return Err(format!("{}: no such file", path.display()));
@@ -46,18 +69,5 @@ pub fn run(args: &ExportArgs) -> Result<(), String> {
             }
             _ => Err("give `--sqlite FILE`, or `--postgres CONFIG --schema NAME`".to_owned()),
         }
-    })?;
-    let lines = match &args.out {
-        Some(path) => {
-            let file = std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
-            workflow_store::export_jsonl(&runs, std::io::BufWriter::new(file))
-                .map_err(|e| format!("{}: {e}", path.display()))?
-        }
-        None => {
-            let stdout = std::io::stdout().lock();
-            workflow_store::export_jsonl(&runs, std::io::BufWriter::new(stdout)).map_err(|e| e.to_string())?
-        }
-    };
-    let _ = writeln!(std::io::stderr(), "{lines} call(s) of {} run(s) exported", runs.len());
-    Ok(())
+    })
 }

@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 
 mod export;
 mod mine;
+mod stats;
 
 /// Compile-time checked tool workflows for LLM agents: tools from the command line.
 #[derive(Debug, Parser)]
@@ -22,6 +23,8 @@ enum Command {
     Mine(mine::MineArgs),
     /// Write the runs of an execution log as JSONL, the format `mine` reads.
     Export(export::ExportArgs),
+    /// Runs, success rates and durations per workflow and step, from an execution log.
+    Stats(stats::StatsArgs),
 }
 
 fn main() -> ExitCode {
@@ -29,6 +32,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Mine(args) => mine::run(&args),
         Command::Export(args) => export::run(&args),
+        Command::Stats(args) => stats::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

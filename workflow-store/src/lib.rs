@@ -64,6 +64,7 @@ pub use postgres::PostgresStore;
 pub use queue::{Handler, QueuedResult, QueuedRun, Worker};
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
+pub use workflow_runtime::StepStatus;
 pub use workflow_runtime::journal::{Journal, JournalError, RunId};
 
 /// Why a store could not be opened, read or written.
