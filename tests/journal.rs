@@ -1257,3 +1257,63 @@ async fn compensations_are_in_the_log_and_its_export() {
         serde_json::from_str(String::from_utf8(jsonl).unwrap().lines().last().unwrap()).unwrap();
     assert_eq!((&last["tool_name"], &last["success"]), (&json!("refund"), &json!(false)));
 }
+
+/// Note an id.
+#[tool]
+async fn note_id(State(calls): State<Calls>, key: IdempotencyKey, id: String) -> Result<String, ToolError> {
+    calls.note("note_id", &key);
+    tokio::task::yield_now().await;
+    Ok(format!("noted {id}"))
+}
+
+workflow! {
+    /// One call per id, one at a time.
+    pub fan(ids: Vec<String>) {
+        noted = note_id(id: <<id>>) for id in <<ids>> max 1;
+    }
+}
+
+#[tokio::test]
+async fn a_fan_out_resumes_with_only_its_unfinished_calls() {
+    silence_crashes();
+    let ids: Vec<String> = ["a", "b", "c", "d"].map(String::from).to_vec();
+    let reference = MemoryJournal::new();
+    let reference = Arc::new(reference);
+    let calls = Calls::default();
+    let context = RunContext::new(&calls).with_journal(reference.clone(), RunId::random());
+    let uncrashed = fan(ids.clone()).run(context).await.unwrap();
+    // The run, the step, and a start and an end per call.
+    let total = reference.entries().len();
+    assert_eq!(total, 2 + 2 + 2 * ids.len());
+    for k in 1..=total {
+        let (calls, store) = (Calls::default(), Arc::new(MemoryJournal::new()));
+        let crashing = Arc::new(Crashing::new(store.clone(), k));
+        let run = RunId::from(format!("fan-{k}"));
+        let context = RunContext::new(&calls).with_journal(crashing.clone(), run.clone());
+        let crashed = std::panic::AssertUnwindSafe(fan(ids.clone()).run(context)).catch_unwind().await;
+        assert!(crashed.is_err(), "k = {k}");
+        let written = finished_steps(&crashing.kept());
+        let context = RunContext::new(&calls).with_journal(store.clone(), run.clone());
+        let resumed = fan(ids.clone()).run(context).await.unwrap();
+        assert_eq!(resumed.noted, uncrashed.noted, "k = {k}");
+        for (i, _) in ids.iter().enumerate() {
+            let key = format!("{run}/noted/{i}");
+            let times = calls.of("note_id").iter().filter(|c| **c == key).count();
+            if written.contains(&format!("noted/{i}")) {
+                assert_eq!(times, 1, "k = {k}: call {i} was written finished and was called again");
+            } else {
+                assert!((1..=2).contains(&times), "k = {k}: call {i} was called {times} times");
+            }
+        }
+    }
+    // Exported, a fan-out is its calls.
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = Arc::new(SqliteStore::open(dir.path().join("runs.db")).unwrap());
+    let context = RunContext::new(&calls).with_journal(sqlite.clone(), RunId::random());
+    fan(ids.clone()).run(context).await.unwrap();
+    let mut jsonl = Vec::new();
+    assert_eq!(sqlite.export_jsonl(&mut jsonl).await.unwrap(), 4);
+    let first: Value =
+        serde_json::from_str(String::from_utf8(jsonl).unwrap().lines().next().unwrap()).unwrap();
+    assert_eq!((&first["tool_name"], &first["result"]), (&json!("note_id"), &json!("noted a")));
+}

@@ -19,7 +19,16 @@ use workflow_runtime::StepStatus;
 pub fn export_jsonl<W: Write>(runs: &[StoredRun], mut out: W) -> io::Result<usize> {
     let mut lines = 0;
     for run in runs {
-        for step in &run.steps {
+        // A `for` step is logged as its calls (`<step>/<i>`) and as the step: its calls are what
+        // the tool did, so the step itself is left out.
+        let fanned: std::collections::HashSet<&str> = run
+            .steps
+            .iter()
+            .filter_map(|s| s.step.rsplit_once('/'))
+            .filter(|(_, i)| !i.is_empty() && i.bytes().all(|b| b.is_ascii_digit()))
+            .map(|(step, _)| step)
+            .collect();
+        for step in run.steps.iter().filter(|s| !fanned.contains(s.step.as_str())) {
             let success = match step.state {
                 StepState::Ended(StepStatus::Succeeded | StepStatus::Compensated) => true,
                 StepState::Ended(StepStatus::Failed) => false,

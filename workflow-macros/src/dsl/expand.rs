@@ -294,13 +294,19 @@ fn step_fn(def: &WorkflowDef, plan: &Plan, unresolved: &BTreeSet<String>, i: usi
         None => quote!(#p::Some(#p::Tool::arguments_json(&(#args)))),
         Some(_) => quote!(#p::None),
     };
+    // A `for` step's calls are journaled one by one (by `fan_out`), as idempotent or not; the
+    // step itself may be called again, since its calls that succeeded are not.
+    let step_idempotent = match &step.for_each {
+        None => quote!(<#tool as #p::Tool>::IDEMPOTENT),
+        Some(_) => quote!(true),
+    };
     let replay = quote! {
-        let __wf_journal = match #p::exec::journaled::replay::<#call_ty>(&#name::SPECS[#position], __wf_record, <#tool as #p::Tool>::IDEMPOTENT) {
+        let __wf_journal = match #p::exec::journaled::replay::<#call_ty>(&#name::SPECS[#position], __wf_record, #step_idempotent) {
             #p::exec::journaled::Replayed::Done(__wf_outcome) => return #finish,
             #p::exec::journaled::Replayed::Run(__wf_journal) => __wf_journal,
         };
         if let #p::Some(__wf_j) = &__wf_journal {
-            if let #p::Err(__wf_e) = __wf_j.started(<#tool as #p::Tool>::IDEMPOTENT).await {
+            if let #p::Err(__wf_e) = __wf_j.started(#step_idempotent).await {
                 return #p::exec::fail(__wf_record, __wf_e);
             }
         }
@@ -348,7 +354,7 @@ fn step_fn(def: &WorkflowDef, plan: &Plan, unresolved: &BTreeSet<String>, i: usi
                     #p::Err(e) => return #p::exec::fail(__wf_record, e),
                 };
                 let __wf_count = #count;
-                let __wf_outcome = #p::exec::fan_out(&#name::SPECS[#position], __wf_record, __wf_count, #max, #tolerate, |__wf_i| {
+                let __wf_outcome = #p::exec::fan_out(&#name::SPECS[#position], __wf_record, __wf_count, #max, #tolerate, <#tool as #p::Tool>::IDEMPOTENT, |__wf_i| {
                     let #item = #element;
                     move || async move {
                         let __wf_args = #args;

@@ -304,18 +304,23 @@ where
 
 /// Runs a `for item in …` step: `count` calls (`call(i)` makes item `i`'s attempts), each
 /// through the step's retry policy and timeout, at most `max` at once, their outputs in the
-/// order of the items (`None` for a failed call). The step fails once more than `tolerate`
+/// order of the items (`None` for a failed call). In a journaled run each call is journaled on
+/// its own (its tool `idempotent` or not), so that a resumed run calls again only those that did
+/// not succeed. The step fails once more than `tolerate`
 /// calls have failed, and the calls still in flight are then cancelled. Every call's attempts go
 /// into `record`; the failures tolerated are listed in its `error`.
+#[allow(clippy::too_many_arguments)]
 pub async fn fan_out<T, F, G, Fut>(
     spec: &StepSpec,
     record: &mut StepRecord,
     count: usize,
     max: Option<usize>,
     tolerate: usize,
+    idempotent: bool,
     call: F,
 ) -> Result<Vec<Option<T>>, StepError>
 where
+    T: serde::Serialize + serde::de::DeserializeOwned + Send,
     F: Fn(usize) -> G,
     G: FnMut() -> Fut,
     Fut: Future<Output = Result<T, StepError>>,
@@ -324,10 +329,30 @@ where
     record.started = Some(super::clock::now());
     let call = &call;
     let calls = futures::stream::iter(0..count).map(|i| {
-        // Each call of a journaled run has a key of its own: the step's, and the item's index.
+        // Each call of a journaled run has a key of its own, the step's and the item's index,
+        // and is journaled as the step `<step>/<i>`.
         let key = super::journaled::key_of(&spec.id, Some(i));
         let mut attempt = call(i);
-        drive_owned(spec, move || keyed_or_not(key.clone(), attempt()))
+        async move {
+            use super::journaled::Replayed;
+            let mut item = StepRecord::pending(spec.id.clone(), spec.tool.clone());
+            let journal = match super::journaled::replay_item::<T>(spec, i, &mut item, idempotent) {
+                Replayed::Done(result) => return (item, result),
+                Replayed::Run(journal) => journal,
+            };
+            if let Some(journal) = &journal {
+                if let Err(error) = journal.started(idempotent).await {
+                    let result = super::fail(&mut item, error);
+                    return (item, result);
+                }
+            }
+            let result = drive(spec, &mut item, move || keyed_or_not(key.clone(), attempt())).await;
+            let result = match journal {
+                Some(journal) => journal.settle(&mut item, result, None).await,
+                None => result,
+            };
+            (item, result)
+        }
     });
     let mut calls = std::pin::pin!(calls.buffered(max.unwrap_or(count).max(1)));
     let mut outputs = Vec::with_capacity(count);

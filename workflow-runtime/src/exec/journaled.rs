@@ -316,18 +316,34 @@ pub fn replay<T: DeserializeOwned>(
     if !journaled() {
         return Replayed::Run(None);
     }
-    replay_slow(spec, record, idempotent)
+    replay_slow(spec, spec.id.clone(), record, idempotent)
+}
+
+/// [`replay`] for call `item` of a `for` step, journaled as the step `<step>/<item>`: a resumed
+/// run calls again only the calls of a fan-out that did not succeed.
+#[inline]
+pub fn replay_item<T: DeserializeOwned>(
+    spec: &StepSpec,
+    item: usize,
+    record: &mut StepRecord,
+    idempotent: bool,
+) -> Replayed<T> {
+    if !journaled() {
+        return Replayed::Run(None);
+    }
+    replay_slow(spec, Cow::Owned(format!("{}/{item}", spec.id)), record, idempotent)
 }
 
 #[cold]
 fn replay_slow<T: DeserializeOwned>(
     spec: &StepSpec,
+    step: Cow<'static, str>,
     record: &mut StepRecord,
     idempotent: bool,
 ) -> Replayed<T> {
     let Some(slot) = current() else { return Replayed::Run(None) };
     let run = slot.run.clone();
-    match slot.recorded(&spec.id) {
+    match slot.recorded(&step) {
         Some(Recorded::Finished { status: StepStatus::Succeeded, output }) => {
             let output = output.unwrap_or(Value::Null);
             let now = super::clock::now();
@@ -340,8 +356,7 @@ fn replay_slow<T: DeserializeOwned>(
                     Replayed::Done(Ok(output))
                 }
                 Err(e) => {
-                    let error =
-                        JournalError::Output { run, step: spec.id.to_string(), reason: e.to_string() };
+                    let error = JournalError::Output { run, step: step.into_owned(), reason: e.to_string() };
                     Replayed::Done(super::fail(record, store_error(error)))
                 }
             }
@@ -349,17 +364,13 @@ fn replay_slow<T: DeserializeOwned>(
         Some(Recorded::Started { key }) if !idempotent => {
             let error = JournalError::OutcomeUnknown {
                 run,
-                step: spec.id.to_string(),
+                step: step.into_owned(),
                 tool: spec.tool.to_string(),
                 key,
             };
             Replayed::Done(super::fail(record, store_error(error)))
         }
-        _ => Replayed::Run(Some(Box::new(StepJournal {
-            slot,
-            step: spec.id.clone(),
-            tool: spec.tool.clone(),
-        }))),
+        _ => Replayed::Run(Some(Box::new(StepJournal { slot, step, tool: spec.tool.clone() }))),
     }
 }
 

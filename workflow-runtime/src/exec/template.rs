@@ -405,8 +405,9 @@ impl Running<'_> {
                                     journaled(spec, idempotent, logged, call).await
                                 }
                                 Prepared::Calls(calls) => {
-                                    let call = call_each(spec, calls, max, tolerate, registry);
-                                    journaled(spec, idempotent, None, call).await
+                                    // Its calls are journaled one by one, as idempotent or not.
+                                    let call = call_each(spec, calls, max, tolerate, idempotent, registry);
+                                    journaled(spec, true, None, call).await
                                 }
                                 Prepared::Done(outcome) => *outcome,
                             };
@@ -745,11 +746,12 @@ async fn call_each<T: Toolbox + ?Sized>(
     calls: Vec<Map<String, Value>>,
     max: Option<usize>,
     tolerate: usize,
+    idempotent: bool,
     registry: &T,
 ) -> StepOutcome<Option<Value>> {
     let mut record = StepRecord::pending(spec.id.clone(), spec.tool.clone());
     let calls = &calls;
-    let result = super::driver::fan_out(spec, &mut record, calls.len(), max, tolerate, |i| {
+    let result = super::driver::fan_out(spec, &mut record, calls.len(), max, tolerate, idempotent, |i| {
         move || {
             let args = Value::Object(calls[i].clone());
             async move { registry.call(&spec.tool, args).await.map_err(|e| call_error(&spec.tool, e)) }
