@@ -1316,4 +1316,5 @@ async fn a_fan_out_resumes_with_only_its_unfinished_calls() {
     let first: Value =
         serde_json::from_str(String::from_utf8(jsonl).unwrap().lines().next().unwrap()).unwrap();
     assert_eq!((&first["tool_name"], &first["result"]), (&json!("note_id"), &json!("noted a")));
+    assert_eq!(first["parameters"], json!({ "id": "a" }));
 }

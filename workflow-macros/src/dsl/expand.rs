@@ -360,6 +360,11 @@ fn step_fn(def: &WorkflowDef, plan: &Plan, unresolved: &BTreeSet<String>, i: usi
                         let __wf_args = #args;
                         #p::CallTool::call(__wf_args, __wf_state).await.map_err(#p::exec::tool_error(<#tool as #p::Tool>::NAME))
                     }
+                }, |__wf_i| {
+                    // What a journaled run records of call `__wf_i`.
+                    let #item = #element;
+                    let __wf_json = || -> #p::Result<#p::Value, #p::StepError> { #p::Ok(#p::Tool::arguments_json(&(#args))) };
+                    #p::Result::ok(__wf_json())
                 })
                 .await;
                 #all

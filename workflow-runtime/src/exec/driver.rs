@@ -305,8 +305,8 @@ where
 /// Runs a `for item in …` step: `count` calls (`call(i)` makes item `i`'s attempts), each
 /// through the step's retry policy and timeout, at most `max` at once, their outputs in the
 /// order of the items (`None` for a failed call). In a journaled run each call is journaled on
-/// its own (its tool `idempotent` or not), so that a resumed run calls again only those that did
-/// not succeed. The step fails once more than `tolerate`
+/// its own (its tool `idempotent` or not, its arguments `args(i)`), so that a resumed run calls
+/// again only those that did not succeed. The step fails once more than `tolerate`
 /// calls have failed, and the calls still in flight are then cancelled. Every call's attempts go
 /// into `record`; the failures tolerated are listed in its `error`.
 #[allow(clippy::too_many_arguments)]
@@ -318,6 +318,7 @@ pub async fn fan_out<T, F, G, Fut>(
     tolerate: usize,
     idempotent: bool,
     call: F,
+    args: impl Fn(usize) -> Option<serde_json::Value>,
 ) -> Result<Vec<Option<T>>, StepError>
 where
     T: serde::Serialize + serde::de::DeserializeOwned + Send,
@@ -327,7 +328,7 @@ where
 {
     use futures::StreamExt as _;
     record.started = Some(super::clock::now());
-    let call = &call;
+    let (call, args) = (&call, &args);
     let calls = futures::stream::iter(0..count).map(|i| {
         // Each call of a journaled run has a key of its own, the step's and the item's index,
         // and is journaled as the step `<step>/<i>`.
@@ -348,7 +349,7 @@ where
             }
             let result = drive(spec, &mut item, move || keyed_or_not(key.clone(), attempt())).await;
             let result = match journal {
-                Some(journal) => journal.settle(&mut item, result, None).await,
+                Some(journal) => journal.settle(&mut item, result, args(i)).await,
                 None => result,
             };
             (item, result)

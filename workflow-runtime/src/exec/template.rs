@@ -751,13 +751,21 @@ async fn call_each<T: Toolbox + ?Sized>(
 ) -> StepOutcome<Option<Value>> {
     let mut record = StepRecord::pending(spec.id.clone(), spec.tool.clone());
     let calls = &calls;
-    let result = super::driver::fan_out(spec, &mut record, calls.len(), max, tolerate, idempotent, |i| {
+    let secrets = if super::journaled::journaled() {
+        secret_parameters(registry.definition(&spec.tool))
+    } else {
+        Vec::new()
+    };
+    let logged =
+        |i: usize| calls.get(i).map(|args| Value::Object(super::journaled::redacted(args, &secrets)));
+    let call = |i: usize| {
         move || {
             let args = Value::Object(calls[i].clone());
             async move { registry.call(&spec.tool, args).await.map_err(|e| call_error(&spec.tool, e)) }
         }
-    })
-    .await;
+    };
+    let result =
+        super::driver::fan_out(spec, &mut record, calls.len(), max, tolerate, idempotent, call, logged).await;
     let result =
         result.map(|outputs| Value::Array(outputs.into_iter().map(|o| o.unwrap_or(Value::Null)).collect()));
     (record, crate::exec::some(result))
