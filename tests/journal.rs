@@ -1318,3 +1318,63 @@ async fn a_fan_out_resumes_with_only_its_unfinished_calls() {
     assert_eq!((&first["tool_name"], &first["result"]), (&json!("note_id"), &json!("noted a")));
     assert_eq!(first["parameters"], json!({ "id": "a" }));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_that_loses_a_lease_stops_the_run() {
+    let Some(store) = postgres("lease").await else { return };
+    let run = store.enqueue("slow", "approval", json!({ "item": "laptop" })).await.unwrap();
+    let (ended_tx, ended_rx) = tokio::sync::oneshot::channel::<(String, std::time::Instant)>();
+    let ended_tx = Arc::new(Mutex::new(Some(ended_tx)));
+    let handler: workflow_store::Handler = Arc::new(move |queued: workflow_store::QueuedRun| {
+        let ended_tx = ended_tx.clone();
+        Box::pin(async move {
+            let calls = Calls::default();
+            let context = RunContext::new(&calls)
+                .with_journal(queued.journal.clone(), queued.run_id.clone())
+                .with_cancellation(queued.lost.clone());
+            // Waits up to 30 s for a signal that never comes, unless the run is stopped.
+            let result = approvals::approval("laptop".into()).run(context).await;
+            let error = result.as_ref().err().map(|e| e.to_string()).unwrap_or_default();
+            if let Some(tx) = ended_tx.lock().unwrap().take() {
+                let _ = tx.send((error.clone(), std::time::Instant::now()));
+            }
+            Err(error)
+        })
+    });
+    let stop = tokio_util::sync::CancellationToken::new();
+    let worker =
+        workflow_store::Worker::new(store.clone(), "slow").lease(std::time::Duration::from_millis(600));
+    let task = tokio::spawn(worker.run(handler, stop.clone()));
+    // Once the run waits, another owner takes its lease.
+    until_postgres_step(&store, &run, "decision").await;
+    let schema = store.name().trim_start_matches("postgres schema ").to_owned();
+    let db = pg_client(&schema).await;
+    db.execute("UPDATE queue SET owner = 'someone-else' WHERE run_id = $1", &[&run.as_str()]).await.unwrap();
+    let taken = std::time::Instant::now();
+    let (error, ended) =
+        tokio::time::timeout(std::time::Duration::from_secs(10), ended_rx).await.unwrap().unwrap();
+    assert!(error.contains("the run was cancelled"), "{error}");
+    // Told at its next renewal: within a third of the lease, and a little.
+    assert!(
+        ended.duration_since(taken) < std::time::Duration::from_millis(600),
+        "{:?}",
+        ended.duration_since(taken)
+    );
+    // The worker does not record an outcome for a run it no longer holds.
+    assert_eq!(store.result(&run).await.unwrap(), None);
+    stop.cancel();
+    task.await.unwrap().unwrap();
+    drop_schema(&store).await;
+}
+
+/// Waits until `step` of `run` is running in the PostgreSQL store.
+async fn until_postgres_step(store: &PostgresStore, run: &RunId, step: &str) {
+    for _ in 0..400 {
+        let found = store.run(run).await.unwrap();
+        if found.iter().flat_map(|r| &r.steps).any(|s| s.step == step && s.state == StepState::Running) {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("`{step}` never started");
+}
