@@ -5,10 +5,10 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-/// The arguments of `workflow export`.
+/// Where an execution log is: a SQLite file, or a PostgreSQL schema (for `export` and `stats`).
 #[derive(Debug, Args)]
 #[command(group = clap::ArgGroup::new("store").required(true).args(["sqlite", "postgres"]))]
-pub struct ExportArgs {
+pub struct LogArgs {
     /// A SQLite execution log (`SqliteStore`).
     #[arg(long, value_name = "FILE")]
     sqlite: Option<PathBuf>,
@@ -18,6 +18,13 @@ pub struct ExportArgs {
     /// The PostgreSQL schema of the log.
     #[arg(long, value_name = "NAME")]
     schema: Option<String>,
+}
+
+/// The arguments of `workflow export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    log: LogArgs,
     /// Where to write the JSONL (standard output when left out).
     #[arg(long, short, value_name = "FILE")]
     out: Option<PathBuf>,
@@ -25,7 +32,7 @@ pub struct ExportArgs {
 
 /// Writes every run of the log as JSONL; says on standard error how many lines.
 pub fn run(args: &ExportArgs) -> Result<(), String> {
-    let runs = read_log(args.sqlite.as_ref(), args.postgres.as_deref(), args.schema.as_deref())?;
+    let runs = read_log(&args.log)?;
     let lines = match &args.out {
         Some(path) => {
             let file = std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -41,13 +48,9 @@ pub fn run(args: &ExportArgs) -> Result<(), String> {
     Ok(())
 }
 
-/// Every run of the log in the SQLite file `sqlite`, or in the PostgreSQL `schema` reached
-/// with `postgres`.
-pub fn read_log(
-    sqlite: Option<&PathBuf>,
-    postgres: Option<&str>,
-    schema: Option<&str>,
-) -> Result<Vec<workflow_store::StoredRun>, String> {
+/// Every run of the log.
+pub fn read_log(log: &LogArgs) -> Result<Vec<workflow_store::StoredRun>, String> {
+    let (sqlite, postgres, schema) = (log.sqlite.as_ref(), log.postgres.as_deref(), log.schema.as_deref());
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -1,26 +1,16 @@
 //! `workflow stats`: runs, success rates and durations per workflow and step, from an execution
 //! log.
 
-use std::collections::BTreeMap;
-use std::path::PathBuf;
-
 use clap::{Args, ValueEnum};
 use serde_json::{Value, json};
+use std::collections::BTreeMap;
 use workflow_store::{StepState, StoredRun};
 
 /// The arguments of `workflow stats`.
 #[derive(Debug, Args)]
-#[command(group = clap::ArgGroup::new("store").required(true).args(["sqlite", "postgres"]))]
 pub struct StatsArgs {
-    /// A SQLite execution log (`SqliteStore`).
-    #[arg(long, value_name = "FILE")]
-    sqlite: Option<PathBuf>,
-    /// A PostgreSQL execution log: its connection (`host=… user=… dbname=…` or a URL).
-    #[arg(long, value_name = "CONFIG", requires = "schema")]
-    postgres: Option<String>,
-    /// The PostgreSQL schema of the log.
-    #[arg(long, value_name = "NAME")]
-    schema: Option<String>,
+    #[command(flatten)]
+    log: crate::export::LogArgs,
     /// What to print.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
@@ -37,8 +27,7 @@ enum Format {
 
 /// Reads the log and prints its statistics.
 pub fn run(args: &StatsArgs) -> Result<(), String> {
-    let runs =
-        crate::export::read_log(args.sqlite.as_ref(), args.postgres.as_deref(), args.schema.as_deref())?;
+    let runs = crate::export::read_log(&args.log)?;
     let stats = stats(&runs);
     match args.format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&stats).map_err(|e| e.to_string())?),
