@@ -8,8 +8,11 @@
 //! default) and `PostgresStore` (runs shared by several machines; feature `postgres`). Both
 //! apply their schema's migrations when opened, write the entries that arrive together in one
 //! transaction off the run's task, and make a step's end durable before the steps that need it
-//! start. [`export_jsonl`] writes a store's runs as JSONL in the event format of the pattern
-//! miner, so `workflow mine` reads a project's own runs.
+//! start. Three writes a resume can do without are not waited for, and are committed with the
+//! next write or within 2 ms: the start of an idempotent step (it is called again anyway), and a
+//! run's start and end (a run whose start is lost recorded no step; one whose end is lost ends
+//! again when resumed, calling nothing). [`export_jsonl`] writes a store's runs as JSONL in the
+//! event format of the pattern miner, so `workflow mine` reads a project's own runs.
 //!
 //! ```
 //! use std::sync::Arc;
