@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod check;
 mod export;
 mod mine;
 mod stats;
@@ -19,6 +20,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Check workflow files (`.wf`, JSON, YAML): every problem, with its text underlined.
+    Check(check::CheckArgs),
     /// Find the tool chains that recur in usage logs, and write them as workflows.
     Mine(mine::MineArgs),
     /// Write the runs of an execution log as JSONL, the format `mine` reads.
@@ -30,6 +33,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Check(args) => check::run(&args),
         Command::Mine(args) => mine::run(&args),
         Command::Export(args) => export::run(&args),
         Command::Stats(args) => stats::run(&args),

@@ -122,6 +122,16 @@ impl Problems {
         Problems(vec![problem])
     }
 
+    /// One problem at `line` and `column` (from 1) of `text`: a file that could not be read as
+    /// a workflow (JSON or YAML that does not parse, or does not have a workflow's fields).
+    pub fn at(text: &str, line: usize, column: usize, message: impl Into<String>) -> Self {
+        let line_start: usize = text.split_inclusive('\n').take(line.saturating_sub(1)).map(str::len).sum();
+        let offset = (line_start + column.saturating_sub(1)).min(text.len());
+        let problem =
+            Problem::new(None, None, message.into()).in_text(text, (offset, (offset + 1).min(text.len())));
+        Problems(vec![problem])
+    }
+
     /// The problems drawn as miette diagnostics, the offending text underlined.
     pub fn render(&self) -> String {
         let handler = miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor());

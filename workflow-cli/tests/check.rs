@@ -1,0 +1,54 @@
+//! `workflow check`: every problem of a file, with its line and column, and a non-zero exit.
+
+use std::process::Command;
+
+fn check(files: &[(&str, &str)]) -> (Option<i32>, String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let paths: Vec<String> = files
+        .iter()
+        .map(|(name, text)| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, text).unwrap();
+            path.to_str().unwrap().to_owned()
+        })
+        .collect();
+    let out = Command::new(env!("CARGO_BIN_EXE_workflow")).arg("check").args(&paths).output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_good_file_passes_and_says_so() {
+    let (code, stdout, _) =
+        check(&[("good.wf", "w(repo: String) {\n  a = t(x: <<repo>>);\n  b = t(x: <<a>>);\n}\n")]);
+    assert_eq!(code, Some(0));
+    assert!(stdout.ends_with("good.wf: 1 workflow(s), 2 step(s), no problems\n"), "{stdout}");
+}
+
+#[test]
+fn every_problem_is_reported_with_its_line_and_column() {
+    let bad =
+        "w(repo: String) {\n  a = t(x: \"<<rpo>>\");\n  b = t(x: <<a>>) depends c;\n  c = t(x: <<b>>);\n}\n";
+    let (code, _, stderr) = check(&[("bad.wf", bad)]);
+    assert_eq!(code, Some(1));
+    assert!(stderr.contains("unknown step or input `rpo`; did you mean `repo`?\n   ╭─[2:15]"), "{stderr}");
+    assert!(stderr.contains("dependency cycle: `b` -> `c` -> `b`"), "{stderr}");
+    assert!(stderr.contains("╭─[3:27]"), "{stderr}");
+    assert!(stderr.contains("bad.wf: 2 problems in the workflow"), "{stderr}");
+    assert!(stderr.ends_with("error: 1 of 1 file(s) have problems\n"), "{stderr}");
+}
+
+#[test]
+fn json_that_does_not_parse_is_a_problem_at_its_place() {
+    let broken = "{\"name\": \"w\", \"steps\": [\n  {\"step_id\": \"a\" \"tool_name\": \"t\"}\n]}";
+    let selfref =
+        r#"{"name": "w", "steps": [{"step_id": "a", "tool_name": "t", "parameters": {"x": "{{a.y}}"}}]}"#;
+    let (code, _, stderr) = check(&[("broken.json", broken), ("self.json", selfref)]);
+    assert_eq!(code, Some(1));
+    assert!(stderr.contains("expected `,` or `}` at line 2 column 19\n   ╭─[2:19]"), "{stderr}");
+    assert!(stderr.contains("step `a`, parameter `x`: step `a` refers to its own output"), "{stderr}");
+    assert!(stderr.ends_with("error: 2 of 2 file(s) have problems\n"), "{stderr}");
+}
