@@ -426,11 +426,16 @@ pub trait Journal: Send + Sync {
 /// A journal in memory: every entry in the order appended, the signals sent and the waits begun.
 #[derive(Debug, Default)]
 pub struct MemoryJournal {
-    entries: Mutex<Vec<Entry>>,
-    /// Each run's entries, for a resume that reads one run of many.
-    runs: Mutex<HashMap<RunId, Vec<Entry>>>,
+    entries: Mutex<Entries>,
     signals: Mutex<HashMap<(RunId, String), Value>>,
     waits: Mutex<HashMap<(RunId, String), u64>>,
+}
+
+/// Every entry in order, and where each run's are, for a resume that reads one run of many.
+#[derive(Debug, Default)]
+struct Entries {
+    all: Vec<Entry>,
+    by_run: HashMap<RunId, Vec<usize>>,
 }
 
 impl MemoryJournal {
@@ -450,7 +455,7 @@ impl MemoryJournal {
 
     /// Every entry so far, in order.
     pub fn entries(&self) -> Vec<Entry> {
-        self.entries.lock().map(|e| e.clone()).unwrap_or_default()
+        self.entries.lock().map(|e| e.all.clone()).unwrap_or_default()
     }
 }
 
@@ -459,21 +464,23 @@ impl Journal for MemoryJournal {
         &'a self,
         run: &'a RunId,
     ) -> Pin<Box<dyn Future<Output = Result<Option<Replay>, JournalError>> + Send + 'a>> {
-        let replay = self
-            .runs
-            .lock()
-            .map_err(|_| poisoned())
-            .map(|runs| runs.get(run).and_then(|entries| Replay::from_entries(run, entries.iter())));
+        let replay = self.entries.lock().map_err(|_| poisoned()).map(|entries| {
+            let positions = entries.by_run.get(run)?;
+            Replay::from_entries(run, positions.iter().filter_map(|&i| entries.all.get(i)))
+        });
         Box::pin(std::future::ready(replay))
     }
 
     fn append(&self, entry: Entry) -> Durable {
-        let indexed =
-            self.runs.lock().map(|mut runs| runs.entry(entry.run().clone()).or_default().push(entry.clone()));
-        let result = match indexed {
-            Ok(()) => self.entries.lock().map(|mut entries| entries.push(entry)).map_err(|_| poisoned()),
-            Err(_) => Err(poisoned()),
-        };
+        let result = self
+            .entries
+            .lock()
+            .map(|mut entries| {
+                let position = entries.all.len();
+                entries.by_run.entry(entry.run().clone()).or_default().push(position);
+                entries.all.push(entry);
+            })
+            .map_err(|_| poisoned());
         Box::pin(std::future::ready(result))
     }
 

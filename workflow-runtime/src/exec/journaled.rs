@@ -132,9 +132,14 @@ pub(crate) fn current_key() -> Option<Arc<str>> {
 pub(crate) fn key_of(step: &str, item: Option<usize>) -> Option<Arc<str>> {
     let slot = current()?;
     Some(Arc::from(match item {
-        None => format!("{}/{step}", slot.run),
-        Some(i) => format!("{}/{step}/{i}", slot.run),
+        None => key(&slot.run, step),
+        Some(i) => key(&slot.run, &format!("{step}/{i}")),
     }))
+}
+
+/// The idempotency key of `step` (`<step>/<i>` for a call of a `for` step) in `run`.
+fn key(run: &RunId, step: &str) -> String {
+    format!("{run}/{step}")
 }
 
 pin_project_lite::pin_project! {
@@ -382,7 +387,7 @@ impl StepJournal {
         &self,
         idempotent: bool,
     ) -> Pin<Box<dyn Future<Output = Result<(), StepError>> + Send + 'static>> {
-        let key = format!("{}/{}", self.slot.run, self.step);
+        let key = key(&self.slot.run, &self.step);
         let entry = Entry::StepStarted {
             run: self.slot.run.clone(),
             step: self.step.to_string(),

@@ -277,10 +277,14 @@ async fn run<'a, T: Toolbox + ?Sized + 'a>(
             crate::secret::register(secret);
         }
     }
-    let recorded_inputs = Value::Object(crate::exec::journaled::redacted(&run.scope.inputs, &secret_inputs));
+    // What the journal records of the inputs, for a journaled run only.
+    let recorded_inputs = context
+        .run_id()
+        .map(|_| Value::Object(crate::exec::journaled::redacted(&run.scope.inputs, &secret_inputs)));
     let body = async {
         let definition = || crate::exec::journaled::Definition::of(workflow);
-        if let Err(error) = crate::exec::journaled::open(&workflow.name, definition, recorded_inputs).await {
+        let inputs = recorded_inputs.unwrap_or_default();
+        if let Err(error) = crate::exec::journaled::open(&workflow.name, definition, inputs).await {
             return Err(run.recorder.refuse(error));
         }
         run.schedule(toolbox, eager, stop).await
@@ -394,7 +398,9 @@ impl Running<'_> {
                         let (max, tolerate) =
                             plan.for_each[i].as_ref().map_or((None, 0), |f| (f.max, f.tolerate));
                         in_flight.push(async move {
-                            let idempotent = registry.idempotent(&spec.tool);
+                            // Read only by the journal.
+                            let idempotent =
+                                !super::journaled::journaled() || registry.idempotent(&spec.tool);
                             let outcome = match prepared {
                                 Prepared::Call(args, fallback) => {
                                     let logged = super::journaled::journaled().then(|| {
