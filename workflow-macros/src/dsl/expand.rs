@@ -73,6 +73,8 @@ pub(crate) fn workflow(checked: &CheckedDef<'_>) -> TokenStream {
             .map(duration),
     );
     let body = run_body(def, plan, &checked.unresolved);
+    let input_docs = input_names.iter().map(|input| format!("The input `{input}`."));
+    let step_docs = steps.iter().map(|step| format!("The output of the step `{}`.", step.id));
     quote! {
         #(
             #[doc(hidden)]
@@ -82,12 +84,12 @@ pub(crate) fn workflow(checked: &CheckedDef<'_>) -> TokenStream {
 
         #(#attrs)*
         #[allow(non_camel_case_types)]
-        #vis struct #name { #(pub #input_names: #input_types),* }
+        #vis struct #name { #(#[doc = #input_docs] pub #input_names: #input_types),* }
 
         #[doc = #outputs_doc]
         #[derive(#p::serde::Serialize)]
         #[serde(crate = "::workflow::__private::serde")]
-        #vis struct #outputs { #(pub #step_ids: #output_types),* }
+        #vis struct #outputs { #(#[doc = #step_docs] pub #step_ids: #output_types),* }
 
         impl ::core::fmt::Debug for #outputs {
             fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {

@@ -14,11 +14,18 @@ pub(crate) fn tool(tool: &ToolFn<'_>, func: &ItemFn) -> TokenStream {
     let idempotent = tool.idempotent;
     let fields = tool.params.iter().filter_map(|param| match param {
         // A secret's value is not quoted by a deserialisation error.
-        Param::Arg { ident, ty, secret: true } => Some(quote! {
-            #[serde(deserialize_with = "::workflow::__private::secret_field")]
-            pub #ident: #ty
-        }),
-        Param::Arg { ident, ty, secret: false } => Some(quote!(pub #ident: #ty)),
+        Param::Arg { ident, ty, secret: true } => {
+            let doc = format!("The argument `{ident}`.");
+            Some(quote! {
+                #[doc = #doc]
+                #[serde(deserialize_with = "::workflow::__private::secret_field")]
+                pub #ident: #ty
+            })
+        }
+        Param::Arg { ident, ty, secret: false } => {
+            let doc = format!("The argument `{ident}`.");
+            Some(quote!(#[doc = #doc] pub #ident: #ty))
+        }
         Param::State { .. } | Param::Key => None,
     });
     let schema_fields = tool.params.iter().filter_map(|param| match param {

@@ -7,13 +7,13 @@
 //!
 //! Optional: `PR_BASE` (default `main`), `PR_TITLE`, `SLACK_CHANNEL` (default `#dev`),
 //! `GITHUB_API_URL` (default `https://api.github.com`), `SLACK_API_URL` (default
-//! `https://slack.com/api`). The tools and the workflow are in `tools.rs`.
-
-mod tools;
+//! `https://slack.com/api`). The tools and the workflow are `workflow-library`'s, tested there
+//! against a local server that answers as both APIs document.
 
 use std::env;
 
-use tools::{Services, github_pr};
+use workflow_library::workflows::github_pr;
+use workflow_library::{Config, Services};
 
 /// What to set, printed when a required variable is missing.
 const USAGE: &str = "\
@@ -35,13 +35,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Ok(());
     };
     let var = |name: &str, default: &str| env::var(name).unwrap_or_else(|_| default.to_owned());
-    let services = Services::new(
-        tools::http_client().build()?,
-        &var("GITHUB_API_URL", "https://api.github.com"),
-        &github_token,
-        &var("SLACK_API_URL", "https://slack.com/api"),
-        &slack_token,
-    );
+    let services = Services::new(&Config { github_token, slack_token, ..Config::from_env() })?;
 
     let workflow = github_pr(
         repo,
