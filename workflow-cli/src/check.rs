@@ -1,10 +1,10 @@
 //! `workflow check FILE…`: every problem of a workflow file, each drawn with its text underlined.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
-use workflow_runtime::WorkflowTemplate;
-use workflow_runtime::validate::{Problems, plan, validate_source};
+use workflow_runtime::validate::{Catalog, Problems, plan, validate, validate_source};
+use workflow_runtime::{ToolRegistry, WorkflowTemplate};
 
 /// The arguments of `workflow check`.
 #[derive(Debug, Args)]
@@ -12,15 +12,21 @@ pub struct CheckArgs {
     /// Workflow files: `.wf` (the `workflow!` syntax as text), `.json`, `.yaml` or `.yml`.
     #[arg(value_name = "FILE", required = true)]
     files: Vec<PathBuf>,
+    /// Check names, references, cycles and syntax only, not the tools: for files written for
+    /// another program's tools.
+    #[arg(long)]
+    any_tools: bool,
 }
 
-/// Checks each file (without tool definitions: names, references, cycles, syntax, clauses);
-/// prints every problem, and fails when one file has any.
-pub fn run(args: &CheckArgs) -> Result<(), String> {
+/// Checks each file against this program's tools (unless `--any-tools`); prints every problem,
+/// and fails when one file has any.
+pub fn run<S: Send + Sync + 'static>(args: &CheckArgs, setup: &crate::Setup<S>) -> Result<(), String> {
+    let catalog: Option<&dyn Catalog> =
+        if args.any_tools { None } else { Some(&setup.tools as &ToolRegistry<S>) };
     let mut failed = 0;
     for path in &args.files {
         let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        match check(path, &text) {
+        match check(path, &text, catalog) {
             Ok(workflows) => {
                 let steps: usize = workflows.iter().map(|w| w.steps.len()).sum();
                 println!("{}: {} workflow(s), {steps} step(s), no problems", path.display(), workflows.len());
@@ -43,18 +49,16 @@ pub fn run(args: &CheckArgs) -> Result<(), String> {
 }
 
 /// The workflows of a file, or every problem in it.
-fn check(path: &std::path::Path, text: &str) -> Result<Vec<WorkflowTemplate>, Problems> {
-    let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("");
-    let template = match extension {
-        "wf" => return validate_source(text, None),
-        "yaml" | "yml" => WorkflowTemplate::from_yaml(text).map_err(|e| {
-            let (line, column) = e.location().map_or((1, 1), |l| (l.line(), l.column()));
-            Problems::at(text, line, column, e.to_string())
-        }),
-        _ => WorkflowTemplate::from_json(text)
-            .map_err(|e| Problems::at(text, e.line(), e.column(), e.to_string())),
-    };
-    let template = template?;
-    plan(&template)?;
-    Ok(vec![template])
+fn check(path: &Path, text: &str, catalog: Option<&dyn Catalog>) -> Result<Vec<WorkflowTemplate>, Problems> {
+    if path.extension().is_some_and(|e| e == "wf") {
+        return validate_source(text, catalog);
+    }
+    let templates = crate::load::parse(path, text)?;
+    for template in &templates {
+        match catalog {
+            Some(catalog) => validate(template, catalog)?,
+            None => plan(template)?,
+        };
+    }
+    Ok(templates)
 }

@@ -27,6 +27,7 @@ enum Format {
 
 /// Reads the log and prints its statistics.
 pub fn run(args: &StatsArgs) -> Result<(), String> {
+    args.log.require();
     let runs = crate::export::read_log(&args.log)?;
     let stats = stats(&runs);
     match args.format {

@@ -2,7 +2,12 @@
 
 use std::process::Command;
 
+/// `workflow check` on the files, without checking their tools (they call a made-up `t`).
 fn check(files: &[(&str, &str)]) -> (Option<i32>, String, String) {
+    check_with(&["--any-tools"], files)
+}
+
+fn check_with(flags: &[&str], files: &[(&str, &str)]) -> (Option<i32>, String, String) {
     let dir = tempfile::tempdir().unwrap();
     let paths: Vec<String> = files
         .iter()
@@ -12,7 +17,8 @@ fn check(files: &[(&str, &str)]) -> (Option<i32>, String, String) {
             path.to_str().unwrap().to_owned()
         })
         .collect();
-    let out = Command::new(env!("CARGO_BIN_EXE_workflow")).arg("check").args(&paths).output().unwrap();
+    let out =
+        Command::new(env!("CARGO_BIN_EXE_workflow")).arg("check").args(flags).args(&paths).output().unwrap();
     (
         out.status.code(),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -51,4 +57,29 @@ fn json_that_does_not_parse_is_a_problem_at_its_place() {
     assert!(stderr.contains("expected `,` or `}` at line 2 column 19\n   ╭─[2:19]"), "{stderr}");
     assert!(stderr.contains("step `a`, parameter `x`: step `a` refers to its own output"), "{stderr}");
     assert!(stderr.ends_with("error: 2 of 2 file(s) have problems\n"), "{stderr}");
+}
+
+#[test]
+fn tools_are_checked_against_the_programs_registry() {
+    let bad = "w(repo: String) {\n  a = t(x: <<repo>>);\n  b = github_list_issues(repo: 3);\n  c = slack_send_message(channel: \"x\", text: <<b.isues>>);\n}\n";
+    let (code, _, stderr) = check_with(&[], &[("tools.wf", bad)]);
+    assert_eq!(code, Some(1));
+    assert!(stderr.contains("step `a`, parameter `tool_name`: unknown tool `t`\n   ╭─[2:7]"), "{stderr}");
+    assert!(
+        stderr.contains("step `b`, parameter `repo`: expected a string, found a number\n   ╭─[3:26]"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("`b` has no field `isues`; did you mean `issues`?\n   ╭─[4:48]"), "{stderr}");
+    assert!(stderr.contains("tools.wf: 3 problems in the workflow"), "{stderr}");
+
+    let yaml =
+        "name: w\nsteps:\n  - { step_id: a, tool_name: github_list_isues, parameters: { repo: x/y } }\n";
+    let (code, _, stderr) = check_with(&[], &[("w.yaml", yaml)]);
+    assert_eq!(code, Some(1));
+    assert!(stderr.contains("unknown tool `github_list_isues`"), "{stderr}");
+
+    let good = "w(repo: String) {\n  a = github_list_issues(repo: <<repo>>);\n}\n";
+    let (code, stdout, _) = check_with(&[], &[("good.wf", good)]);
+    assert_eq!(code, Some(0));
+    assert!(stdout.ends_with("good.wf: 1 workflow(s), 1 step(s), no problems\n"), "{stdout}");
 }

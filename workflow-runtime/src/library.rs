@@ -40,6 +40,23 @@ pub enum Origin {
     },
 }
 
+/// How often a workflow of the library ran, as an execution log tells
+/// ([`WorkflowLibrary::record_run`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Usage {
+    /// Runs that ended.
+    pub runs: u64,
+    /// Those that succeeded.
+    pub succeeded: u64,
+}
+
+impl Usage {
+    /// The share of its ended runs that succeeded; `None` before it has run.
+    pub fn success_rate(&self) -> Option<f64> {
+        (self.runs > 0).then(|| self.succeeded as f64 / self.runs as f64)
+    }
+}
+
 /// A workflow of the library.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Entry {
@@ -49,9 +66,22 @@ pub struct Entry {
     pub origin: Origin,
     /// The tools its steps call.
     pub tools: BTreeSet<String>,
+    /// How often it ran and succeeded.
+    pub usage: Usage,
 }
 
 impl Entry {
+    /// The template's metadata with its usage, as the keys `usage_count` and `success_rate`
+    /// (left out before it has run).
+    pub fn metadata(&self) -> serde_json::Map<String, serde_json::Value> {
+        let mut metadata = self.template.metadata.clone();
+        metadata.insert("usage_count".to_owned(), self.usage.runs.into());
+        if let Some(rate) = self.usage.success_rate() {
+            metadata.insert("success_rate".to_owned(), rate.into());
+        }
+        metadata
+    }
+
     /// How [`WorkflowLibrary::suggest`] ranks workflows that cover as many tools: a mined
     /// workflow by its score, a registered one above every mined one.
     fn rank(&self) -> f64 {
@@ -125,9 +155,11 @@ impl WorkflowLibrary {
         }
         let tools = template.steps.iter().map(|s| s.tool_name.clone()).collect();
         let name = template.name.clone();
-        let entry = Entry { template, origin, tools };
+        let mut entry = Entry { template, origin, tools, usage: Usage::default() };
         let at = match self.by_name.get(&name) {
             Some(&i) => {
+                // Mined again: the runs recorded so far were runs of this workflow too.
+                entry.usage = self.entries[i].usage;
                 self.entries[i] = entry;
                 i
             }
@@ -138,6 +170,16 @@ impl WorkflowLibrary {
             }
         };
         Ok(&self.entries[at])
+    }
+
+    /// Counts one ended run of the workflow `name` (from an execution log), successful or not;
+    /// `false` when the library has no workflow of that name.
+    pub fn record_run(&mut self, name: &str, succeeded: bool) -> bool {
+        let Some(&i) = self.by_name.get(name) else { return false };
+        let usage = &mut self.entries[i].usage;
+        usage.runs += 1;
+        usage.succeeded += u64::from(succeeded);
+        true
     }
 
     /// The workflow named `name`.
@@ -235,6 +277,28 @@ mod tests {
             library.register(template("m(x: String) { a = ta(v: <<x>>); }")),
             Err(LibraryError::Duplicate(_))
         ));
+    }
+
+    #[test]
+    fn usage_counts_and_success_rates_come_from_recorded_runs() {
+        let mut library = WorkflowLibrary::new();
+        let mut t = template("w(x: String) { a = ta(v: <<x>>); }");
+        t.metadata.insert("category".into(), "test".into());
+        library.register(t).expect("registered");
+        let before = library.get("w").map(Entry::metadata).expect("w");
+        assert_eq!(
+            serde_json::Value::Object(before),
+            serde_json::json!({ "category": "test", "usage_count": 0 })
+        );
+        for ok in [true, true, false, true] {
+            assert!(library.record_run("w", ok));
+        }
+        assert!(!library.record_run("unknown", true));
+        let after = library.get("w").map(Entry::metadata).expect("w");
+        assert_eq!(
+            serde_json::Value::Object(after),
+            serde_json::json!({ "category": "test", "usage_count": 4, "success_rate": 0.75 })
+        );
     }
 
     #[test]

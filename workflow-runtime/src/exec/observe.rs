@@ -39,6 +39,12 @@ pub trait RunObserver: Send + Sync {
         let _ = step;
     }
 
+    /// A run-time workflow's step has started its call to `tool` (a compiled workflow reports
+    /// only the ends of its steps).
+    fn on_step_started(&self, step: &str, tool: &str) {
+        let _ = (step, tool);
+    }
+
     /// The run has ended: it succeeded, a step failed, or it was dropped or cancelled.
     fn on_run_finished(&self, run: &RunRecord) {
         let _ = run;

@@ -378,6 +378,12 @@ impl<'o> RunRecorder<'o> {
         self.take()
     }
 
+    /// [`finish`](Self::finish) where the recorder cannot be given up (a run-time run ends it
+    /// inside its span, where the journal is told).
+    pub fn end(&mut self) -> RunRecord {
+        self.take()
+    }
+
     /// Ends the run before its end (its deadline passed, or it was cancelled): the record so
     /// far, marked [`cancelled`](RunRecord::cancelled), with the steps that had not ended
     /// pending (cancelled, for those that had started).
@@ -403,6 +409,15 @@ impl<'o> RunRecorder<'o> {
     }
 
     /// Tells the observers that the step at `position` ended.
+    /// Tells the observers that the step at `position` has started.
+    pub fn step_started(&self, position: usize) {
+        if let Some(record) = self.record.steps.get(position) {
+            for observer in self.observers {
+                observer.on_step_started(&record.step, &record.tool);
+            }
+        }
+    }
+
     fn notify(&mut self, position: usize) {
         if self.observers.is_empty() {
             return;

@@ -287,21 +287,26 @@ async fn run<'a, T: Toolbox + ?Sized + 'a>(
         if let Err(error) = crate::exec::journaled::open(&workflow.name, definition, inputs).await {
             return Err(run.recorder.refuse(error));
         }
-        run.schedule(toolbox, eager, stop).await
+        run.schedule(toolbox, eager, stop).await?;
+        // Inside the run's span: the journal is told of the run's end.
+        Ok(run.recorder.end())
     };
     let journal = context.journal_slot();
     let body =
         crate::exec::in_run_span(&workflow.name, context.jitter_seed(), context.call_limit(), journal, body);
-    if let Err(error) = body.await {
-        return Err(match (error.step.is_empty(), &error.error) {
-            // The run's deadline, rather than a step's failure, stopped it.
-            (true, &StepError::RunDeadlineExceeded(deadline)) => {
-                let workflow = workflow.name.clone();
-                Box::new(DeadlineExceeded { workflow, deadline, record: error.record }).into()
-            }
-            _ => error.into(),
-        });
-    }
+    let record = match body.await {
+        Ok(record) => record,
+        Err(error) => {
+            return Err(match (error.step.is_empty(), &error.error) {
+                // The run's deadline, rather than a step's failure, stopped it.
+                (true, &StepError::RunDeadlineExceeded(deadline)) => {
+                    let workflow = workflow.name.clone();
+                    Box::new(DeadlineExceeded { workflow, deadline, record: error.record }).into()
+                }
+                _ => error.into(),
+            });
+        }
+    };
     let RunScope { inputs, results, .. } = run.scope;
     let mut context = WorkflowContext { variables: inputs, ..WorkflowContext::default() };
     for (step, result) in workflow.steps.iter().zip(results) {
@@ -309,7 +314,7 @@ async fn run<'a, T: Toolbox + ?Sized + 'a>(
             context.set_result(step.step_id.clone(), value);
         }
     }
-    Ok(TemplateRun { context, record: run.recorder.finish() })
+    Ok(TemplateRun { context, record })
 }
 
 /// What a run's templates read: its inputs, then the results of its steps by position.
@@ -393,6 +398,7 @@ impl Running<'_> {
                     }
                     prepared => {
                         started[i] = Some(super::clock::now());
+                        self.recorder.step_started(i);
                         let (spec, fallback_tool) =
                             (&plan.specs[i], plan.fallbacks[i].as_ref().map(|f| &f.0));
                         let (max, tolerate) =

@@ -85,12 +85,25 @@ impl InputType {
             InputType::Unsigned => "an integer from 0".into(),
             InputType::Number => "a number".into(),
             InputType::Bool => "a boolean".into(),
-            InputType::List(item) => {
-                format!("a list of {}", item.describe().trim_start_matches("a ").trim_start_matches("an "))
-            }
+            InputType::List(item) => format!("a list of {}", item.plural()),
             InputType::Map => "an object".into(),
             InputType::Optional(inner) => format!("{} or null", inner.describe()),
             InputType::Any => "any value".into(),
+        }
+    }
+
+    /// Values of this type, in a message: "strings", "integers from 0"…
+    fn plural(&self) -> String {
+        match self {
+            InputType::Text => "strings".into(),
+            InputType::Integer => "integers".into(),
+            InputType::Unsigned => "integers from 0".into(),
+            InputType::Number => "numbers".into(),
+            InputType::Bool => "booleans".into(),
+            InputType::List(item) => format!("lists of {}", item.plural()),
+            InputType::Map => "objects".into(),
+            InputType::Optional(inner) => format!("{} or nulls", inner.plural()),
+            InputType::Any => "values".into(),
         }
     }
 }
@@ -182,6 +195,6 @@ mod tests {
         assert!(!InputType::parse(Some("u32")).accepts(&serde_json::json!(-3)));
         assert!(!InputType::parse(Some("String")).accepts(&serde_json::json!(3)));
         assert!(InputType::parse(Some("MyType")).accepts(&serde_json::json!({})));
-        assert_eq!(InputType::parse(Some("Vec<u64>")).describe(), "a list of integer from 0");
+        assert_eq!(InputType::parse(Some("Vec<u64>")).describe(), "a list of integers from 0");
     }
 }

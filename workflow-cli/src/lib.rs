@@ -1,0 +1,91 @@
+//! The `workflow` command line, over any [`ToolRegistry`]: a program with tools of its own gets
+//! the same commands for them with one call.
+//!
+//! ```no_run
+//! use std::process::ExitCode;
+//! use workflow::ToolRegistry;
+//! use workflow::library::WorkflowLibrary;
+//!
+//! fn main() -> ExitCode {
+//!     let mut tools = ToolRegistry::new(());
+//!     // tools.register::<my_tool>().unwrap();
+//!     workflow_cli::main(tools, WorkflowLibrary::new())
+//! }
+//! ```
+//!
+//! Each subcommand is a module with its arguments (a clap `Args`) and a `run` that prints what
+//! it found or returns a one-line error. Exit codes: 0 when the command did what it was asked, 1
+//! when it found problems or a run failed, 2 for a usage error (clap's).
+#![warn(missing_docs)]
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use workflow_runtime::ToolRegistry;
+use workflow_runtime::library::WorkflowLibrary;
+
+mod check;
+mod export;
+mod graph;
+mod library;
+mod load;
+mod mine;
+mod run;
+mod stats;
+
+/// Compile-time checked tool workflows for LLM agents: check, draw, run and measure workflows,
+/// and mine usage logs for new ones.
+#[derive(Debug, Parser)]
+#[command(name = "workflow", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check workflow files (`.wf`, JSON, YAML): every problem, with its text underlined.
+    Check(check::CheckArgs),
+    /// Draw a workflow as a Mermaid or DOT graph, or a past run as a Mermaid Gantt chart.
+    Graph(graph::GraphArgs),
+    /// Run a workflow file or a library workflow with the tools of this program.
+    Run(run::RunArgs),
+    /// List the library's workflows, or show one.
+    #[command(subcommand)]
+    Library(library::LibraryCommand),
+    /// Runs, success rates and durations per workflow and step, from an execution log.
+    Stats(stats::StatsArgs),
+    /// Find the tool chains that recur in usage logs, and write them as workflows.
+    Mine(mine::MineArgs),
+    /// Write the runs of an execution log as JSONL, the format `mine` reads.
+    Export(export::ExportArgs),
+}
+
+/// What the commands work with: the program's tools and its library of workflows.
+pub(crate) struct Setup<S> {
+    tools: ToolRegistry<S>,
+    library: WorkflowLibrary,
+}
+
+/// Parses the process's arguments and runs the command over `tools` and `library`; returns the
+/// exit code to end the process with.
+pub fn main<S: Send + Sync + 'static>(tools: ToolRegistry<S>, library: WorkflowLibrary) -> ExitCode {
+    let cli = Cli::parse();
+    let mut setup = Setup { tools, library };
+    let result = match cli.command {
+        Command::Check(args) => check::run(&args, &setup),
+        Command::Graph(args) => graph::run(&args, &setup),
+        Command::Run(args) => run::run(&args, &setup),
+        Command::Library(command) => library::run(&command, &mut setup),
+        Command::Stats(args) => stats::run(&args),
+        Command::Mine(args) => mine::run(&args),
+        Command::Export(args) => export::run(&args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
