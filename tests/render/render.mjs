@@ -1,12 +1,13 @@
 // Render a Mermaid diagram with mermaid's own code in headless Chromium.
 //
-//   node tests/render/render.mjs INPUT.mmd OUTPUT.svg|OUTPUT.png
+//   node tests/render/render.mjs INPUT.mmd OUTPUT.svg|OUTPUT.png [INPUT OUTPUT]…
 //
-// INPUT may be `-` to read the diagram from stdin. The browser is
-// $CHROMIUM, or /usr/bin/chromium (Debian's `chromium` package).
+// Several pairs are rendered in one browser, in order. An INPUT may be `-` to
+// read the diagram from stdin. The browser is $CHROMIUM, or /usr/bin/chromium
+// (Debian's `chromium` package).
 //
-// Exit status: 0 rendered (nothing is printed); 1 mermaid rejected the
-// diagram (`render: <mermaid's message>` on stderr); 2 anything else
+// Exit status: 0 rendered (nothing is printed); 1 mermaid rejected a
+// diagram (`render: INPUT: <mermaid's message>` on stderr); 2 anything else
 // (bad usage, no browser, timeout), also with a message on stderr.
 
 import { readFile, writeFile } from 'node:fs/promises';
@@ -31,11 +32,12 @@ class Failure extends Error {
   }
 }
 
-const [input, output] = process.argv.slice(2);
-if (!input || !output || !/\.(svg|png)$/i.test(output)) {
-  fail(2, 'usage: node render.mjs INPUT.mmd|- OUTPUT.svg|OUTPUT.png');
+const args = process.argv.slice(2);
+const pairs = [];
+for (let i = 0; i + 1 < args.length; i += 2) pairs.push([args[i], args[i + 1]]);
+if (args.length === 0 || args.length % 2 !== 0 || pairs.some(([, out]) => !/\.(svg|png)$/i.test(out))) {
+  fail(2, 'usage: node render.mjs INPUT.mmd|- OUTPUT.svg|OUTPUT.png [INPUT OUTPUT]...');
 }
-const asPng = /\.png$/i.test(output);
 
 async function readInput(path) {
   if (path !== '-') return readFile(path, 'utf8');
@@ -53,8 +55,6 @@ setTimeout(() => {
 }, TIMEOUT_MS).unref();
 
 async function main() {
-  const text = await readInput(input);
-
   browser = await puppeteer.launch({
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
     headless: true,
@@ -66,6 +66,13 @@ async function main() {
       '--no-default-browser-check',
     ],
   });
+  for (const [input, output] of pairs) {
+    await renderOne(await readInput(input), input, output);
+  }
+}
+
+async function renderOne(text, input, output) {
+  const asPng = /\.png$/i.test(output);
   const page = await browser.newPage();
 
   // No network at all: only the blank page itself may load.
@@ -90,7 +97,7 @@ async function main() {
       return { error: String(e?.message ?? e) };
     }
   }, text);
-  if (result.error !== undefined) throw new Failure(1, result.error);
+  if (result.error !== undefined) throw new Failure(1, `${input}: ${result.error}`);
 
   // Put the SVG in the page at its natural size (its viewBox, rather than
   // mermaid's `width="100%"; max-width`) on a white background.
@@ -113,6 +120,7 @@ async function main() {
 
   if (!asPng) {
     await writeFile(output, xml + '\n');
+    await page.close();
     return;
   }
   await page.setViewport({
@@ -122,6 +130,7 @@ async function main() {
   });
   const el = await page.$('svg');
   await el.screenshot({ path: output, omitBackground: false });
+  await page.close();
 }
 
 let code = 0;

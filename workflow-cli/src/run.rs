@@ -154,6 +154,7 @@ impl RunObserver for Progress {
         let mark = match step.status {
             StepStatus::Succeeded => "ok  ",
             StepStatus::Skipped => "skip",
+            StepStatus::Cancelled => "stop",
             _ => "FAIL",
         };
         let took = step.duration().map(|d| format!(" in {d:.1?}")).unwrap_or_default();

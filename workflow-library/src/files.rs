@@ -24,7 +24,7 @@ impl Files {
         };
         if relative.components().any(|c| !matches!(c, Component::Normal(_) | Component::CurDir)) {
             return Err(ToolError::permanent(format!(
-                "`{path}` is outside {} (give a path under it, without `..`)",
+                "`{path}` is outside the files' root `{}`: give a path under it, without `..`",
                 self.root.display()
             )));
         }
