@@ -302,6 +302,15 @@ pub use workflow_mine as mine;
 #[cfg(any(feature = "store", feature = "postgres"))]
 pub use workflow_store as store;
 
+/// Token accounting: the tokens of a run's outputs kept out of a model and returned
+/// ([`RunContext::with_tokenizer`]); with feature `tokens`, OpenAI's tokenizers
+/// ([`tokens::Tiktoken`], tiktoken's `o200k_base` and `cl100k_base`).
+pub mod tokens {
+    pub use workflow_runtime::tokens::*;
+    #[cfg(feature = "tokens")]
+    pub use workflow_tokens::{Encoding, Tiktoken, TokenizerError};
+}
+
 /// Everything a workflow author needs: `use workflow::prelude::*;`.
 pub mod prelude {
     pub use crate::{

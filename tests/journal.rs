@@ -513,7 +513,28 @@ async fn a_newer_sqlite_schema_is_refused() {
     drop(SqliteStore::open(&path).unwrap());
     rusqlite_version_bump(&path);
     let error = SqliteStore::open(&path).unwrap_err();
-    assert!(error.to_string().contains("the schema is at version 99, newer than 2"), "{error}");
+    assert!(error.to_string().contains("the schema is at version 99, newer than 3"), "{error}");
+}
+
+#[tokio::test]
+async fn a_log_of_the_previous_schema_is_migrated_with_its_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("runs.db");
+    let store = Arc::new(SqliteStore::open(&path).unwrap());
+    run_checkout(store.clone(), &RunId::from("before-tokens"), &Calls::default()).await.unwrap().unwrap();
+    drop(store);
+    // As version 2 left it: no `tokens` column.
+    let script = "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('ALTER TABLE runs DROP COLUMN tokens'); c.execute('PRAGMA user_version = 2'); c.commit()";
+    let status = std::process::Command::new("python3").args(["-c", script]).arg(&path).status().unwrap();
+    assert!(status.success());
+    let store = SqliteStore::open(&path).unwrap();
+    let runs = store.runs().await.unwrap();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(
+        (runs[0].run_id.as_str(), runs[0].status.as_str(), runs[0].steps.len()),
+        ("before-tokens", "succeeded", 4)
+    );
+    assert_eq!(runs[0].tokens, None);
 }
 
 /// Sets the file's schema version to 99, as a later version of the store would.

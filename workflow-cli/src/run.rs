@@ -29,12 +29,24 @@ pub struct RunArgs {
     /// Journal the run in this execution log (for `stats`, `graph --run`, `export`).
     #[command(flatten)]
     log: crate::export::LogArgs,
+    /// Count the tokens of the steps' outputs with this tokenizer (those kept out of a model,
+    /// and those returned), in the run's record and the log; `none` to count nothing.
+    #[arg(long, value_name = "ENCODING", default_value = "o200k")]
+    tokens: String,
 }
 
 /// Runs the workflow; fails when it fails.
 pub fn run<S: Send + Sync + 'static>(args: &RunArgs, setup: &crate::Setup<S>) -> Result<(), String> {
     let template = crate::load::workflow(&args.workflow_file, args.workflow.as_deref(), &setup.library)?;
     let inputs = inputs(&template, &args.inputs)?;
+    let tokenizer = match args.tokens.as_str() {
+        "none" => None,
+        name => {
+            let encoding = workflow_tokens::Encoding::from_name(name)
+                .ok_or_else(|| format!("`--tokens {name}`: the tokenizers are o200k, cl100k and none"))?;
+            Some(workflow_tokens::Tiktoken::new(encoding).map_err(|e| e.to_string())?)
+        }
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -42,6 +54,9 @@ pub fn run<S: Send + Sync + 'static>(args: &RunArgs, setup: &crate::Setup<S>) ->
     runtime.block_on(async {
         let progress = Progress::new(template.steps.len());
         let mut context = RunContext::new(&setup.tools).observe(&*progress);
+        if let Some(tokenizer) = &tokenizer {
+            context = context.with_tokenizer(tokenizer);
+        }
         if args.log.given() {
             let journal = crate::export::open_journal(&args.log).await?;
             let id = RunId::random();
@@ -51,6 +66,16 @@ pub fn run<S: Send + Sync + 'static>(args: &RunArgs, setup: &crate::Setup<S>) ->
         let result = WorkflowExecutor::new().execute(&template, context, inputs).await;
         progress.finish();
         let run = result.map_err(|e| e.to_string())?;
+        if let Some(tokens) = &run.record.tokens {
+            let share = tokens
+                .kept_share()
+                .map(|s| format!(" ({:.1} % of the outputs' tokens)", s * 100.0))
+                .unwrap_or_default();
+            progress.line(format!(
+                "{} tokens ({}) stayed in the workflow{share}; {} returned",
+                tokens.kept, tokens.encoding, tokens.returned
+            ));
+        }
         let outputs: Map<String, Value> = template
             .steps
             .iter()

@@ -66,6 +66,10 @@ fn stats(runs: &[StoredRun]) -> Value {
             let mut durations: Vec<f64> =
                 ended.iter().filter_map(|r| ms(Some(r.started_at_ms), r.finished_at_ms)).collect();
             let wall: f64 = durations.iter().sum();
+            let counted: Vec<&workflow_runtime::tokens::TokenUsage> =
+                ended.iter().filter_map(|r| r.tokens.as_ref()).collect();
+            let kept: u64 = counted.iter().map(|t| t.kept).sum();
+            let returned: u64 = counted.iter().map(|t| t.returned).sum();
             let mut steps: BTreeMap<&str, (usize, usize, Vec<f64>)> = BTreeMap::new();
             let mut step_time = 0.0;
             for run in &ended {
@@ -106,6 +110,12 @@ fn stats(runs: &[StoredRun]) -> Value {
                 "steps_ms": step_time,
                 "wall_ms": wall,
                 "saved_by_concurrency_ms": (step_time - wall).max(0.0),
+                "tokens": {
+                    "runs_counted": counted.len(),
+                    "kept": kept,
+                    "returned": returned,
+                    "kept_share": (kept + returned > 0).then(|| kept as f64 / (kept + returned) as f64),
+                },
                 "steps": steps,
             })
         })
@@ -129,6 +139,16 @@ fn table(stats: &Value) -> String {
             number(&w["wall_ms"]),
             number(&w["saved_by_concurrency_ms"]),
         ));
+        let tokens = &w["tokens"];
+        if tokens["runs_counted"].as_u64().unwrap_or(0) > 0 {
+            out.push_str(&format!(
+                "  tokens kept out of the model: {} of {} ({:.1} %) in {} run(s)\n",
+                tokens["kept"],
+                tokens["kept"].as_u64().unwrap_or(0) + tokens["returned"].as_u64().unwrap_or(0),
+                tokens["kept_share"].as_f64().unwrap_or(0.0) * 100.0,
+                tokens["runs_counted"],
+            ));
+        }
         for s in w["steps"].as_array().into_iter().flatten() {
             out.push_str(&format!(
                 "  {:<24} {:>5} call(s) {:>6.1} % ok  p50 {:>8} ms  p95 {:>8} ms\n",

@@ -45,7 +45,7 @@ fn a_library_workflow_runs_is_logged_and_counted() {
     let progress = text(&ok.stderr);
     let lines: Vec<&str> = progress.lines().collect();
     assert!(lines[0].starts_with("run ") && lines[0].len() == 36, "{progress}");
-    for (line, step) in lines[1..].iter().zip([
+    for (line, step) in lines[1..5].iter().zip([
         "read (file_read_json)",
         "pick (select_fields)",
         "table (markdown_table)",
@@ -53,6 +53,17 @@ fn a_library_workflow_runs_is_logged_and_counted() {
     ]) {
         assert!(line.starts_with(&format!("ok   {step} in ")), "{progress}");
     }
+
+    // Every output but the last step's stayed in the workflow; the log has their tokens.
+    let o200k = workflow_tokens::Tiktoken::o200k().unwrap();
+    let count = |step: &str| o200k.count(&workflow_runtime::tokens::text_of(&outputs[step])) as u64;
+    let kept: u64 = ["read", "pick", "table"].into_iter().map(count).sum();
+    let share = kept as f64 * 100.0 / (kept + count("write")) as f64;
+    let summary = format!(
+        "{kept} tokens (o200k_base) stayed in the workflow ({share:.1} % of the outputs' tokens); {} returned",
+        count("write")
+    );
+    assert_eq!(lines.last(), Some(&summary.as_str()), "{progress}");
 
     let failed = file_report(dir.path(), "missing.json");
     assert_eq!(failed.status.code(), Some(1));
@@ -71,6 +82,9 @@ fn a_library_workflow_runs_is_logged_and_counted() {
         (report["workflow"].as_str(), report["runs"].as_u64(), report["succeeded"].as_u64()),
         (Some("file_report"), Some(2), Some(1))
     );
+    assert_eq!(report["tokens"]["kept"].as_u64(), Some(kept), "{report}");
+    assert_eq!(report["tokens"]["returned"].as_u64(), Some(count("write")));
+    assert_eq!(report["tokens"]["runs_counted"], 1, "the failed run returned nothing to count");
 
     let list = workflow_in(dir.path(), &["library", "list", "--sqlite", "runs.db", "--json"]);
     let entries: Vec<Value> = text(&list.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();

@@ -184,6 +184,9 @@ pub enum Entry {
         cancelled: bool,
         /// Why it failed, if it did.
         error: Option<String>,
+        /// The tokens its outputs kept out of a model and returned, when it counted them.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tokens: Option<crate::tokens::TokenUsage>,
         /// Wall-clock time, milliseconds since the Unix epoch.
         at_ms: u64,
     },

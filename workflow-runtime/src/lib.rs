@@ -20,6 +20,7 @@ mod registry;
 pub mod schema;
 pub mod secret;
 pub mod template;
+pub mod tokens;
 mod tool;
 pub mod toolbox;
 pub mod validate;

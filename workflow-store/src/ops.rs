@@ -51,6 +51,9 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         began_at_ms BIGINT NOT NULL,
         PRIMARY KEY (run_id, key)
     );",
+    // 3 (SQLite; 4 in PostgreSQL, after the queue): the tokens a run's outputs kept out of a
+    // model and returned (`TokenUsage` JSON).
+    "ALTER TABLE runs ADD COLUMN tokens TEXT;",
 ];
 
 /// The suffix of the id under which a step's compensation is logged: `charge/compensate`.
@@ -115,6 +118,8 @@ pub struct StoredRun {
     pub started_at_ms: u64,
     /// When it ended.
     pub finished_at_ms: Option<u64>,
+    /// The tokens its outputs kept out of a model and returned, when the run counted them.
+    pub tokens: Option<workflow_runtime::tokens::TokenUsage>,
     /// Its steps whose tools were called, in the order they started.
     pub steps: Vec<StoredStep>,
 }
@@ -201,7 +206,7 @@ pub(crate) enum Op {
     /// A step was undone by its compensation.
     Compensated { run: String, step: String },
     /// The run ended.
-    RunEnd { run: String, status: &'static str, error: Option<String>, at: i64 },
+    RunEnd { run: String, status: &'static str, error: Option<String>, tokens: Option<String>, at: i64 },
 }
 
 fn ms(at: u64) -> i64 {
@@ -276,7 +281,7 @@ impl From<Entry> for Op {
                 at: ms(at_ms),
             },
             Entry::StepCompensated { run, step, .. } => Op::Compensated { run: run.to_string(), step },
-            Entry::RunFinished { run, succeeded, cancelled, error, at_ms } => Op::RunEnd {
+            Entry::RunFinished { run, succeeded, cancelled, error, tokens, at_ms } => Op::RunEnd {
                 run: run.to_string(),
                 status: match (succeeded, cancelled) {
                     (true, _) => "succeeded",
@@ -284,6 +289,7 @@ impl From<Entry> for Op {
                     (false, false) => "failed",
                 },
                 error,
+                tokens: tokens.and_then(|t| serde_json::to_string(&t).ok()),
                 at: ms(at_ms),
             },
         }

@@ -35,6 +35,7 @@ const MIGRATIONS: &[&str] = &[
         queue TEXT PRIMARY KEY,
         max_leased BIGINT NOT NULL
     );",
+    crate::ops::MIGRATIONS[2],
 ];
 
 /// At most this many entries in one transaction.
@@ -344,7 +345,7 @@ async fn prepare(client: &Client) -> Result<Statements, tokio_postgres::Error> {
             .prepare("UPDATE steps SET state = 'compensated' WHERE run_id = $1 AND step = $2")
             .await?,
         run_end: client
-            .prepare("UPDATE runs SET status = $2, error = $3, finished_at_ms = $4 WHERE run_id = $1")
+            .prepare("UPDATE runs SET status = $2, error = $3, finished_at_ms = $4, tokens = $5 WHERE run_id = $1")
             .await?,
     })
 }
@@ -426,15 +427,16 @@ async fn apply(client: &Client, s: &Statements, op: &Op) -> Result<u64, tokio_po
             client.execute(&s.finish, &[run, step, tool, state, args, output, record, error, at]).await
         }
         Op::Compensated { run, step } => client.execute(&s.compensated, &[run, step]).await,
-        Op::RunEnd { run, status, error, at } => client.execute(&s.run_end, &[run, status, error, at]).await,
+        Op::RunEnd { run, status, error, tokens, at } => {
+            client.execute(&s.run_end, &[run, status, error, at, tokens]).await
+        }
     }
 }
 
 async fn read(client: &Client, name: &str, run: Option<&str>) -> Result<Vec<StoredRun>, StoreError> {
     let error =
         |e: tokio_postgres::Error| StoreError::Database { store: name.to_owned(), message: message(&e) };
-    let columns =
-        "run_id, workflow, definition_hash, definition, inputs, status, error, started_at_ms, finished_at_ms";
+    let columns = "run_id, workflow, definition_hash, definition, inputs, status, error, started_at_ms, finished_at_ms, tokens";
     let rows = match run {
         Some(id) => client.query(&format!("SELECT {columns} FROM runs WHERE run_id = $1"), &[&id]).await,
         None => {
@@ -472,6 +474,10 @@ async fn read(client: &Client, name: &str, run: Option<&str>) -> Result<Vec<Stor
                 step,
             });
         }
+        let tokens = match json(row.get(9), "tokens").map_err(&corrupt)? {
+            Some(t) => Some(serde_json::from_value(t).map_err(|e| corrupt(format!("its tokens: {e}")))?),
+            None => None,
+        };
         runs.push(StoredRun {
             workflow: row.get(1),
             definition_hash: row.get(2),
@@ -481,6 +487,7 @@ async fn read(client: &Client, name: &str, run: Option<&str>) -> Result<Vec<Stor
             error: row.get(6),
             started_at_ms: unsigned(Some(row.get(7))).unwrap_or(0),
             finished_at_ms: unsigned(row.get(8)),
+            tokens,
             steps,
             run_id,
         });

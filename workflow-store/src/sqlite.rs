@@ -365,7 +365,8 @@ const FINISH_STEP: &str = "INSERT INTO steps
         record = COALESCE(excluded.record, steps.record), error = excluded.error,
         finished_at_ms = excluded.finished_at_ms";
 const COMPENSATE_STEP: &str = "UPDATE steps SET state = 'compensated' WHERE run_id = ?1 AND step = ?2";
-const END_RUN: &str = "UPDATE runs SET status = ?2, error = ?3, finished_at_ms = ?4 WHERE run_id = ?1";
+const END_RUN: &str =
+    "UPDATE runs SET status = ?2, error = ?3, finished_at_ms = ?4, tokens = ?5 WHERE run_id = ?1";
 
 fn apply(tx: &rusqlite::Transaction<'_>, op: &Op) -> rusqlite::Result<()> {
     match op {
@@ -379,19 +380,19 @@ fn apply(tx: &rusqlite::Transaction<'_>, op: &Op) -> rusqlite::Result<()> {
             .prepare_cached(FINISH_STEP)?
             .execute(params![run, step, tool, state, args, output, record, error, at]),
         Op::Compensated { run, step } => tx.prepare_cached(COMPENSATE_STEP)?.execute(params![run, step]),
-        Op::RunEnd { run, status, error, at } => {
-            tx.prepare_cached(END_RUN)?.execute(params![run, status, error, at])
+        Op::RunEnd { run, status, error, tokens, at } => {
+            tx.prepare_cached(END_RUN)?.execute(params![run, status, error, at, tokens])
         }
     }
     .map(drop)
 }
 
-type RunRow = (String, String, String, String, String, String, Option<String>, i64, Option<i64>);
+type RunRow =
+    (String, String, String, String, String, String, Option<String>, i64, Option<i64>, Option<String>);
 
 fn read(connection: &Connection, name: &str, run: Option<&str>) -> Result<Vec<StoredRun>, StoreError> {
     let error = |e: rusqlite::Error| StoreError::Database { store: name.to_owned(), message: e.to_string() };
-    let columns =
-        "run_id, workflow, definition_hash, definition, inputs, status, error, started_at_ms, finished_at_ms";
+    let columns = "run_id, workflow, definition_hash, definition, inputs, status, error, started_at_ms, finished_at_ms, tokens";
     let row = |r: &rusqlite::Row<'_>| -> rusqlite::Result<RunRow> {
         Ok((
             r.get(0)?,
@@ -403,6 +404,7 @@ fn read(connection: &Connection, name: &str, run: Option<&str>) -> Result<Vec<St
             r.get(6)?,
             r.get(7)?,
             r.get(8)?,
+            r.get(9)?,
         ))
     };
     let rows: Vec<RunRow> = match run {
@@ -427,7 +429,7 @@ fn read(connection: &Connection, name: &str, run: Option<&str>) -> Result<Vec<St
         )
         .map_err(error)?;
     let mut runs = Vec::with_capacity(rows.len());
-    for (run_id, workflow, hash, definition, inputs, status, run_error, started, finished) in rows {
+    for (run_id, workflow, hash, definition, inputs, status, run_error, started, finished, tokens) in rows {
         let corrupt =
             |message: String| StoreError::Corrupt { store: name.to_owned(), run: run_id.clone(), message };
         let mut steps = Vec::new();
@@ -450,6 +452,10 @@ fn read(connection: &Connection, name: &str, run: Option<&str>) -> Result<Vec<St
                 step,
             });
         }
+        let tokens = match json(tokens, "tokens").map_err(&corrupt)? {
+            Some(t) => Some(serde_json::from_value(t).map_err(|e| corrupt(format!("its tokens: {e}")))?),
+            None => None,
+        };
         runs.push(StoredRun {
             definition: json(Some(definition), "definition").map_err(&corrupt)?.unwrap_or_default(),
             inputs: json(Some(inputs), "inputs").map_err(&corrupt)?.unwrap_or_default(),
@@ -460,6 +466,7 @@ fn read(connection: &Connection, name: &str, run: Option<&str>) -> Result<Vec<St
             error: run_error,
             started_at_ms: unsigned(Some(started)).unwrap_or(0),
             finished_at_ms: unsigned(finished),
+            tokens,
             steps,
         });
     }

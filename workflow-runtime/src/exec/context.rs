@@ -53,6 +53,7 @@ pub struct RunContext<'a, S: ?Sized = ()> {
     cancellation: Option<tokio_util::sync::CancellationToken>,
     limit: Option<std::sync::Arc<tokio::sync::Semaphore>>,
     journal: Option<(std::sync::Arc<dyn crate::journal::Journal>, crate::journal::RunId)>,
+    tokenizer: Option<&'a dyn crate::tokens::Tokenizer>,
 }
 
 impl<'a, S: ?Sized> RunContext<'a, S> {
@@ -67,6 +68,7 @@ impl<'a, S: ?Sized> RunContext<'a, S> {
             cancellation: None,
             limit: None,
             journal: None,
+            tokenizer: None,
         }
     }
 
@@ -159,6 +161,21 @@ impl<'a, S: ?Sized> RunContext<'a, S> {
         self
     }
 
+    /// Counts the tokens of the run's outputs with `tokenizer`: those kept in the workflow and
+    /// those it returns ([`crate::tokens`]), in the run's record and its journal. For run-time
+    /// workflows; a compiled workflow's outputs are counted from its result
+    /// ([`crate::tokens::TokenUsage::count`] over its outputs' JSON).
+    #[must_use]
+    pub fn with_tokenizer(mut self, tokenizer: &'a dyn crate::tokens::Tokenizer) -> Self {
+        self.tokenizer = Some(tokenizer);
+        self
+    }
+
+    /// The tokenizer the run counts with, if any.
+    pub fn tokenizer(&self) -> Option<&'a dyn crate::tokens::Tokenizer> {
+        self.tokenizer
+    }
+
     /// The id of the run, for a journaled run.
     pub fn run_id(&self) -> Option<&crate::journal::RunId> {
         self.journal.as_ref().map(|(_, run)| run)
@@ -208,6 +225,7 @@ impl<S: ?Sized> fmt::Debug for RunContext<'_, S> {
             .field("cancellation", &self.cancellation.is_some())
             .field("max_concurrency", &self.limit.as_ref().map(|l| l.available_permits()))
             .field("run_id", &self.run_id())
+            .field("tokenizer", &self.tokenizer.map(|t| t.encoding()))
             .finish_non_exhaustive()
     }
 }

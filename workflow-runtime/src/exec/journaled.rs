@@ -476,6 +476,7 @@ pub(crate) fn finished(record: &RunRecord) {
         succeeded: record.succeeded(),
         cancelled: record.cancelled,
         error,
+        tokens: record.tokens.clone(),
         at_ms: now_ms(),
     };
     let durable = slot.append(entry);

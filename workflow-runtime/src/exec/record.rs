@@ -285,6 +285,9 @@ pub struct RunRecord {
     /// the order their steps completed), each recorded like a step: its `step` is the step it
     /// undid, its `tool` the compensation's tool.
     pub compensations: Vec<StepRecord>,
+    /// The tokens of the steps' outputs that stayed in the workflow and that it returned, when
+    /// the run was given a tokenizer (`RunContext::with_tokenizer`; run-time workflows).
+    pub tokens: Option<crate::tokens::TokenUsage>,
 }
 
 impl RunRecord {
@@ -306,7 +309,7 @@ impl RunRecord {
 
 impl Serialize for RunRecord {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut s = serializer.serialize_struct("RunRecord", 7)?;
+        let mut s = serializer.serialize_struct("RunRecord", 8)?;
         s.serialize_field("workflow", &self.workflow)?;
         s.serialize_field("started_at_ms", &unix_ms_value(self.started_at))?;
         s.serialize_field("finished_at_ms", &unix_ms_value(self.finished_at))?;
@@ -314,6 +317,7 @@ impl Serialize for RunRecord {
         s.serialize_field("cancelled", &self.cancelled)?;
         s.serialize_field("steps", &self.steps)?;
         s.serialize_field("compensations", &self.compensations)?;
+        s.serialize_field("tokens", &self.tokens)?;
         s.end()
     }
 }

@@ -80,6 +80,7 @@ impl<'o> RunRecorder<'o> {
                 cancelled: false,
                 steps: Vec::with_capacity(steps),
                 compensations: Vec::new(),
+                tokens: None,
             },
             observers: &[],
             expected: &[],
@@ -376,6 +377,11 @@ impl<'o> RunRecorder<'o> {
     /// Ends the run.
     pub fn finish(mut self) -> RunRecord {
         self.take()
+    }
+
+    /// Sets the run's token usage, before it ends (so that its journal is told).
+    pub fn set_tokens(&mut self, usage: crate::tokens::TokenUsage) {
+        self.record.tokens = Some(usage);
     }
 
     /// [`finish`](Self::finish) where the recorder cannot be given up (a run-time run ends it

@@ -244,7 +244,7 @@ async fn run<'a, T: Toolbox + ?Sized + 'a>(
     context: RunContext<'a, T>,
     inputs: Value,
 ) -> Result<TemplateRun, ExecuteError> {
-    let (toolbox, observers) = (context.state(), context.observers());
+    let (toolbox, observers, tokenizer) = (context.state(), context.observers(), context.tokenizer());
     let schedule = context.schedule().unwrap_or(executor.schedule);
     let n = workflow.steps.len();
     crate::validate::check_inputs(plan, &inputs)?;
@@ -288,6 +288,9 @@ async fn run<'a, T: Toolbox + ?Sized + 'a>(
             return Err(run.recorder.refuse(error));
         }
         run.schedule(toolbox, eager, stop).await?;
+        if let Some(tokenizer) = tokenizer {
+            run.recorder.set_tokens(token_usage(plan, &run.scope.results, tokenizer));
+        }
         // Inside the run's span: the journal is told of the run's end.
         Ok(run.recorder.end())
     };
@@ -315,6 +318,25 @@ async fn run<'a, T: Toolbox + ?Sized + 'a>(
         }
     }
     Ok(TemplateRun { context, record })
+}
+
+/// The tokens of a run's outputs: a step that another step needs is kept in the workflow, one
+/// that none needs is what the run returns.
+fn token_usage(
+    plan: &Plan,
+    results: &[Option<Value>],
+    tokenizer: &dyn crate::tokens::Tokenizer,
+) -> crate::tokens::TokenUsage {
+    let mut needed = vec![false; results.len()];
+    for needs in &plan.graph.needs {
+        for &i in needs {
+            if let Some(flag) = needed.get_mut(i) {
+                *flag = true;
+            }
+        }
+    }
+    let outputs = results.iter().zip(needed).filter_map(|(result, needed)| Some((result.as_ref()?, !needed)));
+    crate::tokens::TokenUsage::count(tokenizer, outputs)
 }
 
 /// What a run's templates read: its inputs, then the results of its steps by position.
