@@ -31,6 +31,7 @@ mod library;
 mod load;
 mod mine;
 mod run;
+mod savings;
 mod stats;
 
 /// Compile-time checked tool workflows for LLM agents: check, draw, run and measure workflows,
@@ -59,6 +60,9 @@ enum Command {
     Mine(mine::MineArgs),
     /// Write the runs of an execution log as JSONL, the format `mine` reads.
     Export(export::ExportArgs),
+    /// Replay usage logs: the tool-result tokens the top mined chains would have kept out of
+    /// the model, had they run as workflows.
+    Savings(savings::SavingsArgs),
 }
 
 /// What the commands work with: the program's tools and its library of workflows.
@@ -80,6 +84,7 @@ pub fn main<S: Send + Sync + 'static>(tools: ToolRegistry<S>, library: WorkflowL
         Command::Stats(args) => stats::run(&args),
         Command::Mine(args) => mine::run(&args),
         Command::Export(args) => export::run(&args),
+        Command::Savings(args) => savings::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
