@@ -1,5 +1,6 @@
 //! `workflow run`: runs a workflow file or a library workflow with the program's tools, showing
-//! each step as it starts and ends, and prints the steps' outputs as JSON.
+//! each step as it starts and ends, and prints what the workflow returns (the outputs of the steps
+//! no other step reads) as JSON.
 
 use std::collections::BTreeSet;
 use std::io::IsTerminal;
@@ -29,6 +30,10 @@ pub struct RunArgs {
     /// Journal the run in this execution log (for `stats`, `graph --run`, `export`).
     #[command(flatten)]
     log: crate::export::LogArgs,
+    /// Print every step's output, not only what the workflow returns (the outputs of the steps
+    /// no other step reads).
+    #[arg(long)]
+    all_outputs: bool,
     /// Count the tokens of the steps' outputs with this tokenizer (those kept out of a model,
     /// and those returned), in the run's record and the log; `none` to count nothing.
     #[arg(long, value_name = "ENCODING", default_value = "o200k")]
@@ -76,9 +81,14 @@ pub fn run<S: Send + Sync + 'static>(args: &RunArgs, setup: &crate::Setup<S>) ->
                 tokens.kept, tokens.encoding, tokens.returned
             ));
         }
+        // What the workflow returns: the outputs of the steps no other step needs.
+        let plan = workflow_runtime::validate::plan(&template).map_err(|p| p.to_string())?;
+        let needed: std::collections::HashSet<&str> =
+            plan.graph.needs.iter().flatten().map(|&i| template.steps[i].step_id.as_str()).collect();
         let outputs: Map<String, Value> = template
             .steps
             .iter()
+            .filter(|s| args.all_outputs || !needed.contains(s.step_id.as_str()))
             .filter_map(|s| run.context.get_result(&s.step_id).map(|v| (s.step_id.clone(), v.clone())))
             .collect();
         let text = serde_json::to_string_pretty(&Value::Object(outputs)).map_err(|e| e.to_string())?;

@@ -22,9 +22,13 @@ fn text(bytes: &[u8]) -> String {
 
 /// `workflow run file_report` on `source` in `dir`, journaled in `runs.db`.
 fn file_report(dir: &Path, source: &str) -> Output {
+    file_report_with(dir, source, &[])
+}
+
+fn file_report_with(dir: &Path, source: &str, flags: &[&str]) -> Output {
     let args = ["run", "file_report", "-i", &format!("source={source}"), "-i", r#"fields=["name","team"]"#];
     let rest = ["-i", "title=Team", "-i", "out=team.md", "--sqlite", "runs.db"];
-    workflow_in(dir, &[&args[..], &rest[..]].concat())
+    workflow_in(dir, &[&args[..], &rest[..], flags].concat())
 }
 
 #[test]
@@ -34,6 +38,9 @@ fn a_library_workflow_runs_is_logged_and_counted() {
     std::fs::write(dir.path().join("users.json"), users).unwrap();
 
     let ok = file_report(dir.path(), "users.json");
+    let returned: Value = serde_json::from_slice(&ok.stdout).unwrap();
+    assert_eq!(returned, json!({ "write": { "path": "team.md", "bytes": 66 } }), "only what the workflow returns");
+    let ok = file_report_with(dir.path(), "users.json", &["--all-outputs"]);
     assert!(ok.status.success(), "{}", text(&ok.stderr));
     let outputs: Value = serde_json::from_slice(&ok.stdout).unwrap();
     assert_eq!(
@@ -80,17 +87,17 @@ fn a_library_workflow_runs_is_logged_and_counted() {
     let report = &stats["workflows"][0];
     assert_eq!(
         (report["workflow"].as_str(), report["runs"].as_u64(), report["succeeded"].as_u64()),
-        (Some("file_report"), Some(2), Some(1))
+        (Some("file_report"), Some(3), Some(2))
     );
-    assert_eq!(report["tokens"]["kept"].as_u64(), Some(kept), "{report}");
-    assert_eq!(report["tokens"]["returned"].as_u64(), Some(count("write")));
-    assert_eq!(report["tokens"]["runs_counted"], 1, "the failed run returned nothing to count");
+    assert_eq!(report["tokens"]["kept"].as_u64(), Some(2 * kept), "{report}");
+    assert_eq!(report["tokens"]["returned"].as_u64(), Some(2 * count("write")));
+    assert_eq!(report["tokens"]["runs_counted"], 2, "the failed run returned nothing to count");
 
     let list = workflow_in(dir.path(), &["library", "list", "--sqlite", "runs.db", "--json"]);
     let entries: Vec<Value> = text(&list.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(entries.len(), 6);
     let entry = entries.iter().find(|e| e["name"] == "file_report").unwrap();
-    assert_eq!(entry["metadata"], json!({ "category": "data", "usage_count": 2, "success_rate": 0.5 }));
+    assert_eq!(entry["metadata"], json!({ "category": "data", "usage_count": 3, "success_rate": 2.0 / 3.0 }));
     let github = entries.iter().find(|e| e["name"] == "github_pr").unwrap();
     assert_eq!(github["metadata"], json!({ "category": "github", "usage_count": 0 }));
 
