@@ -64,7 +64,8 @@ const ENCODINGS: [Encoding; 2] = [Encoding::O200k, Encoding::Cl100k];
 
 /// Mines the logs, replays them, and prints what each chain would have kept.
 pub fn run(args: &SavingsArgs) -> Result<(), String> {
-    let tokenizers: Vec<Tiktoken> = ENCODINGS.iter().map(|&e| Tiktoken::new(e)).collect::<Result<_, _>>().map_err(|e| e.to_string())?;
+    let tokenizers: Vec<Tiktoken> =
+        ENCODINGS.iter().map(|&e| Tiktoken::new(e)).collect::<Result<_, _>>().map_err(|e| e.to_string())?;
     let sources: Vec<LogSource> = args.logs.iter().map(LogSource::path).collect();
     let mined = PatternDetector::new()
         .min_support(args.min_support)
@@ -87,7 +88,11 @@ pub fn run(args: &SavingsArgs) -> Result<(), String> {
             };
             let text = text_of(&call.result);
             let tokens = [tokenizers[0].count(&text) as u64, tokenizers[1].count(&text) as u64];
-            sessions.entry(call.session_id).or_default().push(Counted { seq: call.seq, tool: call.tool_name, tokens });
+            sessions.entry(call.session_id).or_default().push(Counted {
+                seq: call.seq,
+                tool: call.tool_name,
+                tokens,
+            });
         }
     }
     for calls in sessions.values_mut() {
@@ -95,7 +100,8 @@ pub fn run(args: &SavingsArgs) -> Result<(), String> {
     }
     let mut covered: BTreeMap<&str, Vec<bool>> =
         sessions.iter().map(|(session, calls)| (session.as_str(), vec![false; calls.len()])).collect();
-    let total: [u64; 2] = sessions.values().flatten().fold([0, 0], |t, c| [t[0] + c.tokens[0], t[1] + c.tokens[1]]);
+    let total: [u64; 2] =
+        sessions.values().flatten().fold([0, 0], |t, c| [t[0] + c.tokens[0], t[1] + c.tokens[1]]);
     let calls: usize = sessions.values().map(Vec::len).sum();
 
     // The longest chains first (a call in a longer chain belongs to its workflow rather than to
@@ -157,11 +163,15 @@ pub fn run(args: &SavingsArgs) -> Result<(), String> {
 fn table(report: &Value) -> String {
     let mut out = format!(
         "{} calls in {} sessions; their results are {} tokens (o200k), {} (cl100k)\n",
-        report["calls"], report["sessions"], report["result_tokens"]["o200k"], report["result_tokens"]["cl100k"]
+        report["calls"],
+        report["sessions"],
+        report["result_tokens"]["o200k"],
+        report["result_tokens"]["cl100k"]
     );
     out.push_str(&format!("{:>4}  {:>6}  {:>12}  {:>12}  chain\n", "#", "runs", "kept o200k", "kept cl100k"));
     for (i, chain) in report["chains"].as_array().into_iter().flatten().enumerate() {
-        let tools: Vec<&str> = chain["chain"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+        let tools: Vec<&str> =
+            chain["chain"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
         let number = |key: &str| chain[key].as_u64().unwrap_or(0);
         out.push_str(&format!(
             "{:>4}  {:>6}  {:>12}  {:>12}  {}\n",

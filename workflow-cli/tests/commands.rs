@@ -39,7 +39,11 @@ fn a_library_workflow_runs_is_logged_and_counted() {
 
     let ok = file_report(dir.path(), "users.json");
     let returned: Value = serde_json::from_slice(&ok.stdout).unwrap();
-    assert_eq!(returned, json!({ "write": { "path": "team.md", "bytes": 66 } }), "only what the workflow returns");
+    assert_eq!(
+        returned,
+        json!({ "write": { "path": "team.md", "bytes": 66 } }),
+        "only what the workflow returns"
+    );
     let ok = file_report_with(dir.path(), "users.json", &["--all-outputs"]);
     assert!(ok.status.success(), "{}", text(&ok.stderr));
     let outputs: Value = serde_json::from_slice(&ok.stdout).unwrap();
@@ -100,6 +104,19 @@ fn a_library_workflow_runs_is_logged_and_counted() {
     assert_eq!(entry["metadata"], json!({ "category": "data", "usage_count": 3, "success_rate": 2.0 / 3.0 }));
     let github = entries.iter().find(|e| e["name"] == "github_pr").unwrap();
     assert_eq!(github["metadata"], json!({ "category": "github", "usage_count": 0 }));
+
+    // The miner finds the built-in's chain again in the log's export.
+    let export = workflow_in(dir.path(), &["export", "--sqlite", "runs.db", "--out", "runs.jsonl"]);
+    assert!(export.status.success(), "{}", text(&export.stderr));
+    let mined = workflow_in(dir.path(), &["mine", "runs.jsonl", "--format", "json"]);
+    let mined: Value = serde_json::from_slice(&mined.stdout).unwrap();
+    let best = &mined["patterns"][0];
+    assert_eq!(
+        best["tools"],
+        json!(["file_read_json", "select_fields", "markdown_table", "file_write"]),
+        "{mined}"
+    );
+    assert_eq!((best["support"].as_u64(), best["success_rate"].as_f64()), (Some(2), Some(1.0)));
 
     let gantt = text(&workflow_in(dir.path(), &["graph", "--run", "latest", "--sqlite", "runs.db"]).stdout);
     assert!(gantt.starts_with("gantt\n  title file_report run "), "{gantt}");

@@ -59,9 +59,13 @@ fn masked(text: &str) -> String {
                 kept.push_str(rest);
                 break;
             };
-            let end = rest[start..].find(|c: char| !(c.is_ascii_digit() || c == '.')).map_or(rest.len(), |e| start + e);
+            let end = rest[start..]
+                .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+                .map_or(rest.len(), |e| start + e);
             let after = &rest[end..];
-            let unit = ["µs", " ms", "ms", " s"].iter().find(|u| after.starts_with(**u) && !after[u.len()..].starts_with(|c: char| c.is_alphanumeric()));
+            let unit = ["µs", " ms", "ms", " s"].iter().find(|u| {
+                after.starts_with(**u) && !after[u.len()..].starts_with(|c: char| c.is_alphanumeric())
+            });
             match unit {
                 Some(unit) => {
                     kept.push_str(rest[..start].trim_end_matches(' '));
@@ -75,7 +79,9 @@ fn masked(text: &str) -> String {
             }
         }
         // A run id: 32 hexadecimal digits after `run `.
-        if let Some(id) = kept.strip_prefix("run ").filter(|id| id.len() == 32 && id.chars().all(|c| c.is_ascii_hexdigit())) {
+        if let Some(id) =
+            kept.strip_prefix("run ").filter(|id| id.len() == 32 && id.chars().all(|c| c.is_ascii_hexdigit()))
+        {
             let _ = id;
             kept = "run <id>".to_owned();
         }
@@ -102,7 +108,11 @@ fn the_readme_console_examples_print_what_it_shows() {
         std::fs::copy(entry.path(), copy.join(entry.file_name())).unwrap();
     }
     std::fs::create_dir_all(dir.path().join("tests/data/traces")).unwrap();
-    std::fs::copy(repo.join("tests/data/traces/taubench.jsonl"), dir.path().join("tests/data/traces/taubench.jsonl")).unwrap();
+    std::fs::copy(
+        repo.join("tests/data/traces/taubench.jsonl"),
+        dir.path().join("tests/data/traces/taubench.jsonl"),
+    )
+    .unwrap();
 
     for (args, expected) in examples {
         let out = Command::new(env!("CARGO_BIN_EXE_workflow"))
@@ -111,7 +121,8 @@ fn the_readme_console_examples_print_what_it_shows() {
             .args(words(&args))
             .output()
             .unwrap();
-        let printed = String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
+        let printed =
+            String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
         assert_eq!(masked(&printed), masked(&expected), "`workflow {args}`");
     }
 }
@@ -119,7 +130,10 @@ fn the_readme_console_examples_print_what_it_shows() {
 #[test]
 fn masking_keeps_what_does_not_change() {
     assert_eq!(masked("ok   a (t) in 379.8µs\n"), "ok   a (t) in <t>\n");
-    assert_eq!(masked("  a     1 call(s)  100.0 % ok  p50      0.4 ms  p95     12.0 ms\n"), "  a     1 call(s)  100.0 % ok  p50 <t>  p95 <t>\n");
+    assert_eq!(
+        masked("  a     1 call(s)  100.0 % ok  p50      0.4 ms  p95     12.0 ms\n"),
+        "  a     1 call(s)  100.0 % ok  p50 <t>  p95 <t>\n"
+    );
     assert_eq!(masked("run 93069904a1dfa67b235afc0c3cab7c9d\n"), "run <id>\n");
     assert_eq!(masked("248 tokens, 11 returned, 2 s\n"), "248 tokens, 11 returned, <t>\n");
 }

@@ -7,7 +7,12 @@ use workflow_runtime::tokens::text_of;
 use workflow_tokens::Tiktoken;
 
 fn savings(args: &[&str]) -> Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_workflow")).arg("savings").args(args).args(["--format", "json"]).output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_workflow"))
+        .arg("savings")
+        .args(args)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&out.stdout).unwrap()
 }
@@ -28,8 +33,11 @@ fn a_chain_keeps_the_results_its_last_step_reads() {
         lines.push(call(1, "get_order", json!({ "order_id": format!("#W{n}00") }), order(n)));
     }
     // A session of one call: no chain.
-    lines.push(json!({ "session_id": "s4", "seq": 0, "timestamp": null, "tool_name": "think", "parameters": {},
-                       "result": "ok", "success": true, "duration_ms": null, "source": "test" }).to_string());
+    lines.push(
+        json!({ "session_id": "s4", "seq": 0, "timestamp": null, "tool_name": "think", "parameters": {},
+                       "result": "ok", "success": true, "duration_ms": null, "source": "test" })
+        .to_string(),
+    );
     let log = dir.path().join("log.jsonl");
     std::fs::write(&log, lines.join("\n") + "\n").unwrap();
 
@@ -37,7 +45,8 @@ fn a_chain_keeps_the_results_its_last_step_reads() {
     let (o200k, cl100k) = (Tiktoken::o200k().unwrap(), Tiktoken::cl100k().unwrap());
     let kept = |t: &Tiktoken| (1..=3).map(|n| t.count(&text_of(&user(n))) as u64).sum::<u64>();
     let all = |t: &Tiktoken| {
-        (1..=3).map(|n| (t.count(&text_of(&user(n))) + t.count(&text_of(&order(n)))) as u64).sum::<u64>() + t.count("ok") as u64
+        (1..=3).map(|n| (t.count(&text_of(&user(n))) + t.count(&text_of(&order(n)))) as u64).sum::<u64>()
+            + t.count("ok") as u64
     };
     assert_eq!(report["chains"][0]["chain"], json!(["get_user", "get_order"]));
     assert_eq!(report["chains"].as_array().map(Vec::len), Some(1));
