@@ -304,7 +304,7 @@ pub use workflow_store as store;
 
 /// Token accounting: the tokens of a run's outputs kept out of a model and returned
 /// ([`RunContext::with_tokenizer`]); with feature `tokens`, OpenAI's tokenizers
-/// ([`tokens::Tiktoken`], tiktoken's `o200k_base` and `cl100k_base`).
+/// (`tokens::Tiktoken`, tiktoken's `o200k_base` and `cl100k_base`).
 pub mod tokens {
     pub use workflow_runtime::tokens::*;
     #[cfg(feature = "tokens")]
