@@ -9,6 +9,7 @@ use std::time::Duration;
 use fake::{Fake, issue, serve};
 use serde_json::{Value, json};
 use workflow::journal::{Journal, MemoryJournal, RunId};
+use workflow::tokens::Tokenizer;
 use workflow::validate::validate;
 use workflow::{RunContext, StepStatus, WorkflowExecutor};
 use workflow_library::workflows::{
@@ -310,4 +311,54 @@ fn the_library_has_every_built_in_with_its_category_and_suggests_by_tools() {
         found.iter().map(|s| s.entry.template.name.as_str()).collect::<Vec<_>>(),
         ["slack_notification_chain"]
     );
+}
+
+/// One token per run of letters or digits: enough to compare two counts.
+struct Words;
+
+impl workflow::tokens::Tokenizer for Words {
+    fn encoding(&self) -> &str {
+        "words"
+    }
+    fn count(&self, text: &str) -> usize {
+        text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).count()
+    }
+}
+
+#[tokio::test]
+async fn a_compiled_run_and_its_template_count_the_same_tokens() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("users.json"),
+        r#"[{"name":"ana","team":"core","age":31},{"name":"bo","age":27}]"#,
+    )
+    .unwrap();
+    let services = files_services(dir.path());
+    let fields = || vec!["name".to_owned(), "team".to_owned()];
+    let compiled = file_report("users.json".into(), fields(), "Users".into(), "users.md".into())
+        .run(RunContext::new(&services).with_tokenizer(&Words))
+        .await
+        .unwrap();
+    let tools = registry(services.clone());
+    let inputs = json!({ "source": "users.json", "fields": fields(), "title": "Users", "out": "users.md" });
+    let template = library().get("file_report").unwrap().template.clone();
+    let run = WorkflowExecutor::new()
+        .execute(&template, RunContext::new(&tools).with_tokenizer(&Words), inputs)
+        .await
+        .unwrap();
+
+    let tokens = compiled.record.tokens.clone().expect("counted");
+    assert_eq!(Some(&tokens), run.record.tokens.as_ref());
+    // `write` returns; `read`, `pick` and `table` stay in the workflow.
+    let words = |v: &Value| Words.count(&workflow::tokens::text_of(v)) as u64;
+    let kept: u64 = ["read", "pick", "table"].iter().map(|s| words(run.context.get_result(s).unwrap())).sum();
+    assert_eq!(
+        (tokens.encoding.as_str(), tokens.kept, tokens.returned),
+        ("words", kept, words(run.context.get_result("write").unwrap()))
+    );
+    let untouched = file_report("users.json".into(), fields(), "Users".into(), "users.md".into())
+        .run(&services)
+        .await
+        .unwrap();
+    assert_eq!(untouched.record.tokens, None, "nothing is counted without a tokenizer");
 }

@@ -5,7 +5,8 @@
 //! runs a workflow instead, it sees only what the workflow returns: the outputs of its last
 //! steps, those no other step reads from. The other outputs are *kept*: a run given a
 //! [`Tokenizer`] (`RunContext::with_tokenizer`) counts both in [`TokenUsage`], in its record
-//! ([`RunRecord::tokens`](crate::RunRecord::tokens)) and in its journal's last entry.
+//! ([`RunRecord::tokens`](crate::RunRecord::tokens)) and in its journal's last entry, for
+//! compiled and run-time workflows alike.
 //! `workflow-tokens` has tokenizers for OpenAI's encodings.
 //!
 //! ```
@@ -81,4 +82,21 @@ pub fn text_of(value: &Value) -> Cow<'_, str> {
         Value::String(text) => Cow::Borrowed(text),
         other => Cow::Owned(other.to_string()),
     }
+}
+
+/// The tokens of a compiled workflow's outputs (its `…Outputs` struct, serialised as an object
+/// of step ids), those of the steps in `returned` counted as returned; a step that did not run
+/// (`null`) counts nothing.
+pub fn tokens_of<T: Serialize + ?Sized>(
+    outputs: &T,
+    returned: &[&str],
+    tokenizer: &dyn Tokenizer,
+) -> TokenUsage {
+    let value = serde_json::to_value(outputs).unwrap_or(Value::Null);
+    let Value::Object(steps) = value else {
+        return TokenUsage { encoding: tokenizer.encoding().to_owned(), kept: 0, returned: 0 };
+    };
+    let outputs =
+        steps.iter().filter(|(_, v)| !v.is_null()).map(|(step, v)| (v, returned.contains(&step.as_str())));
+    TokenUsage::count(tokenizer, outputs)
 }

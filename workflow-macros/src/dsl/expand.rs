@@ -688,10 +688,26 @@ fn run_body(def: &WorkflowDef, plan: &Plan, unresolved: &[BTreeSet<String>]) -> 
         run_level(def, plan, level, first, &position_of, general)
     });
     let outputs = format_ident!("{}Outputs", camel_case(&workflow_name), span = def.name.span());
-    let fields = def.steps.iter().map(|s| {
-        let (id, var) = (&s.id, out_var(s));
-        quote!(#id: #var)
-    });
+    let fields: Vec<TokenStream> = def
+        .steps
+        .iter()
+        .map(|s| {
+            let (id, var) = (&s.id, out_var(s));
+            quote!(#id: #var)
+        })
+        .collect();
+    // What the run returns: the outputs of the steps no other step needs. With a tokenizer, the
+    // tokens of the others (kept in the workflow) and of these are counted before the run ends.
+    let mut needed = vec![false; def.steps.len()];
+    plan.needs.iter().flatten().for_each(|&i| needed[i] = true);
+    let returned = def.steps.iter().zip(&needed).filter(|(_, n)| !**n).map(|(s, _)| s.id.to_string());
+    let finish = quote! {
+        let __wf_outputs = #outputs { #(#fields),* };
+        if let #p::Some(__wf_tokenizer) = __wf_ctx.tokenizer() {
+            __wf_rec.set_tokens(#p::exec::tokens_of(&__wf_outputs, &[#(#returned),*], __wf_tokenizer));
+        }
+        #p::Ok(#p::Run { outputs: __wf_outputs, record: __wf_rec.finish() })
+    };
     let input_idents: Vec<&Ident> = def.inputs.iter().map(|i| &i.ident).collect();
     let input_strs: Vec<String> = input_idents.iter().map(ToString::to_string).collect();
     let head = quote! {
@@ -719,14 +735,14 @@ fn run_body(def: &WorkflowDef, plan: &Plan, unresolved: &[BTreeSet<String>]) -> 
         return quote! {
             #head
             #body
-            #p::Ok(#p::Run { outputs: #outputs { #(#fields),* }, record: __wf_rec.finish() })
+            #finish
         };
     }
     if !general {
         return quote! {
             #head
             #(#levels)*
-            #p::Ok(#p::Run { outputs: #outputs { #(#fields),* }, record: __wf_rec.finish() })
+            #finish
         };
     }
     let declare = def.steps.iter().enumerate().map(|(i, s)| {
@@ -780,7 +796,7 @@ fn run_body(def: &WorkflowDef, plan: &Plan, unresolved: &[BTreeSet<String>]) -> 
         }
         #(#unwrap)*
         #(#flatten)*
-        #p::Ok(#p::Run { outputs: #outputs { #(#fields),* }, record: __wf_rec.finish() })
+        #finish
     }
 }
 

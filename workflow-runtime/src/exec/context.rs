@@ -162,9 +162,8 @@ impl<'a, S: ?Sized> RunContext<'a, S> {
     }
 
     /// Counts the tokens of the run's outputs with `tokenizer`: those kept in the workflow and
-    /// those it returns ([`crate::tokens`]), in the run's record and its journal. For run-time
-    /// workflows; a compiled workflow's outputs are counted from its result
-    /// ([`crate::tokens::TokenUsage::count`] over its outputs' JSON).
+    /// those it returns ([`crate::tokens`]), in the run's record and its journal, for compiled
+    /// and run-time workflows alike. A run that fails counts nothing.
     #[must_use]
     pub fn with_tokenizer(mut self, tokenizer: &'a dyn crate::tokens::Tokenizer) -> Self {
         self.tokenizer = Some(tokenizer);

@@ -10,6 +10,8 @@ mod record;
 mod run;
 mod template;
 
+#[doc(hidden)]
+pub use crate::tokens::tokens_of;
 pub use clock::{
     Fresh, Timed, fresh, fresh_on_yield, jitter_fraction, now, tick, timed, timed_with_seed, wall,
 };

@@ -286,7 +286,7 @@ pub struct RunRecord {
     /// undid, its `tool` the compensation's tool.
     pub compensations: Vec<StepRecord>,
     /// The tokens of the steps' outputs that stayed in the workflow and that it returned, when
-    /// the run was given a tokenizer (`RunContext::with_tokenizer`; run-time workflows).
+    /// the run succeeded and was given a tokenizer (`RunContext::with_tokenizer`).
     pub tokens: Option<crate::tokens::TokenUsage>,
 }
 
