@@ -32,6 +32,7 @@ mod load;
 mod mine;
 mod run;
 mod savings;
+mod signal;
 mod stats;
 
 /// Compile-time checked tool workflows for LLM agents: check, draw, run and measure workflows,
@@ -51,6 +52,8 @@ enum Command {
     Graph(graph::GraphArgs),
     /// Run a workflow file or a library workflow with the tools of this program.
     Run(run::RunArgs),
+    /// Send a signal to a journaled run: the approval its `wait_for_signal` step waits for.
+    Signal(signal::SignalArgs),
     /// List the library's workflows, or show one.
     #[command(subcommand)]
     Library(library::LibraryCommand),
@@ -80,6 +83,7 @@ pub fn main<S: Send + Sync + 'static>(tools: ToolRegistry<S>, library: WorkflowL
         Command::Check(args) => check::run(&args, &setup),
         Command::Graph(args) => graph::run(&args, &setup),
         Command::Run(args) => run::run(&args, &setup),
+        Command::Signal(args) => signal::run(&args),
         Command::Library(command) => library::run(&command, &mut setup),
         Command::Stats(args) => stats::run(&args),
         Command::Mine(args) => mine::run(&args),

@@ -176,3 +176,37 @@ fn a_shown_workflow_is_a_file_the_other_commands_take() {
     let none = workflow_in(dir.path(), &["library", "show", "nope"]);
     assert_eq!(none.status.code(), Some(1));
 }
+
+#[test]
+fn a_waiting_run_goes_on_when_another_process_signals_it() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let wf = "wait_demo(out: String) {\n    decision = wait_for_signal(name: \"go\", timeout_secs: 30);\n    verdict = read_decision(signal: <<decision>>);\n    write = file_write(path: <<out>>, text: <<verdict.comment>>);\n}\n";
+    std::fs::write(dir.path().join("wait.wf"), wf).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_workflow"))
+        .current_dir(dir.path())
+        .env("WORKFLOW_FILES_ROOT", dir.path())
+        .args(["run", "wait.wf", "-i", "out=done.txt", "--sqlite", "runs.db", "--tokens", "none"])
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut first = String::new();
+    stderr.read_line(&mut first).unwrap();
+    let run = first.trim().strip_prefix("run ").unwrap().to_owned();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert!(child.try_wait().unwrap().is_none(), "the run waits for its signal");
+
+    let sent = workflow_in(
+        dir.path(),
+        &["signal", &run, "go", r#"{"approved": true, "by": "ana"}"#, "--sqlite", "runs.db"],
+    );
+    assert!(sent.status.success(), "{}", text(&sent.stderr));
+    assert_eq!(text(&sent.stderr), format!("sent `go` to run {run}\n"));
+    let status = child.wait().unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    assert!(status.success(), "{rest}");
+    assert_eq!(std::fs::read_to_string(dir.path().join("done.txt")).unwrap(), "Approved by ana.");
+}
