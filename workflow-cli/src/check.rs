@@ -55,10 +55,12 @@ fn check(path: &Path, text: &str, catalog: Option<&dyn Catalog>) -> Result<Vec<W
     }
     let templates = crate::load::parse(path, text)?;
     for template in &templates {
-        match catalog {
-            Some(catalog) => validate(template, catalog)?,
-            None => plan(template)?,
+        let checked = match catalog {
+            Some(catalog) => validate(template, catalog),
+            None => plan(template),
         };
+        // Each problem placed in the file, at its step's parameter.
+        checked.map_err(|problems| problems.in_file(text))?;
     }
     Ok(templates)
 }

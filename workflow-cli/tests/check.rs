@@ -83,3 +83,35 @@ fn tools_are_checked_against_the_programs_registry() {
     assert_eq!(code, Some(0));
     assert!(stdout.ends_with("good.wf: 1 workflow(s), 1 step(s), no problems\n"), "{stdout}");
 }
+
+#[test]
+fn problems_of_json_and_yaml_files_are_placed_at_their_line_and_column() {
+    let json = r##"{
+  "name": "w",
+  "steps": [
+    { "step_id": "a", "tool_name": "github_list_isues", "parameters": { "repo": "{{repo}}" } },
+    { "step_id": "b", "tool_name": "slack_send_message", "depends_on": ["c"],
+      "parameters": { "channel": "#dev", "text": "{{a.issues" } },
+    { "step_id": "c", "tool_name": "slack_send_message", "depends_on": ["b"],
+      "parameters": { "channel": "#dev", "text": "x" } }
+  ]
+}"##;
+    let (code, _, stderr) = check_with(&[], &[("w.json", json)]);
+    assert_eq!(code, Some(1));
+    assert!(
+        stderr.contains("unknown tool `github_list_isues`; did you mean `github_list_issues`?\n   ╭─[4:37]"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("dependency cycle"), "{stderr}");
+    assert!(stderr.contains("step `b`, parameter `text`"), "{stderr}");
+    assert!(
+        stderr.contains("found the end of the text\n   ╭─[6:61]"),
+        "the unclosed `{{{{` is placed in its template: {stderr}"
+    );
+    assert!(stderr.contains("dependency cycle: `b` -> `c` -> `b` (each step uses the next); remove one of these references\n   ╭─[5:74]"), "{stderr}");
+
+    let yaml = "name: w\nsteps:\n  - step_id: a\n    tool_name: file_read\n    parameters: { path: x }\n  - step_id: b\n    tool_name: file_write\n    parameters: { path: y, text: \"{{a.txt}}\" }\n";
+    let (code, _, stderr) = check_with(&[], &[("w.yaml", yaml)]);
+    assert_eq!(code, Some(1));
+    assert!(stderr.contains("`a` has no field `txt`; did you mean `text`?\n   ╭─[8:37]"), "{stderr}");
+}

@@ -46,6 +46,80 @@ impl Problem {
     }
 }
 
+impl Problem {
+    /// [`Problems::in_file`] for one problem.
+    fn in_file(self, file: &str) -> Problem {
+        if self.text == file {
+            return self;
+        }
+        let Some(step) = self.step.as_deref() else { return self };
+        let Some((step_at, step_len)) = find_step(file, step) else { return self };
+        // The step's text: up to the next step's id, or the end.
+        let end = file[step_at + step_len..].find("step_id").map_or(file.len(), |i| step_at + step_len + i);
+        let scope = &file[step_at..end];
+        let found = match (&self.parameter, self.span) {
+            // The parameter's template, as written in the file (no escapes in it).
+            (_, Some((start, stop))) if !self.text.is_empty() => scope
+                .find(self.text.as_str())
+                .map(|at| (step_at + at + start, step_at + at + stop.max(start + 1))),
+            _ => None,
+        };
+        // Else the parameter's value after its key (a tool's name, a literal), or the key.
+        let found = found.or_else(|| {
+            let parameter = self.parameter.as_deref()?;
+            let at = find_key(scope, parameter)?;
+            let after = &scope[at + parameter.len()..];
+            let value = after.trim_start_matches(['"', '\'', ' ', ':', '[', '\t']);
+            let start = at + parameter.len() + (after.len() - value.len());
+            let len = value.find(['"', '\'', ',', ']', '}', '\n']).unwrap_or(value.len());
+            Some(match value[..len].trim_end() {
+                "" => (step_at + at, step_at + at + parameter.len()),
+                token => (step_at + start, step_at + start + token.len()),
+            })
+        });
+        let (start, stop) = found.unwrap_or((step_at, step_at + step_len));
+        Problem { text: file.to_owned(), span: Some((start, stop.min(file.len()))), ..self }
+    }
+}
+
+/// Where `"step_id": "<step>"` (JSON) or `step_id: <step>` (YAML) is: the step id's offset and
+/// length.
+fn find_step(file: &str, step: &str) -> Option<(usize, usize)> {
+    let mut from = 0;
+    while let Some(i) = file[from..].find("step_id") {
+        let after = from + i + "step_id".len();
+        let rest = &file[after..];
+        let value = rest.trim_start_matches(['"', '\'', ' ', ':', '\t']);
+        let at = after + (rest.len() - value.len());
+        if value.starts_with(step)
+            && !value[step.len()..].starts_with(|c: char| c.is_alphanumeric() || c == '_')
+        {
+            return Some((at, step.len()));
+        }
+        from = after;
+    }
+    None
+}
+
+/// Where the key `key` is in a step's text, as `"key":` or `key:`.
+fn find_key(scope: &str, key: &str) -> Option<usize> {
+    let quoted = format!("\"{key}\"");
+    if let Some(i) = scope.find(&quoted) {
+        return Some(i + 1);
+    }
+    let mut from = 0;
+    while let Some(i) = scope[from..].find(key) {
+        let at = from + i;
+        let before = scope[..at].chars().next_back();
+        let after = scope[at + key.len()..].trim_start_matches(' ');
+        if !before.is_some_and(|c| c.is_alphanumeric() || c == '_') && after.starts_with(':') {
+            return Some(at);
+        }
+        from = at + key.len();
+    }
+    None
+}
+
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut place = Vec::new();
@@ -130,6 +204,14 @@ impl Problems {
         let problem =
             Problem::new(None, None, message.into()).in_text(text, (offset, (offset + 1).min(text.len())));
         Problems(vec![problem])
+    }
+
+    /// The problems of a workflow read from `file` (JSON or YAML), each placed in the file: at
+    /// its parameter's text within its step (found after the step's `step_id`), or at the
+    /// parameter's key, or at the step's id. A problem already placed in the file, or one whose
+    /// step cannot be found there, is left as it is.
+    pub fn in_file(self, file: &str) -> Problems {
+        Problems(self.0.into_iter().map(|p| p.in_file(file)).collect())
     }
 
     /// The problems drawn as miette diagnostics, the offending text underlined.
