@@ -68,6 +68,15 @@ enum Command {
     Savings(savings::SavingsArgs),
 }
 
+/// How `stats` and `savings` print.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Format {
+    /// A table for people.
+    Table,
+    /// One JSON object, for scripts.
+    Json,
+}
+
 /// What the commands work with: the program's tools and its library of workflows.
 pub(crate) struct Setup<S> {
     tools: ToolRegistry<S>,

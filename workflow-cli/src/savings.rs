@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::io::BufRead;
 use std::path::PathBuf;
 
-use clap::{Args, ValueEnum};
+use clap::Args;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use workflow_mine::{LogSource, MinSupport, PatternDetector};
@@ -31,17 +31,8 @@ pub struct SavingsArgs {
     #[arg(long, value_name = "N", default_value_t = 5)]
     max_len: usize,
     /// What to print.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    format: Format,
-}
-
-/// How `workflow savings` prints.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum Format {
-    /// A line per chain, then the totals.
-    Table,
-    /// One JSON object.
-    Json,
+    #[arg(long, value_enum, default_value_t = crate::Format::Table)]
+    format: crate::Format,
 }
 
 /// The parts of a logged call the replay needs.
@@ -154,8 +145,8 @@ pub fn run(args: &SavingsArgs) -> Result<(), String> {
         "kept_share": { "o200k": share(kept_total[0], total[0]), "cl100k": share(kept_total[1], total[1]) },
     });
     match args.format {
-        Format::Json => println!("{report}"),
-        Format::Table => print!("{}", table(&report)),
+        crate::Format::Json => println!("{report}"),
+        crate::Format::Table => print!("{}", table(&report)),
     }
     Ok(())
 }

@@ -1,7 +1,7 @@
 //! `workflow stats`: runs, success rates and durations per workflow and step, from an execution
 //! log.
 
-use clap::{Args, ValueEnum};
+use clap::Args;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use workflow_store::{StepState, StoredRun};
@@ -12,17 +12,8 @@ pub struct StatsArgs {
     #[command(flatten)]
     log: crate::export::LogArgs,
     /// What to print.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    format: Format,
-}
-
-/// How `workflow stats` prints.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum Format {
-    /// A table per workflow, and its steps.
-    Table,
-    /// One JSON object.
-    Json,
+    #[arg(long, value_enum, default_value_t = crate::Format::Table)]
+    format: crate::Format,
 }
 
 /// Reads the log and prints its statistics.
@@ -31,8 +22,10 @@ pub fn run(args: &StatsArgs) -> Result<(), String> {
     let runs = crate::export::read_log(&args.log)?;
     let stats = stats(&runs);
     match args.format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&stats).map_err(|e| e.to_string())?),
-        Format::Table => print!("{}", table(&stats)),
+        crate::Format::Json => {
+            println!("{}", serde_json::to_string_pretty(&stats).map_err(|e| e.to_string())?)
+        }
+        crate::Format::Table => print!("{}", table(&stats)),
     }
     Ok(())
 }
