@@ -302,6 +302,11 @@ pub use workflow_mine as mine;
 #[cfg(any(feature = "store", feature = "postgres"))]
 pub use workflow_store as store;
 
+/// Tool search (feature `search`): tools ranked by a description with BM25, and workflows
+/// planned from a description. See [`search::ToolIndex`] and [`search::KeywordPlanner`].
+#[cfg(feature = "search")]
+pub use workflow_search as search;
+
 /// Token accounting: the tokens of a run's outputs kept out of a model and returned
 /// ([`RunContext::with_tokenizer`]); with feature `tokens`, OpenAI's tokenizers
 /// (`tokens::Tiktoken`, tiktoken's `o200k_base` and `cl100k_base`).

@@ -1,7 +1,8 @@
 //! Tool search for [`workflow`](https://docs.rs/workflow): tools ranked by a natural-language
 //! description with BM25 (the `bm25` crate: English stemming and stop words) over their names
 //! (split on `_`, `.` and case), descriptions and parameter names; and workflows planned from a
-//! description through a [`Planner`].
+//! description through a [`Planner`]: [`KeywordPlanner`], which needs no model, or
+//! [`ChatPlanner`], which asks an OpenAI-compatible chat endpoint.
 //!
 //! ```
 //! use workflow_search::{ToolDoc, ToolIndex};
@@ -16,12 +17,14 @@
 #![warn(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
+mod openai;
 mod plan;
 
 use bm25::{Language, SearchEngine, SearchEngineBuilder};
 use serde_json::Value;
 use workflow_runtime::{ToolDefinition, ToolRegistry};
 
+pub use openai::ChatPlanner;
 pub use plan::{KeywordPlanner, PlanError, Planned, Planner, build_workflow_from_description};
 
 /// What the index knows of a tool.

@@ -94,8 +94,13 @@ pub(crate) fn clauses(description: &str) -> Vec<String> {
 
 /// An identifier for a step calling `tool`: its words, lower case, joined by `_`.
 fn step_id(tool: &str, taken: &BTreeSet<String>) -> String {
-    let base: String = words(tool).to_lowercase().split(' ').filter(|w| !w.is_empty()).collect::<Vec<_>>().join("_");
-    let base = if base.starts_with(|c: char| c.is_ascii_digit()) || base.is_empty() { format!("step_{base}") } else { base };
+    let base: String =
+        words(tool).to_lowercase().split(' ').filter(|w| !w.is_empty()).collect::<Vec<_>>().join("_");
+    let base = if base.starts_with(|c: char| c.is_ascii_digit()) || base.is_empty() {
+        format!("step_{base}")
+    } else {
+        base
+    };
     let mut id = base.clone();
     let mut n = 2;
     while taken.contains(&id) {
@@ -118,7 +123,9 @@ fn field_for<'a>(parameter: &str, outputs: &'a [String]) -> Option<&'a str> {
     outputs
         .iter()
         .find(|f| f.to_lowercase() == p)
-        .or_else(|| outputs.iter().filter(|f| f.len() >= 2 && p.ends_with(&f.to_lowercase())).max_by_key(|f| f.len()))
+        .or_else(|| {
+            outputs.iter().filter(|f| f.len() >= 2 && p.ends_with(&f.to_lowercase())).max_by_key(|f| f.len())
+        })
         .map(String::as_str)
 }
 
@@ -134,7 +141,8 @@ fn keyword_plan(name: &str, description: &str, tools: &ToolIndex) -> Result<Plan
         let mut step = WorkflowStep::new(id, hit.name);
         let mut parameters = Map::new();
         for parameter in &hit.tool.parameters {
-            let source = (0..steps.len()).rev().find_map(|i| field_for(parameter, outputs[i]).map(|f| (i, f)));
+            let source =
+                (0..steps.len()).rev().find_map(|i| field_for(parameter, outputs[i]).map(|f| (i, f)));
             let value = match source {
                 // The reference is the dependency.
                 Some((i, field)) => format!("{{{{{}.{field}}}}}", steps[i].step_id),
@@ -169,29 +177,49 @@ fn keyword_plan(name: &str, description: &str, tools: &ToolIndex) -> Result<Plan
     Ok(Planned { template, dsl })
 }
 
-/// The template as `workflow!` text, when every name in it is an identifier.
-fn dsl(template: &WorkflowTemplate) -> Option<String> {
+/// A parameter's value as `workflow!` text: a reference `<<step.field>>`, a string with
+/// references in it, a number or a boolean; `None` for a list or an object.
+fn argument(value: &Value) -> Option<String> {
+    match value {
+        Value::String(text) => {
+            let inner = text.strip_prefix("{{").and_then(|t| t.strip_suffix("}}"));
+            match inner {
+                Some(reference) if !reference.contains("{{") && !reference.contains("}}") => {
+                    Some(format!("<<{}>>", reference.trim()))
+                }
+                _ => {
+                    let text = text.replace("{{", "<<").replace("}}", ">>");
+                    Some(serde_json::to_string(&Value::String(text)).unwrap_or_default())
+                }
+            }
+        }
+        Value::Number(_) | Value::Bool(_) => Some(value.to_string()),
+        Value::Null | Value::Array(_) | Value::Object(_) => None,
+    }
+}
+
+/// The template as `workflow!` text, when every name in it is an identifier and every value
+/// has a `workflow!` spelling.
+pub(crate) fn dsl(template: &WorkflowTemplate) -> Option<String> {
     let names = std::iter::once(&template.name)
         .chain(template.inputs.iter().map(|i| &i.name))
         .chain(template.steps.iter().flat_map(|s| std::iter::once(&s.tool_name).chain(s.parameters.keys())));
-    if !names.into_iter().all(|n| is_identifier(n)) {
+    if !names.into_iter().all(|n| is_identifier(n)) || template.steps.iter().any(|s| !s.depends_on.is_empty())
+    {
         return None;
     }
     let mut out = String::new();
     for line in template.description.lines() {
         out.push_str(&format!("/// {line}\n"));
     }
-    let inputs: Vec<String> = template.inputs.iter().map(|i| format!("{}: serde_json::Value", i.name)).collect();
+    let inputs: Vec<String> =
+        template.inputs.iter().map(|i| format!("{}: serde_json::Value", i.name)).collect();
     out.push_str(&format!("{}({}) {{\n", template.name, inputs.join(", ")));
     for step in &template.steps {
-        let args: Vec<String> = step
-            .parameters
-            .iter()
-            .map(|(k, v)| {
-                let reference = v.as_str().unwrap_or_default().trim_start_matches("{{").trim_end_matches("}}");
-                format!("{k}: <<{reference}>>")
-            })
-            .collect();
+        let mut args = Vec::new();
+        for (name, value) in &step.parameters {
+            args.push(format!("{name}: {}", argument(value)?));
+        }
         out.push_str(&format!("    {} = {}({});\n", step.step_id, step.tool_name, args.join(", ")));
     }
     out.push_str("}\n");
@@ -221,16 +249,24 @@ mod tests {
 
     fn travel() -> ToolIndex {
         ToolIndex::new([
-            ToolDoc::new("search_airport", "Find an airport by city name", ["query"]).with_outputs(["skyId", "entityId"]),
-            ToolDoc::new("search_flights", "Find flights between two airports", ["originSkyId", "destinationSkyId", "date"]),
-            ToolDoc::new("search_location", "Find a city's location id for hotels", ["query"]).with_outputs(["geoId"]),
+            ToolDoc::new("search_airport", "Find an airport by city name", ["query"])
+                .with_outputs(["skyId", "entityId"]),
+            ToolDoc::new(
+                "search_flights",
+                "Find flights between two airports",
+                ["originSkyId", "destinationSkyId", "date"],
+            ),
+            ToolDoc::new("search_location", "Find a city's location id for hotels", ["query"])
+                .with_outputs(["geoId"]),
             ToolDoc::new("search_hotels", "Find hotels near a location", ["geoId", "checkIn"]),
         ])
     }
 
     #[test]
     fn the_keyword_planner_wires_outputs_to_later_parameters() {
-        let planned = keyword_plan("trip", "Find the airport of Paris, then find hotels near its location", &travel()).unwrap();
+        let planned =
+            keyword_plan("trip", "Find the airport of Paris, then find hotels near its location", &travel())
+                .unwrap();
         let steps: Vec<(&str, &str)> =
             planned.template.steps.iter().map(|s| (s.step_id.as_str(), s.tool_name.as_str())).collect();
         assert_eq!(steps, [("search_airport", "search_airport"), ("search_hotels", "search_hotels")]);
@@ -247,9 +283,14 @@ mod tests {
 
     #[test]
     fn a_later_step_reads_the_output_field_its_parameter_names() {
-        let planned = keyword_plan("stay", "Look up the location id of London, then find hotels there", &travel()).unwrap();
+        let planned =
+            keyword_plan("stay", "Look up the location id of London, then find hotels there", &travel())
+                .unwrap();
         let hotels = &planned.template.steps[1];
-        assert_eq!((hotels.tool_name.as_str(), &hotels.parameters["geoId"]), ("search_hotels", &Value::from("{{search_location.geoId}}")));
+        assert_eq!(
+            (hotels.tool_name.as_str(), &hotels.parameters["geoId"]),
+            ("search_hotels", &Value::from("{{search_location.geoId}}"))
+        );
         assert_eq!(hotels.parameters["checkIn"], "{{checkIn}}");
         let names: Vec<&str> = planned.template.inputs.iter().map(|i| i.name.as_str()).collect();
         assert_eq!(names, ["query", "checkIn"]);

@@ -19,7 +19,12 @@ fn samples() -> Vec<(String, BTreeSet<String>)> {
     lines("nestful.dag.jsonl")
         .iter()
         .map(|s| {
-            let gold = s["nodes"].as_array().unwrap().iter().map(|n| n["tool_name"].as_str().unwrap().to_owned()).collect();
+            let gold = s["nodes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|n| n["tool_name"].as_str().unwrap().to_owned())
+                .collect();
             (s["instruction"].as_str().unwrap().to_owned(), gold)
         })
         .collect()
@@ -31,18 +36,25 @@ fn tools(with_descriptions: bool) -> Vec<ToolDoc> {
     let mut arguments: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for sample in lines("nestful.dag.jsonl") {
         for node in sample["nodes"].as_array().unwrap() {
-            let names = node["arguments"].as_object().map(|a| a.keys().cloned().collect::<Vec<_>>()).unwrap_or_default();
+            let names = node["arguments"]
+                .as_object()
+                .map(|a| a.keys().cloned().collect::<Vec<_>>())
+                .unwrap_or_default();
             arguments.entry(node["tool_name"].as_str().unwrap().to_owned()).or_default().extend(names);
         }
     }
-    let specs: BTreeMap<String, Value> =
-        lines("nestful.tools.jsonl").into_iter().map(|t| (t["name"].as_str().unwrap().to_owned(), t)).collect();
+    let specs: BTreeMap<String, Value> = lines("nestful.tools.jsonl")
+        .into_iter()
+        .map(|t| (t["name"].as_str().unwrap().to_owned(), t))
+        .collect();
     arguments
         .into_iter()
         .map(|(name, args)| match specs.get(&name) {
             Some(spec) => {
-                let parameters: Vec<String> = spec["parameters"].as_object().unwrap().keys().cloned().collect();
-                let description = if with_descriptions { spec["description"].as_str().unwrap_or_default() } else { "" };
+                let parameters: Vec<String> =
+                    spec["parameters"].as_object().unwrap().keys().cloned().collect();
+                let description =
+                    if with_descriptions { spec["description"].as_str().unwrap_or_default() } else { "" };
                 ToolDoc::new(name, description, parameters)
             }
             None => ToolDoc::new(name, "", args),
@@ -69,7 +81,9 @@ fn recall_at_5_on_nestful() {
     assert_eq!(samples().len(), 300);
     let full = recall_at_5(&ToolIndex::new(tools));
     let names_only = recall_at_5(&ToolIndex::new(self::tools(false)));
-    eprintln!("NESTFUL recall@5: {full:.3} with descriptions, {names_only:.3} with names and parameters only");
+    eprintln!(
+        "NESTFUL recall@5: {full:.3} with descriptions, {names_only:.3} with names and parameters only"
+    );
     assert!(full >= RECALL, "recall@5 fell to {full:.3}, below {RECALL}");
     assert!(full > names_only, "descriptions help: {full:.3} against {names_only:.3}");
 }
