@@ -103,6 +103,43 @@ impl<S: Sync, T: CallTool<S>> ErasedTool<S> for Erased<T> {
     }
 }
 
+/// A tool known only at run time (a tool of an MCP server, say): called with JSON arguments,
+/// answering JSON. Registered with [`ToolRegistry::register_dyn`] beside its definition.
+pub trait DynTool: Send + Sync {
+    /// Calls the tool.
+    fn call(&self, args: Value) -> BoxFuture<'_, Result<Value, ToolError>>;
+}
+
+struct Dynamic {
+    definition: ToolDefinition,
+    idempotent: bool,
+    tool: std::sync::Arc<dyn DynTool>,
+}
+
+impl<S: Sync> ErasedTool<S> for Dynamic {
+    fn definition(&self) -> &ToolDefinition {
+        &self.definition
+    }
+
+    fn idempotent(&self) -> bool {
+        self.idempotent
+    }
+
+    fn call<'a>(&'a self, _state: &'a S, args: Value) -> BoxFuture<'a, Result<Value, CallError>> {
+        Box::pin(async move {
+            let tool = || self.definition.name.clone();
+            AssertUnwindSafe(self.tool.call(args))
+                .catch_unwind()
+                .await
+                .map_err(|panic| CallError::Panicked {
+                    tool: tool(),
+                    message: crate::exec::panic_message(&*panic),
+                })?
+                .map_err(|source| CallError::Tool { tool: tool(), source: source.scrubbed() })
+        })
+    }
+}
+
 /// Tools by name, callable with JSON arguments, sharing one state `S`.
 ///
 /// ```
@@ -139,6 +176,23 @@ impl<S: Send + Sync + 'static> ToolRegistry<S> {
         }
         let erased = Erased::<T> { definition: T::definition(), tool: PhantomData };
         self.tools.insert(T::NAME.to_owned(), Box::new(erased));
+        Ok(self)
+    }
+
+    /// Adds a tool known only at run time, under its definition's name: its arguments are
+    /// passed as they come (the tool checks them), its output is taken as it is. `idempotent`
+    /// says whether a resumed run may call it again after an unrecorded end.
+    pub fn register_dyn(
+        &mut self,
+        definition: ToolDefinition,
+        idempotent: bool,
+        tool: std::sync::Arc<dyn DynTool>,
+    ) -> Result<&mut Self, DuplicateTool> {
+        if self.tools.contains_key(&definition.name) {
+            return Err(DuplicateTool(definition.name));
+        }
+        let name = definition.name.clone();
+        self.tools.insert(name, Box::new(Dynamic { definition, idempotent, tool }));
         Ok(self)
     }
 
