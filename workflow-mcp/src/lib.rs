@@ -1,6 +1,7 @@
 //! MCP interop for [`workflow`](https://docs.rs/workflow), with the official `rmcp` crate:
 //! tools of MCP servers registered in a [`ToolRegistry`](workflow_runtime::ToolRegistry), so
-//! that run-time workflows call them like any other tool.
+//! that run-time workflows call them like any other tool ([`McpServer`]); and workflows served
+//! as MCP tools ([`McpService`]).
 //!
 //! ```no_run
 //! use workflow_mcp::McpServer;
@@ -24,8 +25,10 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 pub mod client;
+pub mod server;
 
 pub use client::{McpClient, McpServer};
+pub use server::{McpService, ServeError};
 
 /// Why a server could not be reached.
 #[derive(Debug, thiserror::Error)]
