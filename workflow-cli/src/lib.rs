@@ -29,9 +29,11 @@ mod export;
 mod graph;
 mod library;
 mod load;
+mod mcp;
 mod mine;
 mod run;
 mod savings;
+mod serve;
 mod signal;
 mod stats;
 
@@ -52,6 +54,8 @@ enum Command {
     Graph(graph::GraphArgs),
     /// Run a workflow file or a library workflow with the tools of this program.
     Run(run::RunArgs),
+    /// Serve workflows as MCP tools on standard input and output.
+    Serve(serve::ServeArgs),
     /// Send a signal to a journaled run: the approval its `wait_for_signal` step waits for.
     Signal(signal::SignalArgs),
     /// List the library's workflows, or show one.
@@ -91,7 +95,8 @@ pub fn main<S: Send + Sync + 'static>(tools: ToolRegistry<S>, library: WorkflowL
     let result = match cli.command {
         Command::Check(args) => check::run(&args, &setup),
         Command::Graph(args) => graph::run(&args, &setup),
-        Command::Run(args) => run::run(&args, &setup),
+        Command::Run(args) => run::run(&args, setup),
+        Command::Serve(args) => serve::run(&args, setup),
         Command::Signal(args) => signal::run(&args),
         Command::Library(command) => library::run(&command, &mut setup),
         Command::Stats(args) => stats::run(&args),

@@ -30,6 +30,10 @@ pub struct RunArgs {
     /// Journal the run in this execution log (for `stats`, `graph --run`, `export`).
     #[command(flatten)]
     log: crate::export::LogArgs,
+    /// Tools of MCP servers the workflow calls, as `NAME=COMMAND [ARGS…]` (a child process each,
+    /// over stdio).
+    #[arg(long = "mcp", value_name = "NAME=COMMAND")]
+    mcp: Vec<String>,
     /// Print every step's output, not only what the workflow returns (the outputs of the steps
     /// no other step reads).
     #[arg(long)]
@@ -41,7 +45,7 @@ pub struct RunArgs {
 }
 
 /// Runs the workflow; fails when it fails.
-pub fn run<S: Send + Sync + 'static>(args: &RunArgs, setup: &crate::Setup<S>) -> Result<(), String> {
+pub fn run<S: Send + Sync + 'static>(args: &RunArgs, mut setup: crate::Setup<S>) -> Result<(), String> {
     let template = crate::load::workflow(&args.workflow_file, args.workflow.as_deref(), &setup.library)?;
     let inputs = inputs(&template, &args.inputs)?;
     let tokenizer = match args.tokens.as_str() {
@@ -57,6 +61,7 @@ pub fn run<S: Send + Sync + 'static>(args: &RunArgs, setup: &crate::Setup<S>) ->
         .build()
         .map_err(|e| format!("cannot start a runtime: {e}"))?;
     runtime.block_on(async {
+        crate::mcp::connect(&args.mcp, &mut setup.tools).await?;
         let progress = Progress::new(template.steps.len());
         let mut context = RunContext::new(&setup.tools).observe(&*progress);
         if let Some(tokenizer) = &tokenizer {
