@@ -302,6 +302,11 @@ pub use workflow_mine as mine;
 #[cfg(any(feature = "store", feature = "postgres"))]
 pub use workflow_store as store;
 
+/// MCP (feature `mcp`): the tools of MCP servers as steps, and workflows served as MCP tools,
+/// with rmcp. See [`mcp::McpServer`] and [`mcp::McpService`].
+#[cfg(feature = "mcp")]
+pub use workflow_mcp as mcp;
+
 /// Tool search (feature `search`): tools ranked by a description with BM25, and workflows
 /// planned from a description. See [`search::ToolIndex`] and [`search::KeywordPlanner`].
 #[cfg(feature = "search")]

@@ -72,3 +72,36 @@ fn a_run_calls_the_tools_of_an_mcp_server() {
     assert_eq!(returned, json!({ "read": { "content": "kept on disk" } }));
     assert_eq!(std::fs::read_to_string(&path).unwrap(), "kept on disk");
 }
+
+#[test]
+fn a_workflow_served_over_streamable_http_is_called_by_the_typescript_sdk() {
+    use std::io::{BufRead, BufReader};
+    let Some(mcp) = installed() else { return };
+    let mut server = Command::new(env!("CARGO_BIN_EXE_workflow"))
+        .args(["serve", "file_report", "--http", "127.0.0.1:0"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(server.stderr.take().unwrap()).read_line(&mut line).unwrap();
+    let url = line.trim().strip_prefix("serving on ").unwrap().to_owned();
+    let out = Command::new("node")
+        .arg(mcp.join("client.mjs"))
+        .args([
+            "--http",
+            &url,
+            "--call",
+            "file_report",
+            "--args",
+            r#"{"source": "missing.json", "fields": [], "title": "t", "out": "o.md"}"#,
+        ])
+        .output()
+        .unwrap();
+    server.kill().unwrap();
+    let _ = server.wait();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let answer: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(answer["tools"], json!(["file_report"]));
+    assert_eq!(answer["result"]["isError"], true, "{answer}");
+    assert!(answer["result"]["content"][0]["text"].as_str().unwrap().contains("missing.json"), "{answer}");
+}

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use rmcp::model::{CallToolRequestParams, CallToolResult, ContentBlock, Tool};
 use rmcp::service::RunningService;
-use rmcp::transport::TokioChildProcess;
+use rmcp::transport::{StreamableHttpClientTransport, TokioChildProcess};
 use rmcp::{RoleClient, ServiceExt};
 use serde_json::{Map, Value};
 use workflow_runtime::toolbox::BoxFuture;
@@ -25,9 +25,10 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 #[derive(Debug, Clone)]
 enum Transport {
     Stdio { program: String, args: Vec<String>, dir: Option<PathBuf> },
+    Http { url: String },
 }
 
-/// An MCP server to connect to: a child process over stdio.
+/// An MCP server to connect to: a child process over stdio, or a URL over streamable HTTP.
 #[derive(Debug, Clone)]
 pub struct McpServer {
     name: String,
@@ -54,7 +55,19 @@ impl McpServer {
         }
     }
 
-    /// Passes the variable `key` of this process's environment on to the server.
+    /// The server at `url` (`http://127.0.0.1:3001/mcp`), over MCP's streamable HTTP.
+    pub fn http(name: &str, url: &str) -> Self {
+        McpServer {
+            name: name.to_owned(),
+            transport: Transport::Http { url: url.to_owned() },
+            inherit: Vec::new(),
+            env: Vec::new(),
+            timeout: DEFAULT_TIMEOUT,
+        }
+    }
+
+    /// Passes the variable `key` of this process's environment on to the server (a child
+    /// process's; nothing for a server over HTTP).
     #[must_use]
     pub fn inherit_env(mut self, key: &str) -> Self {
         self.inherit.push(key.to_owned());
@@ -68,11 +81,12 @@ impl McpServer {
         self
     }
 
-    /// Runs the server in `dir`.
+    /// Runs the server in `dir` (a child process's).
     #[must_use]
     pub fn current_dir(mut self, dir: impl Into<PathBuf>) -> Self {
-        let Transport::Stdio { dir: slot, .. } = &mut self.transport;
-        *slot = Some(dir.into());
+        if let Transport::Stdio { dir: slot, .. } = &mut self.transport {
+            *slot = Some(dir.into());
+        }
         self
     }
 
@@ -83,27 +97,37 @@ impl McpServer {
         self
     }
 
-    /// Starts the server, does MCP's handshake and lists its tools.
+    /// Starts the server (or reaches it), does MCP's handshake and lists its tools.
     pub async fn connect(self) -> Result<McpClient, McpError> {
         let name = self.name.clone();
-        let Transport::Stdio { program, args, dir } = &self.transport;
-        let mut command = tokio::process::Command::new(program);
-        command.args(args).env_clear().kill_on_drop(true);
-        for key in &self.inherit {
-            if let Some(value) = std::env::var_os(key) {
-                command.env(key, value);
+        let (handshake, pid) = match &self.transport {
+            Transport::Stdio { program, args, dir } => {
+                let mut command = tokio::process::Command::new(program);
+                command.args(args).env_clear().kill_on_drop(true);
+                for key in &self.inherit {
+                    if let Some(value) = std::env::var_os(key) {
+                        command.env(key, value);
+                    }
+                }
+                command.envs(self.env.iter().map(|(k, v)| (k, v)));
+                if let Some(dir) = dir {
+                    command.current_dir(dir);
+                }
+                let (transport, _stderr) = TokioChildProcess::builder(command)
+                    .stderr(std::process::Stdio::null())
+                    .spawn()
+                    .map_err(|e| McpError::Start {
+                        server: name.clone(),
+                        message: format!("cannot start `{program}`: {e}"),
+                    })?;
+                let pid = transport.id();
+                (tokio::time::timeout(self.timeout, ().serve(transport)).await, pid)
             }
-        }
-        command.envs(self.env.iter().map(|(k, v)| (k, v)));
-        if let Some(dir) = dir {
-            command.current_dir(dir);
-        }
-        let (transport, _stderr) =
-            TokioChildProcess::builder(command).stderr(std::process::Stdio::null()).spawn().map_err(|e| {
-                McpError::Start { server: name.clone(), message: format!("cannot start `{program}`: {e}") }
-            })?;
-        let pid = transport.id();
-        let handshake = tokio::time::timeout(self.timeout, ().serve(transport)).await;
+            Transport::Http { url } => {
+                let transport = StreamableHttpClientTransport::from_uri(url.clone());
+                (tokio::time::timeout(self.timeout, ().serve(transport)).await, None)
+            }
+        };
         let service = match handshake {
             Err(_) => {
                 return Err(McpError::Timeout {

@@ -28,7 +28,7 @@ pub mod client;
 pub mod server;
 
 pub use client::{McpClient, McpServer};
-pub use server::{McpService, ServeError};
+pub use server::{McpService, ServeError, serve_http};
 
 /// Why a server could not be reached.
 #[derive(Debug, thiserror::Error)]

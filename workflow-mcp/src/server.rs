@@ -257,3 +257,24 @@ impl<S: Send + Sync + 'static> ServerHandler for McpService<S> {
         Ok(self.call(&request.name, request.arguments.unwrap_or_default()).await)
     }
 }
+
+/// Serves `service` over MCP's streamable HTTP at `/mcp` on `listener`, until `stop` is
+/// cancelled. Only requests whose `Host` is `localhost`, `127.0.0.1` or `::1` are answered
+/// (rmcp's guard against DNS rebinding); put a reverse proxy in front to serve others.
+pub async fn serve_http<S: Send + Sync + 'static>(
+    service: McpService<S>,
+    listener: tokio::net::TcpListener,
+    stop: tokio_util::sync::CancellationToken,
+) -> std::io::Result<()> {
+    use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+    use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
+    let mut config = StreamableHttpServerConfig::default();
+    config.cancellation_token = stop.child_token();
+    let http = StreamableHttpService::new(
+        move || Ok(service.clone()),
+        Arc::new(LocalSessionManager::default()),
+        config,
+    );
+    let router = axum::Router::new().nest_service("/mcp", http);
+    axum::serve(listener, router).with_graceful_shutdown(async move { stop.cancelled().await }).await
+}

@@ -173,3 +173,34 @@ async fn server_everythings_errors_and_long_running_tool() {
     );
     assert!(started.elapsed() < Duration::from_secs(5));
 }
+
+#[tokio::test]
+async fn server_everything_over_streamable_http() {
+    let Some(entry) = package("server-everything") else { return };
+    let port = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        probe.local_addr().unwrap().port()
+    };
+    let mut child = tokio::process::Command::new("node")
+        .arg(&entry)
+        .arg("streamableHttp")
+        .env("PORT", port.to_string())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let url = format!("http://127.0.0.1:{port}/mcp");
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let server = loop {
+        match McpServer::http("everything-http", &url).timeout(Duration::from_secs(5)).connect().await {
+            Ok(server) => break server,
+            Err(e) if std::time::Instant::now() > deadline => panic!("server-everything over HTTP: {e}"),
+            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    };
+    let sum = server.call("get-sum", json!({ "a": 2, "b": 3 })).await.unwrap();
+    assert_eq!(sum, "The sum of 2 and 3 is 5.");
+    drop(server);
+    child.kill().await.unwrap();
+}

@@ -101,3 +101,22 @@ fn a_workflow_calling_an_unknown_tool_is_not_served() {
     assert!(err.to_string().starts_with("workflow `w` cannot be served:"), "{err}");
     assert!(err.to_string().contains("unknown tool `nope`"), "{err}");
 }
+
+#[tokio::test]
+async fn a_served_workflow_over_streamable_http() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/mcp", listener.local_addr().unwrap());
+    let stop = tokio_util::sync::CancellationToken::new();
+    let server = tokio::spawn(workflow_mcp::serve_http(service(false), listener, stop.clone()));
+
+    // Our own client over HTTP: the workflow as a registry's tool.
+    let remote = workflow_mcp::McpServer::http("served", &url).connect().await.unwrap();
+    let mut tools = ToolRegistry::new(());
+    remote.register(&mut tools, "remote_").unwrap();
+    let answer = tools.call("remote_welcome", json!({ "id": "u1" })).await.unwrap();
+    assert_eq!(answer, json!({ "hello": { "text": "Hello, Ada!" } }));
+    drop(tools);
+    drop(remote);
+    stop.cancel();
+    server.await.unwrap().unwrap();
+}
