@@ -204,3 +204,64 @@ async fn server_everything_over_streamable_http() {
     drop(server);
     child.kill().await.unwrap();
 }
+
+/// Hand-written requests, each with the one tool of the three servers that does it.
+const QUERIES: &[(&str, &str)] = &[
+    ("read the contents of a text file", "read_text_file"),
+    ("write text to a file, replacing it", "write_file"),
+    ("make a new folder", "create_directory"),
+    ("list what is in a directory", "list_directory"),
+    ("move or rename a file", "move_file"),
+    ("find files whose names match a pattern", "search_files"),
+    ("show the size and modification time of a file", "get_file_info"),
+    ("replace some lines in a file", "edit_file"),
+    ("remember a new person with some facts about them", "create_entities"),
+    ("record that one entity relates to another", "create_relations"),
+    ("add facts to an entity that exists", "add_observations"),
+    ("show the whole knowledge graph", "read_graph"),
+    ("search the knowledge graph for nodes about a topic", "search_nodes"),
+    ("forget an entity and its relations", "delete_entities"),
+    ("add two numbers", "get-sum"),
+    ("echo a message back", "echo"),
+    ("start an operation that takes long and reports its progress", "trigger-long-running-operation"),
+    ("get a tiny image", "get-tiny-image"),
+    ("print the server's environment variables", "get-env"),
+];
+
+#[tokio::test]
+async fn tool_search_finds_the_npm_servers_tools_by_what_they_do() {
+    let (Some(files), Some(memory), Some(everything)) =
+        (package("server-filesystem"), package("server-memory"), package("server-everything"))
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_str().unwrap().to_owned();
+    let memory_file = dir.path().join("m.jsonl");
+    let servers = [
+        McpServer::stdio("filesystem", "node", [files.to_str().unwrap(), root.as_str()]),
+        McpServer::stdio("memory", "node", [memory.to_str().unwrap()])
+            .env("MEMORY_FILE_PATH", memory_file.to_str().unwrap()),
+        McpServer::stdio("everything", "node", [everything.to_str().unwrap(), "stdio"]),
+    ];
+    let mut tools = ToolRegistry::new(());
+    for server in servers {
+        server.connect().await.unwrap().register(&mut tools, "").unwrap();
+    }
+    let index = workflow_search::ToolIndex::of_registry(&tools);
+    let (mut at1, mut at5) = (0, 0);
+    for (query, gold) in QUERIES {
+        let hits: Vec<&str> = index.search(query, 5).iter().map(|h| h.name).collect();
+        at1 += usize::from(hits.first() == Some(gold));
+        at5 += usize::from(hits.contains(gold));
+        if !hits.contains(gold) {
+            eprintln!("missed `{gold}` for \"{query}\": {hits:?}");
+        }
+    }
+    let n = QUERIES.len();
+    eprintln!("MCP tools ({} of them): recall@5 {at5}/{n}, top-1 {at1}/{n}", index.tools().len());
+    assert!(at5 * 100 >= n * MCP_RECALL_PERCENT, "recall@5 {at5}/{n}");
+}
+
+/// The least recall@5 (percent) of the queries above: what they measured, rounded down.
+const MCP_RECALL_PERCENT: usize = 94;
