@@ -26,9 +26,11 @@
 
 pub mod client;
 pub mod server;
+pub mod tool;
 
 pub use client::{McpClient, McpServer};
 pub use server::{McpService, ServeError, serve_http};
+pub use tool::{McpTools, mcp_call};
 
 /// Why a server could not be reached.
 #[derive(Debug, thiserror::Error)]
