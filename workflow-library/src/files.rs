@@ -51,7 +51,7 @@ pub struct Text {
 }
 
 /// Read a UTF-8 text file.
-#[tool]
+#[tool(read_only = true)]
 pub async fn file_read(State(files): State<Files>, path: String) -> Result<Text, ToolError> {
     let text = std::fs::read_to_string(files.resolve(&path)?).map_err(|e| io_error(&path, e))?;
     let lines = text.lines().count() as u64;
@@ -66,7 +66,7 @@ pub struct Document {
 }
 
 /// Read a JSON file.
-#[tool]
+#[tool(read_only = true)]
 pub async fn file_read_json(State(files): State<Files>, path: String) -> Result<Document, ToolError> {
     let text = std::fs::read_to_string(files.resolve(&path)?).map_err(|e| io_error(&path, e))?;
     let body = serde_json::from_str(&text).map_err(|e| ToolError::permanent(format!("{path}: {e}")))?;

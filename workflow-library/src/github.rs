@@ -93,7 +93,7 @@ pub struct Issues {
 }
 
 /// List the open issues of a GitHub repository (`owner/name`), newest first, without pull requests.
-#[tool]
+#[tool(read_only = true)]
 pub async fn github_list_issues(State(github): State<GitHub>, repo: String) -> Result<Issues, ApiError> {
     let path = format!("/repos/{}/issues?state=open", repo_path(&repo)?);
     let items: Vec<IssueJson> = github.send(github.request(Method::GET, &path)).await?;
@@ -186,7 +186,7 @@ pub struct SearchResults {
 }
 
 /// Search GitHub's issues and pull requests with GitHub's search syntax (`is:pr repo:owner/name …`).
-#[tool]
+#[tool(read_only = true)]
 pub async fn github_search_issues(
     State(github): State<GitHub>,
     query: String,
@@ -203,7 +203,7 @@ pub async fn github_search_issues(
 }
 
 /// Search GitHub's repositories with GitHub's search syntax (`language:rust stars:>100 …`).
-#[tool]
+#[tool(read_only = true)]
 pub async fn github_search_repositories(
     State(github): State<GitHub>,
     query: String,

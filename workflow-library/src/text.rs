@@ -19,7 +19,7 @@ pub struct Selected {
 }
 
 /// Keep only the given fields of each record of a JSON array of objects.
-#[tool]
+#[tool(read_only = true)]
 pub async fn select_fields(records: Value, fields: Vec<String>) -> Result<Selected, ToolError> {
     let Value::Array(items) = records else {
         return Err(ToolError::permanent(format!(
@@ -73,7 +73,7 @@ pub struct Findings {
 }
 
 /// Gather the hits of three searches into sections, each URL once (in the first section that has it).
-#[tool]
+#[tool(read_only = true)]
 pub async fn collect_hits(
     issues: Vec<Hit>,
     pull_requests: Vec<Hit>,
@@ -113,7 +113,7 @@ fn label(text: &str) -> String {
 }
 
 /// Write sections of hits as a Markdown report: a heading, then a list of links per section.
-#[tool]
+#[tool(read_only = true)]
 pub async fn format_report(title: String, sections: Vec<Section>) -> Result<Report, ToolError> {
     let mut text = format!("# {title}\n");
     if sections.is_empty() {
@@ -140,7 +140,7 @@ fn cell(value: Option<&Value>) -> String {
 
 /// Write a JSON array of records as a Markdown table under a heading, one column per field of
 /// the first record.
-#[tool]
+#[tool(read_only = true)]
 pub async fn markdown_table(title: String, records: Value) -> Result<Report, ToolError> {
     let Value::Array(records) = records else {
         return Err(ToolError::permanent(format!(
@@ -181,7 +181,7 @@ pub struct Decision {
 }
 
 /// Read an approval decision, `{"approved": true|false, "by": "name"}`, from a signal's payload.
-#[tool]
+#[tool(read_only = true)]
 pub async fn read_decision(signal: Value) -> Result<Decision, ToolError> {
     let approved = signal.get("approved").and_then(Value::as_bool).ok_or_else(|| {
         ToolError::permanent(format!("the decision must have `approved`: true or false; it was {signal}"))

@@ -45,7 +45,7 @@ pub struct Fetched {
 }
 
 /// Fetch a JSON document with an HTTP GET.
-#[tool]
+#[tool(read_only = true)]
 pub async fn http_get_json(State(http): State<Http>, url: String) -> Result<Fetched, ApiError> {
     let url = http.allowed(&url)?;
     let response =

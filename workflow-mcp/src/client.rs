@@ -11,7 +11,7 @@ use rmcp::transport::{StreamableHttpClientTransport, TokioChildProcess};
 use rmcp::{RoleClient, ServiceExt};
 use serde_json::{Map, Value};
 use workflow_runtime::toolbox::BoxFuture;
-use workflow_runtime::{DuplicateTool, DynTool, ToolDefinition, ToolError, ToolRegistry};
+use workflow_runtime::{DuplicateTool, DynTool, Hints, ToolDefinition, ToolError, ToolRegistry};
 
 use crate::McpError;
 
@@ -247,12 +247,12 @@ impl McpClient {
         for tool in &self.tools {
             let mut definition = Self::definition(tool);
             definition.name = format!("{prefix}{}", definition.name);
-            let idempotent = tool
-                .annotations
-                .as_ref()
-                .is_some_and(|a| a.idempotent_hint == Some(true) || a.read_only_hint == Some(true));
+            let hints = tool.annotations.as_ref().map_or_else(Hints::default, |a| Hints {
+                idempotent: a.idempotent_hint == Some(true),
+                read_only: a.read_only_hint == Some(true),
+            });
             let remote = Arc::new(Remote { client: self.clone(), tool: tool.name.to_string() });
-            registry.register_dyn(definition, idempotent, remote)?;
+            registry.register_dyn(definition, hints, remote)?;
         }
         Ok(())
     }

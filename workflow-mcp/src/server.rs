@@ -155,7 +155,9 @@ impl<S: Send + Sync + 'static> McpService<S> {
         let mut tool = Tool::new(name.clone(), description, object(input));
         tool.output_schema = Some(object(output));
         let idempotent = template.steps.iter().all(|s| self.tools.idempotent(&s.tool_name));
-        tool.annotations = Some(ToolAnnotations::from_raw(None, None, None, Some(idempotent), None));
+        let read_only = template.steps.iter().all(|s| self.tools.read_only(&s.tool_name));
+        tool.annotations =
+            Some(ToolAnnotations::from_raw(None, Some(read_only), None, Some(idempotent), None));
         self.workflows.push(Served { template, returned, tool });
         Ok(self)
     }
@@ -179,7 +181,9 @@ impl<S: Send + Sync + 'static> McpService<S> {
                     tool.output_schema = Some(object(output.clone()));
                 }
                 let idempotent = self.tools.idempotent(&definition.name);
-                tool.annotations = Some(ToolAnnotations::from_raw(None, None, None, Some(idempotent), None));
+                let read_only = self.tools.read_only(&definition.name);
+                tool.annotations =
+                    Some(ToolAnnotations::from_raw(None, Some(read_only), None, Some(idempotent), None));
                 tools.push(tool);
             }
         }

@@ -16,7 +16,7 @@ pub struct User {
 }
 
 /// Look a user up by id.
-#[tool]
+#[tool(read_only = true)]
 async fn lookup(id: String) -> Result<User, ToolError> {
     match id.as_str() {
         "u1" => Ok(User { name: "Ada".into(), email: "ada@example.com".into() }),
@@ -30,7 +30,7 @@ pub struct Greeting {
 }
 
 /// Write a greeting.
-#[tool]
+#[tool(read_only = true)]
 async fn greet(name: String) -> Result<Greeting, ToolError> {
     Ok(Greeting { text: format!("Hello, {name}!") })
 }
@@ -63,7 +63,8 @@ async fn a_served_workflow_is_listed_and_called_by_rmcps_client() {
     let output = Value::Object((**welcome.output_schema.as_ref().unwrap()).clone());
     assert_eq!(output["required"], json!(["hello"]));
     assert_eq!(output["properties"]["hello"]["properties"]["text"]["type"], "string");
-    assert_eq!(welcome.annotations.as_ref().and_then(|a| a.idempotent_hint), Some(true));
+    let hints = welcome.annotations.as_ref().map(|a| (a.idempotent_hint, a.read_only_hint));
+    assert_eq!(hints, Some((Some(true), Some(true))), "its tools' own: idempotent and read only");
 
     let args = json!({ "id": "u1" }).as_object().unwrap().clone();
     let result =

@@ -36,7 +36,7 @@ pub use exec::{
     WorkflowExecutor,
 };
 pub use library::WorkflowLibrary;
-pub use registry::{CallError, DuplicateTool, DynTool, ToolRegistry, closest};
+pub use registry::{CallError, DuplicateTool, DynTool, Hints, ToolRegistry, closest};
 pub use secret::Secret;
 pub use tool::{CallTool, FromRef, State, Tool, ToolDefinition, ToolOutput, ToolResult};
 pub use toolbox::Toolbox;

@@ -65,6 +65,7 @@ pub struct DuplicateTool(pub String);
 trait ErasedTool<S>: Send + Sync {
     fn definition(&self) -> &ToolDefinition;
     fn idempotent(&self) -> bool;
+    fn read_only(&self) -> bool;
     fn call<'a>(&'a self, state: &'a S, args: Value) -> BoxFuture<'a, Result<Value, CallError>>;
 }
 
@@ -80,6 +81,10 @@ impl<S: Sync, T: CallTool<S>> ErasedTool<S> for Erased<T> {
 
     fn idempotent(&self) -> bool {
         T::IDEMPOTENT
+    }
+
+    fn read_only(&self) -> bool {
+        T::READ_ONLY
     }
 
     fn call<'a>(&'a self, state: &'a S, args: Value) -> BoxFuture<'a, Result<Value, CallError>> {
@@ -112,8 +117,17 @@ pub trait DynTool: Send + Sync {
 
 struct Dynamic {
     definition: ToolDefinition,
-    idempotent: bool,
+    hints: Hints,
     tool: std::sync::Arc<dyn DynTool>,
+}
+
+/// What a tool registered at run time says of its effects (MCP's tool annotations).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Hints {
+    /// Calling it twice with the same arguments does what calling it once does.
+    pub idempotent: bool,
+    /// It changes nothing, only reads.
+    pub read_only: bool,
 }
 
 impl<S: Sync> ErasedTool<S> for Dynamic {
@@ -122,7 +136,11 @@ impl<S: Sync> ErasedTool<S> for Dynamic {
     }
 
     fn idempotent(&self) -> bool {
-        self.idempotent
+        self.hints.idempotent || self.hints.read_only
+    }
+
+    fn read_only(&self) -> bool {
+        self.hints.read_only
     }
 
     fn call<'a>(&'a self, _state: &'a S, args: Value) -> BoxFuture<'a, Result<Value, CallError>> {
@@ -180,20 +198,26 @@ impl<S: Send + Sync + 'static> ToolRegistry<S> {
     }
 
     /// Adds a tool known only at run time, under its definition's name: its arguments are
-    /// passed as they come (the tool checks them), its output is taken as it is. `idempotent`
-    /// says whether a resumed run may call it again after an unrecorded end.
+    /// passed as they come (the tool checks them), its output is taken as it is. `hints` say
+    /// whether a resumed run may call it again after an unrecorded end (idempotent, or read
+    /// only), and what a served workflow's annotations say.
     pub fn register_dyn(
         &mut self,
         definition: ToolDefinition,
-        idempotent: bool,
+        hints: Hints,
         tool: std::sync::Arc<dyn DynTool>,
     ) -> Result<&mut Self, DuplicateTool> {
         if self.tools.contains_key(&definition.name) {
             return Err(DuplicateTool(definition.name));
         }
         let name = definition.name.clone();
-        self.tools.insert(name, Box::new(Dynamic { definition, idempotent, tool }));
+        self.tools.insert(name, Box::new(Dynamic { definition, hints, tool }));
         Ok(self)
+    }
+
+    /// Whether the tool `name` only reads (`#[tool(read_only = true)]`, or its hints).
+    pub fn read_only(&self, name: &str) -> bool {
+        self.tools.get(name).is_some_and(|tool| tool.read_only())
     }
 
     /// The definition of the tool called `name`.

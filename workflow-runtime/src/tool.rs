@@ -114,6 +114,9 @@ pub trait Tool: DeserializeOwned + JsonSchema + Send + 'static {
     /// `idempotent_hint`). `#[tool(idempotent = false)]` says it does not: `workflow!` then warns
     /// at a `retry` of it, which may repeat its effect.
     const IDEMPOTENT: bool = true;
+    /// Whether it changes nothing, only reads (MCP's `read_only_hint`):
+    /// `#[tool(read_only = true)]`.
+    const READ_ONLY: bool = false;
 
     /// The arguments as JSON, as a run's journal records them: a value marked `#[secret]` (or
     /// typed [`Secret<T>`](crate::Secret)) as `"[REDACTED]"`, one that does not serialise as

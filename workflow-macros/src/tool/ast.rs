@@ -2,12 +2,13 @@
 
 use syn::{Ident, LitStr, Type};
 
-/// `#[tool(name = "…", description = "…", idempotent = false)]`.
+/// `#[tool(name = "…", description = "…", idempotent = false, read_only = true)]`.
 #[derive(Default)]
 pub(crate) struct ToolArgs {
     pub name: Option<LitStr>,
     pub description: Option<LitStr>,
     pub idempotent: Option<syn::LitBool>,
+    pub read_only: Option<syn::LitBool>,
 }
 
 /// A checked tool function.
@@ -17,6 +18,8 @@ pub(crate) struct ToolFn<'a> {
     pub description: String,
     /// Whether calling it twice does what calling it once does (`idempotent = false` says no).
     pub idempotent: bool,
+    /// Whether it changes nothing (`read_only = true` says so).
+    pub read_only: bool,
     pub ident: &'a Ident,
     pub vis: &'a syn::Visibility,
     pub params: Vec<Param<'a>>,

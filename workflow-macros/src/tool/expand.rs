@@ -11,7 +11,7 @@ use crate::paths::{private, private_at};
 pub(crate) fn tool(tool: &ToolFn<'_>, func: &ItemFn) -> TokenStream {
     let p = private();
     let (ident, vis, name, description) = (tool.ident, tool.vis, &tool.name, &tool.description);
-    let idempotent = tool.idempotent;
+    let (idempotent, read_only) = (tool.idempotent, tool.read_only);
     let fields = tool.params.iter().filter_map(|param| match param {
         // A secret's value is not quoted by a deserialisation error.
         Param::Arg { ident, ty, secret: true } => {
@@ -124,6 +124,7 @@ pub(crate) fn tool(tool: &ToolFn<'_>, func: &ItemFn) -> TokenStream {
                 const NAME: &'static str = #name;
                 const DESCRIPTION: &'static str = #description;
                 const IDEMPOTENT: bool = #idempotent;
+                const READ_ONLY: bool = #read_only;
 
                 fn arguments_json(&self) -> #p::Value {
                     #[allow(unused_imports)]

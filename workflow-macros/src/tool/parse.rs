@@ -5,13 +5,16 @@ use syn::parse::Parser as _;
 
 use super::ast::ToolArgs;
 
-const KEYS: &str = "expected one of `name`, `description`, `idempotent`";
+const KEYS: &str = "expected one of `name`, `description`, `idempotent`, `read_only`";
 
 pub(crate) fn args(tokens: TokenStream) -> syn::Result<ToolArgs> {
     let mut args = ToolArgs::default();
     let parser = syn::meta::parser(|meta| {
         if meta.path.is_ident("idempotent") {
             return set_once(&mut args.idempotent, meta.value()?.parse()?, "idempotent", &meta.path);
+        }
+        if meta.path.is_ident("read_only") {
+            return set_once(&mut args.read_only, meta.value()?.parse()?, "read_only", &meta.path);
         }
         let slot = if meta.path.is_ident("name") {
             &mut args.name

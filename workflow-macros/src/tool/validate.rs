@@ -18,7 +18,17 @@ pub(crate) fn check(args: ToolArgs, func: &ItemFn) -> syn::Result<ToolFn<'_>> {
         ret.ok_or_else(|| syn::Error::new(func.sig.span(), "a tool must return `Result<T, ToolError>`"))?;
     let name = args.name.map_or_else(|| func.sig.ident.to_string(), |n| n.value());
     let idempotent = args.idempotent.as_ref().is_none_or(syn::LitBool::value);
-    Ok(ToolFn { name, description, idempotent, ident: &func.sig.ident, vis: &func.vis, params, ret })
+    let read_only = args.read_only.as_ref().is_some_and(syn::LitBool::value);
+    Ok(ToolFn {
+        name,
+        description,
+        idempotent,
+        read_only,
+        ident: &func.sig.ident,
+        vis: &func.vis,
+        params,
+        ret,
+    })
 }
 
 // A tool is called by the executor, which awaits it: it must be an `async fn`.
