@@ -94,18 +94,23 @@ impl<S: Sync, T: CallTool<S>> ErasedTool<S> for Erased<T> {
                 tool: tool(),
                 reason: crate::secret::scrub(&e.to_string()).into_owned(),
             })?;
-            let output = AssertUnwindSafe(input.call(state))
-                .catch_unwind()
-                .await
-                .map_err(|panic| CallError::Panicked {
-                    tool: tool(),
-                    message: crate::exec::panic_message(&*panic),
-                })?
-                .map_err(|source| CallError::Tool { tool: tool(), source: source.scrubbed() })?;
+            let output = guarded(T::NAME, input.call(state)).await?;
             serde_json::to_value(output)
                 .map_err(|e| CallError::InvalidOutput { tool: tool(), reason: e.to_string() })
         })
     }
+}
+
+/// A tool's call with its panic caught and its error scrubbed of secrets, named `tool`.
+async fn guarded<T>(tool: &str, call: impl Future<Output = Result<T, ToolError>>) -> Result<T, CallError> {
+    AssertUnwindSafe(call)
+        .catch_unwind()
+        .await
+        .map_err(|panic| CallError::Panicked {
+            tool: tool.to_owned(),
+            message: crate::exec::panic_message(&*panic),
+        })?
+        .map_err(|source| CallError::Tool { tool: tool.to_owned(), source: source.scrubbed() })
 }
 
 /// A tool known only at run time (a tool of an MCP server, say): called with JSON arguments,
@@ -144,17 +149,7 @@ impl<S: Sync> ErasedTool<S> for Dynamic {
     }
 
     fn call<'a>(&'a self, _state: &'a S, args: Value) -> BoxFuture<'a, Result<Value, CallError>> {
-        Box::pin(async move {
-            let tool = || self.definition.name.clone();
-            AssertUnwindSafe(self.tool.call(args))
-                .catch_unwind()
-                .await
-                .map_err(|panic| CallError::Panicked {
-                    tool: tool(),
-                    message: crate::exec::panic_message(&*panic),
-                })?
-                .map_err(|source| CallError::Tool { tool: tool(), source: source.scrubbed() })
-        })
+        Box::pin(guarded(&self.definition.name, self.tool.call(args)))
     }
 }
 
