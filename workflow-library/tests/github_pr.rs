@@ -142,3 +142,27 @@ async fn a_repository_that_is_not_owner_slash_name_is_refused_before_any_request
     }
     assert!(fake.received().is_empty());
 }
+
+/// The seed's own example, counted with OpenAI's tokenizer: a repository with 30 open issues
+/// (as GitHub lists a page of them), the PR opened for the newest, the Slack post. The issues and
+/// the PR stay in the workflow; the model gets the Slack message's channel and timestamp.
+#[tokio::test]
+async fn the_github_pr_workflow_keeps_the_issue_list_out_of_the_model() {
+    let many: Vec<serde_json::Value> = (1..=30)
+        .rev()
+        .map(|n| fake::issue(n, &format!("Crash when the input file has {n} empty lines at its end"), "open"))
+        .collect();
+    let (_, _, services) = serve(Fake { issues: many, ..Fake::default() }).await;
+    let o200k = workflow_tokens::Tiktoken::o200k().unwrap();
+    let run = workflow().run(workflow::RunContext::new(&services).with_tokenizer(&o200k)).await.unwrap();
+    let tokens = run.record.tokens.clone().unwrap();
+    let share = tokens.kept_share().unwrap();
+    eprintln!(
+        "github_pr, 30 issues: {} tokens kept, {} returned ({:.1} % kept)",
+        tokens.kept,
+        tokens.returned,
+        share * 100.0
+    );
+    assert_eq!(tokens.encoding, "o200k_base");
+    assert!(tokens.kept > 20 * tokens.returned, "{tokens:?}");
+}
