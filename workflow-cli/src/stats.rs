@@ -45,7 +45,8 @@ fn ms(from: Option<u64>, to: Option<u64>) -> Option<f64> {
 }
 
 /// Per workflow: its runs, how many succeeded, their durations, the time its steps took in all
-/// against the time its runs took (what running steps concurrently saved), and per step the same.
+/// against the time its runs took (what running steps concurrently saved), and per step the
+/// same, in the order of the workflow's definition.
 fn stats(runs: &[StoredRun]) -> Value {
     let mut workflows: BTreeMap<&str, Vec<&StoredRun>> = BTreeMap::new();
     for run in runs {
@@ -79,6 +80,16 @@ fn stats(runs: &[StoredRun]) -> Value {
                     }
                 }
             }
+            // In the order the workflow's definition has them (the latest run's), then the rest.
+            let order: Vec<&str> = runs
+                .iter()
+                .rev()
+                .find_map(|r| r.definition["steps"].as_array())
+                .map(|steps| steps.iter().filter_map(|s| s["step_id"].as_str()).collect())
+                .unwrap_or_default();
+            let place = |step: &str| order.iter().position(|s| *s == step).unwrap_or(usize::MAX);
+            let mut steps: Vec<_> = steps.into_iter().collect();
+            steps.sort_by_key(|(step, _)| place(step));
             let steps: Vec<Value> = steps
                 .into_iter()
                 .map(|(step, (calls, ok, mut durations))| {
