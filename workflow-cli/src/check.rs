@@ -16,11 +16,21 @@ pub struct CheckArgs {
     /// another program's tools.
     #[arg(long)]
     any_tools: bool,
+    /// Check against the tools of MCP servers too, as `NAME=COMMAND [ARGS…]`.
+    #[arg(long = "mcp", value_name = "NAME=COMMAND")]
+    mcp: Vec<String>,
 }
 
 /// Checks each file against this program's tools (unless `--any-tools`); prints every problem,
 /// and fails when one file has any.
-pub fn run<S: Send + Sync + 'static>(args: &CheckArgs, setup: &crate::Setup<S>) -> Result<(), String> {
+pub fn run<S: Send + Sync + 'static>(args: &CheckArgs, mut setup: crate::Setup<S>) -> Result<(), String> {
+    if !args.mcp.is_empty() {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| format!("cannot start a runtime: {e}"))?;
+        runtime.block_on(crate::mcp::connect(&args.mcp, &mut setup.tools))?;
+    }
     let catalog: Option<&dyn Catalog> =
         if args.any_tools { None } else { Some(&setup.tools as &ToolRegistry<S>) };
     let mut failed = 0;

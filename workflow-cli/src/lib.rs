@@ -93,7 +93,7 @@ pub fn main<S: Send + Sync + 'static>(tools: ToolRegistry<S>, library: WorkflowL
     let cli = Cli::parse();
     let mut setup = Setup { tools, library };
     let result = match cli.command {
-        Command::Check(args) => check::run(&args, &setup),
+        Command::Check(args) => check::run(&args, setup),
         Command::Graph(args) => graph::run(&args, &setup),
         Command::Run(args) => run::run(&args, setup),
         Command::Serve(args) => serve::run(&args, setup),

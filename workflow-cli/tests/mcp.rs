@@ -60,6 +60,19 @@ fn a_run_calls_the_tools_of_an_mcp_server() {
     std::fs::write(root.join("note.yaml"), workflow).unwrap();
     let server = mcp.join("node_modules/@modelcontextprotocol/server-filesystem/dist/index.js");
     let spec = format!("files=node {} {}", server.display(), root.display());
+    // `check` knows the server's tools too: a misspelt one is found before anything runs.
+    std::fs::write(root.join("bad.yaml"), workflow.replace("read_text_file", "read_txt_file")).unwrap();
+    let checked = Command::new(env!("CARGO_BIN_EXE_workflow"))
+        .current_dir(&root)
+        .args(["check", "note.yaml", "bad.yaml", "--mcp", &spec])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&checked.stderr);
+    assert_eq!(checked.status.code(), Some(1), "{stderr}");
+    assert!(
+        String::from_utf8_lossy(&checked.stdout).contains("note.yaml: 1 workflow(s), 2 step(s), no problems")
+    );
+    assert!(stderr.contains("unknown tool `read_txt_file`; did you mean `read_text_file`?"), "{stderr}");
     let path = root.join("note.txt");
     let out = Command::new(env!("CARGO_BIN_EXE_workflow"))
         .current_dir(&root)
