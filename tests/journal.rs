@@ -556,7 +556,9 @@ struct CallsFile(std::path::PathBuf);
 async fn slow_step(State(file): State<CallsFile>, key: IdempotencyKey, n: u64) -> Result<u64, ToolError> {
     use std::io::Write as _;
     let mut calls = std::fs::OpenOptions::new().create(true).append(true).open(&file.0)?;
-    writeln!(calls, "{key}")?;
+    // One write of the whole line: `writeln!` may write the key and the newline apart, and a
+    // kill between the two would glue the key to the next call's line.
+    calls.write_all(format!("{key}\n").as_bytes())?;
     calls.sync_data()?;
     tokio::time::sleep(std::time::Duration::from_millis(8)).await;
     Ok(n + 1)
