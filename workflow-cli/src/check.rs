@@ -25,10 +25,7 @@ pub struct CheckArgs {
 /// and fails when one file has any.
 pub fn run<S: Send + Sync + 'static>(args: &CheckArgs, mut setup: crate::Setup<S>) -> Result<(), String> {
     if !args.mcp.is_empty() {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| format!("cannot start a runtime: {e}"))?;
+        let runtime = crate::runtime()?;
         runtime.block_on(crate::mcp::connect(&args.mcp, &mut setup.tools))?;
     }
     let catalog: Option<&dyn Catalog> =

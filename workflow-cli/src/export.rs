@@ -69,10 +69,7 @@ impl LogArgs {
 /// Every run of the log.
 pub fn read_log(log: &LogArgs) -> Result<Vec<workflow_store::StoredRun>, String> {
     let (sqlite, postgres, schema) = (log.sqlite.as_ref(), log.postgres.as_deref(), log.schema.as_deref());
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start a runtime: {e}"))?;
+    let runtime = crate::runtime()?;
     runtime.block_on(async {
         match (sqlite, postgres, schema) {
             (Some(path), _, _) => {

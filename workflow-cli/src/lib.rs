@@ -81,6 +81,14 @@ pub(crate) enum Format {
     Json,
 }
 
+/// The runtime a command's async work runs on.
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start a runtime: {e}"))
+}
+
 /// What the commands work with: the program's tools and its library of workflows.
 pub(crate) struct Setup<S> {
     tools: ToolRegistry<S>,

@@ -56,10 +56,7 @@ pub fn run<S: Send + Sync + 'static>(args: &RunArgs, mut setup: crate::Setup<S>)
             Some(workflow_tokens::Tiktoken::new(encoding).map_err(|e| e.to_string())?)
         }
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start a runtime: {e}"))?;
+    let runtime = crate::runtime()?;
     runtime.block_on(async {
         crate::mcp::connect(&args.mcp, &mut setup.tools).await?;
         let progress = Progress::new(template.steps.len());
@@ -87,13 +84,14 @@ pub fn run<S: Send + Sync + 'static>(args: &RunArgs, mut setup: crate::Setup<S>)
             ));
         }
         // What the workflow returns: the outputs of the steps no other step needs.
-        let plan = workflow_runtime::validate::plan(&template).map_err(|p| p.to_string())?;
-        let needed: std::collections::HashSet<&str> =
-            plan.graph.needs.iter().flatten().map(|&i| template.steps[i].step_id.as_str()).collect();
+        let returned =
+            workflow_runtime::validate::plan(&template).map_err(|p| p.to_string())?.graph.returned();
         let outputs: Map<String, Value> = template
             .steps
             .iter()
-            .filter(|s| args.all_outputs || !needed.contains(s.step_id.as_str()))
+            .zip(returned)
+            .filter(|(_, returned)| args.all_outputs || *returned)
+            .map(|(s, _)| s)
             .filter_map(|s| run.context.get_result(&s.step_id).map(|v| (s.step_id.clone(), v.clone())))
             .collect();
         let text = serde_json::to_string_pretty(&Value::Object(outputs)).map_err(|e| e.to_string())?;

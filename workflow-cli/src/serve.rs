@@ -25,10 +25,7 @@ pub struct ServeArgs {
 
 /// Serves until the client closes standard input.
 pub fn run<S: Send + Sync + 'static>(args: &ServeArgs, setup: crate::Setup<S>) -> Result<(), String> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start a runtime: {e}"))?;
+    let runtime = crate::runtime()?;
     runtime.block_on(async {
         let crate::Setup { mut tools, library } = setup;
         crate::mcp::connect(&args.mcp, &mut tools).await?;

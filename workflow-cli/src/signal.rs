@@ -24,10 +24,7 @@ pub struct SignalArgs {
 pub fn run(args: &SignalArgs) -> Result<(), String> {
     args.log.require();
     let payload = serde_json::from_str(&args.payload).unwrap_or_else(|_| Value::String(args.payload.clone()));
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start a runtime: {e}"))?;
+    let runtime = crate::runtime()?;
     runtime.block_on(async {
         let journal = crate::export::open_journal(&args.log).await?;
         let run = RunId::from(args.run.as_str());

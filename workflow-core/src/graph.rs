@@ -136,6 +136,15 @@ impl Admit {
 }
 
 impl Graph {
+    /// For each step, whether the workflow returns its output: no other step needs it, so its
+    /// output goes to the caller rather than to another step (what token accounting counts as
+    /// returned, what a served workflow answers).
+    pub fn returned(&self) -> Vec<bool> {
+        let mut returned = vec![true; self.needs.len()];
+        self.needs.iter().flatten().for_each(|&i| returned[i] = false);
+        returned
+    }
+
     /// The graph of `workflow`, or the cycles among its steps (each once, as a path of step
     /// indices that returns to its first).
     pub fn of<S>(workflow: &Workflow<S>) -> Result<Graph, Vec<Vec<usize>>> {

@@ -128,29 +128,18 @@ impl McpServer {
                 (tokio::time::timeout(self.timeout, ().serve(transport)).await, None)
             }
         };
-        let service = match handshake {
-            Err(_) => {
-                return Err(McpError::Timeout {
-                    server: name,
-                    what: "the handshake".to_owned(),
-                    after: self.timeout,
-                });
-            }
-            Ok(Err(e)) => return Err(McpError::Start { server: name, message: e.to_string() }),
-            Ok(Ok(service)) => service,
+        let timed_out = |what: &str| McpError::Timeout {
+            server: name.clone(),
+            what: what.to_owned(),
+            after: self.timeout,
         };
-        let listed = tokio::time::timeout(self.timeout, service.peer().list_all_tools()).await;
-        let tools = match listed {
-            Err(_) => {
-                return Err(McpError::Timeout {
-                    server: name,
-                    what: "`tools/list`".to_owned(),
-                    after: self.timeout,
-                });
-            }
-            Ok(Err(e)) => return Err(McpError::Protocol { server: name, message: e.to_string() }),
-            Ok(Ok(tools)) => tools,
-        };
+        let service = handshake
+            .map_err(|_| timed_out("the handshake"))?
+            .map_err(|e| McpError::Start { server: name.clone(), message: e.to_string() })?;
+        let tools = tokio::time::timeout(self.timeout, service.peer().list_all_tools())
+            .await
+            .map_err(|_| timed_out("`tools/list`"))?
+            .map_err(|e| McpError::Protocol { server: name.clone(), message: e.to_string() })?;
         Ok(McpClient { inner: Arc::new(Inner { name, service, timeout: self.timeout, pid }), tools })
     }
 }

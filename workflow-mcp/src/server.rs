@@ -4,7 +4,6 @@
 //! workflow returns — the outputs of its last steps, as structured content and as text. The
 //! intermediate results stay in the workflow.
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use rmcp::handler::server::ServerHandler;
@@ -15,7 +14,7 @@ use rmcp::model::{
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer};
 use serde_json::{Map, Value, json};
-use workflow_runtime::validate::{InputType, plan};
+use workflow_runtime::validate::InputType;
 use workflow_runtime::{ToolRegistry, Toolbox, WorkflowExecutor, WorkflowTemplate};
 
 /// A workflow served as one MCP tool.
@@ -110,11 +109,9 @@ impl<S: Send + Sync + 'static> McpService<S> {
         let invalid = |problems: String| ServeError::Invalid { name: name.clone(), problems };
         let checked = workflow_runtime::validate::validate(&template, &*self.tools)
             .map_err(|p| invalid(p.to_string()))?;
-        let graph = plan(&template).map_err(|p| invalid(p.to_string()))?.graph;
-        let needed: BTreeSet<usize> = graph.needs.iter().flatten().copied().collect();
-        let returned: Vec<String> = (0..template.steps.len())
-            .filter(|i| !needed.contains(i))
-            .map(|i| template.steps[i].step_id.clone())
+        let returned: Vec<String> = (template.steps.iter().zip(checked.graph.returned()))
+            .filter(|(_, returned)| *returned)
+            .map(|(step, _)| step.step_id.clone())
             .collect();
         if self.workflows.iter().any(|w| w.template.name == name) {
             return Err(ServeError::Duplicate(name));

@@ -698,9 +698,7 @@ fn run_body(def: &WorkflowDef, plan: &Plan, unresolved: &[BTreeSet<String>]) -> 
         .collect();
     // What the run returns: the outputs of the steps no other step needs. With a tokenizer, the
     // tokens of the others (kept in the workflow) and of these are counted before the run ends.
-    let mut needed = vec![false; def.steps.len()];
-    plan.needs.iter().flatten().for_each(|&i| needed[i] = true);
-    let returned = def.steps.iter().zip(&needed).filter(|(_, n)| !**n).map(|(s, _)| s.id.to_string());
+    let returned = def.steps.iter().zip(plan.returned()).filter(|(_, r)| *r).map(|(s, _)| s.id.to_string());
     let finish = quote! {
         let __wf_outputs = #outputs { #(#fields),* };
         if let #p::Some(__wf_tokenizer) = __wf_ctx.tokenizer() {

@@ -327,15 +327,9 @@ fn token_usage(
     results: &[Option<Value>],
     tokenizer: &dyn crate::tokens::Tokenizer,
 ) -> crate::tokens::TokenUsage {
-    let mut needed = vec![false; results.len()];
-    for needs in &plan.graph.needs {
-        for &i in needs {
-            if let Some(flag) = needed.get_mut(i) {
-                *flag = true;
-            }
-        }
-    }
-    let outputs = results.iter().zip(needed).filter_map(|(result, needed)| Some((result.as_ref()?, !needed)));
+    let returned = plan.graph.returned();
+    let outputs =
+        results.iter().zip(returned).filter_map(|(result, returned)| Some((result.as_ref()?, returned)));
     crate::tokens::TokenUsage::count(tokenizer, outputs)
 }
 
