@@ -259,6 +259,12 @@ pub enum StepError {
     Journal(Box<crate::journal::JournalError>),
 }
 
+impl From<Box<StepError>> for StepError {
+    fn from(error: Box<StepError>) -> Self {
+        *error
+    }
+}
+
 impl From<crate::journal::JournalError> for StepError {
     fn from(error: crate::journal::JournalError) -> Self {
         StepError::Journal(Box::new(error))

@@ -59,7 +59,13 @@ pub(crate) fn workflow(checked: &CheckedDef<'_>) -> TokenStream {
         let needs = plan.needs[i].iter().map(|&n| steps[n].id.to_string());
         quote!(#p::StepInfo { id: #id, tool: <#tool as #p::Tool>::NAME, needs: &[#(#needs),*] })
     });
+    // Plain steps of a workflow run level by level take the driver's short way, and need no
+    // step function.
+    let by_levels = def.eager.is_none() && !is_general(def);
+    let plain: Vec<bool> =
+        (0..steps.len()).map(|i| by_levels && is_plain(def, plan, &checked.checked.policies[i], i)).collect();
     let step_fns = (0..steps.len()).map(|i| step_fn(def, plan, &checked.unresolved[i], i));
+    let step_fns = step_fns.zip(&plain).filter(|(_, plain)| !**plain).map(|(f, _)| f);
     let compensation_fns = (0..steps.len()).map(|i| compensation_fn(def, plan, &checked.unresolved[i], i));
     let holders = field_holders(def);
     let specs = steps
@@ -72,7 +78,7 @@ pub(crate) fn workflow(checked: &CheckedDef<'_>) -> TokenStream {
         workflow_core::policy::worst_case(&c.workflow, &c.graph, &c.policies, def.eager.is_some())
             .map(duration),
     );
-    let body = run_body(def, plan, &checked.unresolved);
+    let body = run_body(def, plan, &checked.unresolved, &plain);
     let input_docs = input_names.iter().map(|input| format!("The input `{input}`."));
     let step_docs = steps.iter().map(|step| format!("The output of the step `{}`.", step.id));
     quote! {
@@ -224,6 +230,33 @@ fn item_var(item: &Ident) -> Ident {
 
 fn out_var(step: &Step) -> Ident {
     format_ident!("__wf_o_{}", step.id)
+}
+
+/// Whether the workflow has trigger rules, compensations or conditions on how a step ended: its
+/// body then keeps every output in an `Option` and goes on through the levels while it stops.
+fn is_general(def: &WorkflowDef) -> bool {
+    def.steps
+        .iter()
+        .enumerate()
+        .any(|(i, s)| s.after.is_some() || s.compensate.is_some() || !status_roots(def, i).is_empty())
+}
+
+/// Whether step `i` can take the driver's short way ([`Plain`](workflow::__private::exec::Plain)):
+/// it calls its tool once, with no time limit, fallback, condition, trigger rule or `for`, and
+/// reads no output that may be missing.
+fn is_plain(def: &WorkflowDef, plan: &Plan, policy: &StepPolicy, i: usize) -> bool {
+    let step = &def.steps[i];
+    policy.retry.retries == 0
+        && policy.timeout.is_none()
+        && policy.deadline.is_none()
+        && step.fallback.is_none()
+        && step.compensate.is_none()
+        && step.for_each.is_none()
+        && step.condition.is_none()
+        && step.after.is_none()
+        && !plan.skippable[i]
+        && passed(plan, i).iter().all(|&n| !plan.skippable[n])
+        && status_roots(def, i).is_empty()
 }
 
 /// `async fn __wf_step_<id>`: skip checks, the condition, and the call through the driver.
@@ -669,23 +702,19 @@ fn field_holders(def: &WorkflowDef) -> TokenStream {
 /// every output in an `Option` and goes on through the levels while it stops: each step asks
 /// the trigger rule whether it runs, so the steps with `after` run, and at the end the
 /// compensations of the steps that succeeded run, latest first.
-fn run_body(def: &WorkflowDef, plan: &Plan, unresolved: &[BTreeSet<String>]) -> TokenStream {
+fn run_body(def: &WorkflowDef, plan: &Plan, unresolved: &[BTreeSet<String>], plain: &[bool]) -> TokenStream {
     let p = private();
     let workflow_name = def.name.to_string();
     let order: Vec<usize> = plan.levels.iter().flatten().copied().collect();
     let mut position_of = vec![0usize; def.steps.len()];
     order.iter().enumerate().for_each(|(at, &i)| position_of[i] = at);
-    let general = def
-        .steps
-        .iter()
-        .enumerate()
-        .any(|(i, s)| s.after.is_some() || s.compensate.is_some() || !status_roots(def, i).is_empty());
+    let general = is_general(def);
     let planned = order.iter();
     let mut start = 0usize;
     let levels = plan.levels.iter().map(|level| {
         let first = start;
         start += level.len();
-        run_level(def, plan, level, first, &position_of, general)
+        run_level(def, plan, level, first, &position_of, general, (plain, unresolved))
     });
     let outputs = format_ident!("{}Outputs", camel_case(&workflow_name), span = def.name.span());
     let fields: Vec<TokenStream> = def
@@ -1051,8 +1080,10 @@ fn run_level(
     start: usize,
     position_of: &[usize],
     general: bool,
+    (plain, unresolved): (&[bool], &[BTreeSet<String>]),
 ) -> TokenStream {
     let p = private();
+    let name = &def.name;
     let slots: Vec<Ident> = level.iter().map(|&i| format_ident!("__wf_rs_{}", def.steps[i].id)).collect();
     let results: Vec<Ident> = level.iter().map(|&i| format_ident!("__wf_r_{}", def.steps[i].id)).collect();
     let futures: Vec<Ident> = level.iter().map(|&i| format_ident!("__wf_f_{}", def.steps[i].id)).collect();
@@ -1067,17 +1098,38 @@ fn run_level(
             let args: Vec<Ident> = passed(plan, i).into_iter().map(|n| out_var(&def.steps[n])).collect();
             let statuses: Vec<Ident> =
                 status_roots(def, i).into_iter().map(|n| status_var(&def.steps[n].id)).collect();
+            if !general && plain[i] {
+                // The driver's short way, with the step's arguments and its tool's call.
+                let tool = tool_alias(def, &def.steps[i]);
+                let literal = call_literal(def, &tool, &def.steps[i].tool, &def.steps[i].args, &unresolved[i]);
+                return quote! {{
+                    #(let #args = &#args;)*
+                    // The step's values are written in the DSL, where clippy's suggestions cannot apply.
+                    #[allow(non_snake_case, unreachable_code, unused_parens, clippy::all, clippy::pedantic)]
+                    let __wf_make = move || -> #p::Result<#tool, #p::StepError> {
+                        #[allow(unused_imports)]
+                        use #p::access::Own as _;
+                        #p::Ok(#literal)
+                    };
+                    #p::exec::Plain::new(
+                        &#name::SPECS[#i],
+                        #slot,
+                        __wf_make,
+                        move |__wf_args: #tool| #p::CallTool::call(__wf_args, __wf_state),
+                    )
+                }};
+            }
             if !general {
-                return quote!(#fn_name(__wf_state, __wf_inputs, #slot, #(&#args,)* #(#statuses),*));
+                return quote!(#p::maybe_done(#fn_name(__wf_state, __wf_inputs, #slot, #(&#args,)* #(#statuses),*)));
             }
             // Each output the step reads is there if the trigger rule lets it run.
             quote! {
-                async {
+                #p::maybe_done(async {
                     match (#gate, #(#args.as_ref(),)*) {
                         (true, #(#p::Some(#args),)*) => #fn_name(__wf_state, __wf_inputs, #slot, #(#args,)* #(#statuses),*).await.map(#p::Some),
                         _ => #p::Ok(#p::None),
                     }
-                }
+                })
             }
         })
         .collect();
@@ -1110,7 +1162,7 @@ fn run_level(
         let __wf_armed = #armed;
         let (__wf_stopped, #(mut #results),*) = {
             let [#(#slots),*] = __wf_rec.level::<#width>(#start);
-            #(let mut #futures = #p::pin!(#p::maybe_done(#calls));)*
+            #(let mut #futures = #p::pin!(#calls);)*
             let __wf_stopped = #p::poll_fn(|__wf_cx| {
                 if let #p::Some(__wf_e) = #p::exec::poll_stop(__wf_armed, &mut __wf_stop, __wf_cx) {
                     return #p::Poll::Ready(#p::Some(__wf_e));

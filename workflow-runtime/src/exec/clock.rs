@@ -1,10 +1,17 @@
-//! The step driver's clock: one reading per step instead of two.
+//! The step driver's clock: one reading per step instead of two, and a cheap one.
 //!
 //! A run is polled inside [`timed`], which reads the clock once per poll. A step starts at the
 //! latest reading of the poll and ends at a fresh one ([`fresh`]), which the next step of the
 //! poll starts from; a step that yields reads the clock too ([`Fresh`]). So a tool that computes
 //! without yielding is recorded as taking the time it took, the steps polled one after another
 //! in a poll get starts that follow each other, and a quick step costs one reading of the clock.
+//!
+//! That reading is the processor's counter where it has a steady one (the TSC on x86-64, the
+//! system counter on AArch64, through [`quanta`]): about 10 ns, against 25 ns for the
+//! operating system's clock. The poll ties it to tokio's clock: a fresh reading is the poll's
+//! instant plus the counter's ticks since, in nanoseconds. When tokio's clock is paused (tests
+//! with `start_paused`), or before the counter is calibrated (once per process, on a thread of
+//! its own, in at most 200 ms), a fresh reading is tokio's own, so paused time stays exact.
 //!
 //! Wall-clock times ([`wall`]) are never read per step: a run reads `SystemTime` once, at its
 //! first poll, and every later wall-clock time is that reading plus the time elapsed on tokio's
@@ -14,20 +21,55 @@
 use std::cell::Cell;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::{Arc, Once, OnceLock};
 use std::task::{Context, Poll};
-use std::time::SystemTime;
-
-use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
-/// The readings a poll inside [`timed`] shares: the time of the poll, and the run's anchor
-/// tying tokio's clock to the wall clock.
+/// The counter read at `at`, an instant on tokio's clock, at the start of a poll inside
+/// [`timed`]: a later reading of the counter is `at` plus the nanoseconds between the two.
 #[derive(Clone, Copy)]
-struct Reading {
-    now: Instant,
-    anchor: Anchor,
+struct Counter {
+    at: Instant,
+    raw: u64,
+    clock: &'static quanta::Clock,
+}
+
+impl Counter {
+    /// The time now, from the counter.
+    #[inline]
+    fn now(self) -> Instant {
+        let elapsed = Duration::from_nanos(self.clock.delta_as_nanos(self.raw, self.clock.raw()));
+        self.at.checked_add(elapsed).unwrap_or(self.at)
+    }
+}
+
+/// Whether fresh readings inside [`timed`] come from the processor's counter: it has been
+/// calibrated (the first run starts the calibration). For tests of both kinds of readings.
+#[doc(hidden)]
+pub fn counter_ready() -> bool {
+    counter().is_some()
+}
+
+/// The processor's counter, once it is calibrated: `None` while it is not (or cannot be), and
+/// fresh readings then come from tokio's clock.
+fn counter() -> Option<&'static quanta::Clock> {
+    static CLOCK: OnceLock<quanta::Clock> = OnceLock::new();
+    static CALIBRATING: Once = Once::new();
+    if let Some(clock) = CLOCK.get() {
+        return Some(clock);
+    }
+    // Calibration spins for up to 200 ms: on a thread of its own, so that no run waits for it.
+    // Where no thread can be started, readings stay on tokio's clock.
+    CALIBRATING.call_once(|| {
+        let calibrate = || {
+            let _ = CLOCK.set(quanta::Clock::new());
+        };
+        let _ = std::thread::Builder::new().name("workflow-clock".into()).spawn(calibrate);
+    });
+    CLOCK.get()
 }
 
 /// One instant on tokio's clock and the wall-clock time read with it.
@@ -52,12 +94,28 @@ impl Anchor {
 }
 
 thread_local! {
-    static NOW: Cell<Option<Reading>> = const { Cell::new(None) };
+    /// The latest time read in the poll inside [`timed`] (`None` outside one).
+    static NOW: Cell<Option<Instant>> = const { Cell::new(None) };
+    /// The run's anchor, inside [`timed`].
+    static ANCHOR: Cell<Option<Anchor>> = const { Cell::new(None) };
+    /// The counter as the poll inside [`timed`] read it, when fresh readings come from it.
+    static COUNTER: Cell<Option<Counter>> = const { Cell::new(None) };
     static JITTER: Cell<Option<Jitter>> = const { Cell::new(None) };
     /// The limit on calls in flight of the run being polled, if it has one.
     static LIMIT: std::cell::RefCell<Option<Arc<Semaphore>>> = const { std::cell::RefCell::new(None) };
     /// Whether `LIMIT` holds one: the one thing a step of a run without a limit reads.
     static LIMITED: Cell<bool> = const { Cell::new(false) };
+    /// Whether the run being polled takes the short way for its plain steps ([`plain`]).
+    static PLAIN: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Whether the run being polled inside [`timed`] runs its plain steps (no retries, no time
+/// limits) the short way: it has no journal and no limit on calls in flight, and no `tracing`
+/// subscriber takes `INFO` (where one does, each step gets its `workflow.step` span). Outside
+/// [`timed`], `false`.
+#[inline]
+pub fn plain() -> bool {
+    PLAIN.with(Cell::get)
 }
 
 /// Whether the run being polled inside [`timed`] has a limit on calls in flight.
@@ -106,14 +164,14 @@ pub fn jitter_fraction() -> f64 {
 /// fresh reading of the clock.
 #[inline]
 pub fn now() -> Instant {
-    NOW.with(Cell::get).map_or_else(Instant::now, |r| r.now)
+    NOW.with(Cell::get).unwrap_or_else(Instant::now)
 }
 
 /// The wall-clock time of `at`, an instant on tokio's clock: from the run's anchor inside
 /// [`timed`] (no reading of the wall clock), otherwise from a fresh reading of both clocks.
 #[inline]
 pub fn wall(at: Instant) -> SystemTime {
-    NOW.with(Cell::get).map_or_else(Anchor::now, |r| r.anchor).wall(at)
+    ANCHOR.with(Cell::get).unwrap_or_else(Anchor::now).wall(at)
 }
 
 /// The time now, read from the clock, and kept for the rest of the current poll inside
@@ -121,10 +179,13 @@ pub fn wall(at: Instant) -> SystemTime {
 /// is recorded as taking 50 ms), and the step polled after it in the same poll starts there.
 #[inline]
 pub fn fresh() -> Instant {
-    let now = Instant::now();
+    let now = match COUNTER.with(Cell::get) {
+        Some(counter) => counter.now(),
+        None => Instant::now(),
+    };
     NOW.with(|cell| {
-        if let Some(reading) = cell.get() {
-            cell.set(Some(Reading { now, ..reading }));
+        if cell.get().is_some() {
+            cell.set(Some(now));
         }
     });
     now
@@ -161,11 +222,7 @@ impl<F: Future> Future for Fresh<F> {
 /// Reads the clock again for the rest of the current poll inside [`timed`] (between the levels
 /// of a run, so that each level's records start from a fresh reading).
 pub fn tick() {
-    NOW.with(|now| {
-        if let Some(reading) = now.get() {
-            now.set(Some(Reading { now: Instant::now(), ..reading }));
-        }
-    });
+    fresh();
 }
 
 pin_project_lite::pin_project! {
@@ -208,8 +265,19 @@ impl<F: Future> Future for Timed<F> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = self.project();
         let now = Instant::now();
+        let raw = counter().map(quanta::Clock::raw);
         let anchor = *this.anchor.get_or_insert_with(|| Anchor { instant: now, wall: SystemTime::now() });
-        let previous = NOW.with(|cell| cell.replace(Some(Reading { now, anchor })));
+        // Two readings of a paused clock are the same: then every reading is tokio's own, so
+        // that paused time stays exact.
+        let counter = raw
+            .filter(|_| Instant::now() != now)
+            .and_then(|raw| Some(Counter { at: now, raw, clock: counter()? }));
+        let previous = NOW.with(|cell| cell.replace(Some(now)));
+        let previous_anchor = ANCHOR.with(|cell| cell.replace(Some(anchor)));
+        let previous_counter = COUNTER.with(|cell| cell.replace(counter));
+        let plain =
+            this.journal.is_none() && this.limit.is_none() && !tracing::level_enabled!(tracing::Level::INFO);
+        let previous_plain = PLAIN.with(|cell| cell.replace(plain));
         let previous_jitter = JITTER.with(|cell| cell.replace(Some(*this.jitter)));
         // Only a run with a limit pays for it.
         let previous_limit = this
@@ -226,6 +294,9 @@ impl<F: Future> Future for Timed<F> {
         if let Some(jitter) = JITTER.with(|cell| cell.replace(previous_jitter)) {
             *this.jitter = jitter;
         }
+        PLAIN.with(|cell| cell.set(previous_plain));
+        COUNTER.with(|cell| cell.set(previous_counter));
+        ANCHOR.with(|cell| cell.set(previous_anchor));
         NOW.with(|cell| cell.set(previous));
         result
     }

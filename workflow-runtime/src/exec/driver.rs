@@ -55,6 +55,13 @@ impl StepSpec {
 }
 
 impl StepSpec {
+    /// Whether the step calls its tool once, with no time limit: no retries, no `timeout`, no
+    /// `deadline`.
+    #[inline]
+    pub const fn is_plain(&self) -> bool {
+        self.retry.retries == 0 && self.timeout.is_none() && self.deadline.is_none()
+    }
+
     /// A step with no retries and no timeout.
     pub const fn new(id: &'static str, tool: &'static str) -> Self {
         Self {
@@ -88,7 +95,7 @@ where
     let span = tracing::info_span!("workflow.step", step = %spec.id, tool = %spec.tool);
     let started = super::clock::now();
     record.started = Some(started);
-    let result = if spec.retry.retries == 0 && spec.timeout.is_none() && spec.deadline.is_none() {
+    let result = if spec.is_plain() {
         // The usual step: called once, with no time limit. It takes the short way, without the
         // retry loop and the timer, and without entering a span no subscriber wants.
         let call = super::clock::fresh_on_yield(AssertUnwindSafe(async { attempt().await }).catch_unwind());
@@ -236,7 +243,7 @@ async fn limited_or_not<F: Future>(call: F) -> F::Output {
 }
 
 #[cold]
-fn panicked(spec: &StepSpec, panic: &(dyn Any + Send)) -> StepError {
+pub(super) fn panicked(spec: &StepSpec, panic: &(dyn Any + Send)) -> StepError {
     StepError::Panicked { tool: spec.tool.clone(), message: panic_message(panic) }
 }
 

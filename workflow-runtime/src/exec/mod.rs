@@ -6,6 +6,7 @@ mod driver;
 mod errors;
 pub mod journaled;
 mod observe;
+mod plain;
 mod record;
 mod run;
 mod template;
@@ -13,7 +14,8 @@ mod template;
 #[doc(hidden)]
 pub use crate::tokens::tokens_of;
 pub use clock::{
-    Fresh, Timed, fresh, fresh_on_yield, jitter_fraction, now, tick, timed, timed_with_seed, wall,
+    Fresh, Timed, counter_ready, fresh, fresh_on_yield, jitter_fraction, now, tick, timed, timed_with_seed,
+    wall,
 };
 pub use context::RunContext;
 pub(crate) use driver::panic_message;
@@ -22,6 +24,7 @@ pub use driver::{
 };
 pub use errors::DeadlineExceeded;
 pub use observe::RunObserver;
+pub use plain::Plain;
 pub use record::{Attempt, Attempts, RunRecord, StepRecord, StepStatus};
 pub use run::{Failed, Run, RunRecorder};
 pub use template::{ExecuteError, PreparedWorkflow, Schedule, TemplateRun, WorkflowExecutor};
@@ -86,26 +89,81 @@ pub fn failure_skips<T>(result: Result<T, StepError>) -> Result<Option<T>, StepE
 /// Polls one step of a compiled workflow's level (see [`TakeFailure`]): `true` when it has
 /// failed in a way that stops the run, so that the level stops polling the others; sets
 /// `pending` while it runs.
-pub fn poll_step<F, T>(
-    step: std::pin::Pin<&mut futures::future::MaybeDone<F>>,
+#[inline]
+pub fn poll_step<S: LevelStep + ?Sized>(
+    step: std::pin::Pin<&mut S>,
     cx: &mut std::task::Context<'_>,
     pending: &mut bool,
-) -> bool
+) -> bool {
+    step.poll_level(cx, pending)
+}
+
+/// A step of a compiled workflow's level, as the level polls it: its step function's future
+/// (in a `MaybeDone`) or a [`Plain`] step.
+pub trait LevelStep {
+    /// Polls the step: `true` when it has failed, so that the level stops polling the others;
+    /// sets `pending` while it runs.
+    fn poll_level(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        pending: &mut bool,
+    ) -> bool;
+}
+
+impl<F, T> LevelStep for futures::future::MaybeDone<F>
 where
     F: Future<Output = Result<T, StepError>>,
 {
-    let mut step = step;
-    if step.as_mut().poll(cx).is_pending() {
-        *pending = true;
-        return false;
+    #[inline]
+    fn poll_level(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        pending: &mut bool,
+    ) -> bool {
+        if self.as_mut().poll(cx).is_pending() {
+            *pending = true;
+            return false;
+        }
+        self.output_mut().is_some_and(|output| output.is_err())
     }
-    step.output_mut().is_some_and(|output| output.is_err())
+}
+
+impl<'r, F, T> LevelStep for Plain<'r, F, T>
+where
+    F: Future<Output = Result<T, crate::ToolError>> + Send + 'r,
+    T: serde::Serialize + serde::de::DeserializeOwned + Send + 'r,
+{
+    #[inline]
+    fn poll_level(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        pending: &mut bool,
+    ) -> bool {
+        if self.as_mut().poll_step(cx).is_pending() {
+            *pending = true;
+            return false;
+        }
+        self.failed()
+    }
 }
 
 /// A level's result that may hold the failure that stops the run.
 pub trait TakeFailure {
     /// The failure, taken out, if this result is one.
     fn take_failure(&mut self) -> Option<StepError>;
+}
+
+impl<T> TakeFailure for Option<Result<T, Box<StepError>>> {
+    #[inline]
+    fn take_failure(&mut self) -> Option<StepError> {
+        if !matches!(self, Some(Err(_))) {
+            return None;
+        }
+        match self.take() {
+            Some(Err(error)) => Some(*error),
+            _ => None,
+        }
+    }
 }
 
 impl<T> TakeFailure for Option<Result<T, StepError>> {

@@ -187,6 +187,34 @@ impl StepRecord {
         Self { status: StepStatus::Skipped, error: Some(reason.into()), ..Self::pending(step, tool) }
     }
 
+    /// Records the end of a step called once, started at [`started`](Self::started): its one
+    /// attempt, from then to `finished`, and how it ended.
+    #[inline]
+    pub(crate) fn called_once<T, E: std::ops::Deref<Target = crate::StepError>>(
+        &mut self,
+        finished: Instant,
+        result: &Result<T, E>,
+    ) {
+        let started = self.started.unwrap_or(finished);
+        self.finished = Some(finished);
+        match result {
+            Ok(_) => {
+                self.status = StepStatus::Succeeded;
+                self.attempts.push(Attempt { started, finished, error: None });
+            }
+            Err(error) => self.failed_once(started, error),
+        }
+    }
+
+    #[cold]
+    fn failed_once(&mut self, started: Instant, error: &crate::StepError) {
+        let error = error.to_string();
+        self.status = StepStatus::Failed;
+        self.error = Some(error.clone());
+        let finished = self.finished.unwrap_or(started);
+        self.attempts.push(Attempt { started, finished, error: Some(error) });
+    }
+
     /// How long the step ran, from its first attempt's start to its last attempt's end.
     pub fn duration(&self) -> Option<Duration> {
         Some(self.finished?.saturating_duration_since(self.started?))

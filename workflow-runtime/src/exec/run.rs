@@ -126,6 +126,7 @@ impl<'o> RunRecorder<'o> {
     }
 
     /// Passes on the output of the step at `position`, or ends the run with its error.
+    #[inline]
     pub fn settle<T>(
         &mut self,
         position: usize,
@@ -134,29 +135,35 @@ impl<'o> RunRecorder<'o> {
         self.notify(position);
         match result {
             Ok(output) => Ok(output),
-            Err(error) => {
-                let step = self.record.steps.get(position).map_or(Cow::Borrowed("?"), |r| r.step.clone());
-                self.check(Err(Failed { step, error }))
-            }
+            Err(error) => Err(self.failed_at(position, error)),
         }
+    }
+
+    /// Ends the run with the error of the step at `position`.
+    #[cold]
+    fn failed_at(&mut self, position: usize, error: StepError) -> Box<WorkflowError> {
+        let step = self.record.steps.get(position).map_or(Cow::Borrowed("?"), |r| r.step.clone());
+        self.ended_by(Failed { step, error })
+    }
+
+    /// Ends the run with `failed`'s error and the record so far.
+    fn ended_by(&mut self, Failed { step, error }: Failed) -> Box<WorkflowError> {
+        Box::new(WorkflowError { workflow: self.record.workflow.clone(), step, error, record: self.take() })
     }
 
     /// Passes on the output of the step at `position` of a compiled workflow's level, or ends
     /// the run: `None` is a step whose call was cancelled because another step stopped the run.
-    pub fn settle_slot<T>(
+    #[inline]
+    pub fn settle_slot<T, E: Into<StepError>>(
         &mut self,
         position: usize,
-        result: Option<Result<T, StepError>>,
+        result: Option<Result<T, E>>,
     ) -> Result<T, Box<WorkflowError>> {
+        self.notify(position);
         match result {
-            Some(result) => self.settle(position, result),
-            None => {
-                let error = StepError::Template {
-                    parameter: "run".to_owned(),
-                    reason: "the step was cancelled".to_owned(),
-                };
-                self.settle(position, Err(error))
-            }
+            Some(Ok(output)) => Ok(output),
+            Some(Err(error)) => Err(self.failed_at(position, error.into())),
+            None => Err(self.failed_at(position, was_cancelled())),
         }
     }
 
@@ -364,14 +371,7 @@ impl<'o> RunRecorder<'o> {
 
     /// Passes an output on, or ends the run with the step's error and the record so far.
     pub fn check<T>(&mut self, result: Result<T, Failed>) -> Result<T, Box<WorkflowError>> {
-        result.map_err(|Failed { step, error }| {
-            Box::new(WorkflowError {
-                workflow: self.record.workflow.clone(),
-                step,
-                error,
-                record: self.take(),
-            })
-        })
+        result.map_err(|failed| self.ended_by(failed))
     }
 
     /// Ends the run.
@@ -424,10 +424,15 @@ impl<'o> RunRecorder<'o> {
         }
     }
 
+    #[inline]
     fn notify(&mut self, position: usize) {
-        if self.observers.is_empty() {
-            return;
+        if !self.observers.is_empty() {
+            self.notify_observers(position);
         }
+    }
+
+    #[cold]
+    fn notify_observers(&mut self, position: usize) {
         let (instant, wall) = (self.record.started, self.record.started_at);
         if let Some(record) = self.record.steps.get_mut(position) {
             // Observers see the step's wall-clock times; otherwise the run's end sets them.
@@ -460,6 +465,12 @@ impl<'o> RunRecorder<'o> {
         }
         record
     }
+}
+
+/// The error of a step whose call was cancelled because another step stopped the run.
+#[cold]
+fn was_cancelled() -> StepError {
+    StepError::Template { parameter: "run".to_owned(), reason: "the step was cancelled".to_owned() }
 }
 
 /// Why a step did not start: the run was stopping after a failure.
