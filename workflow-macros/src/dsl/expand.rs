@@ -59,11 +59,11 @@ pub(crate) fn workflow(checked: &CheckedDef<'_>) -> TokenStream {
         let needs = plan.needs[i].iter().map(|&n| steps[n].id.to_string());
         quote!(#p::StepInfo { id: #id, tool: <#tool as #p::Tool>::NAME, needs: &[#(#needs),*] })
     });
-    // Plain steps of a workflow run level by level take the driver's short way, and need no
+    // Plain steps of a workflow without trigger rules take the driver's short way, and need no
     // step function.
-    let by_levels = def.eager.is_none() && !is_general(def);
+    let short_way = !is_general(def);
     let plain: Vec<bool> =
-        (0..steps.len()).map(|i| by_levels && is_plain(def, plan, &checked.checked.policies[i], i)).collect();
+        (0..steps.len()).map(|i| short_way && is_plain(def, plan, &checked.checked.policies[i], i)).collect();
     let step_fns = (0..steps.len()).map(|i| step_fn(def, plan, &checked.unresolved[i], i));
     let step_fns = step_fns.zip(&plain).filter(|(_, plain)| !**plain).map(|(f, _)| f);
     let compensation_fns = (0..steps.len()).map(|i| compensation_fn(def, plan, &checked.unresolved[i], i));
@@ -232,6 +232,30 @@ fn out_var(step: &Step) -> Ident {
     format_ident!("__wf_o_{}", step.id)
 }
 
+/// A plain step ([`is_plain`]) as the driver's short way takes it: its arguments and its tool's
+/// call, with `slot` its record and the outputs it reads in scope as references.
+fn plain_call(def: &WorkflowDef, i: usize, slot: &Ident, unresolved: &BTreeSet<String>) -> TokenStream {
+    let p = private();
+    let (name, step) = (&def.name, &def.steps[i]);
+    let tool = tool_alias(def, step);
+    let literal = call_literal(def, &tool, &step.tool, &step.args, unresolved);
+    quote! {{
+        // The step's values are written in the DSL, where clippy's suggestions cannot apply.
+        #[allow(non_snake_case, unreachable_code, unused_parens, clippy::all, clippy::pedantic)]
+        let __wf_make = move || -> #p::Result<#tool, #p::StepError> {
+            #[allow(unused_imports)]
+            use #p::access::Own as _;
+            #p::Ok(#literal)
+        };
+        #p::exec::Plain::new(
+            &#name::SPECS[#i],
+            #slot,
+            __wf_make,
+            move |__wf_args: #tool| #p::CallTool::call(__wf_args, __wf_state),
+        )
+    }}
+}
+
 /// Whether the workflow has trigger rules, compensations or conditions on how a step ended: its
 /// body then keeps every output in an `Option` and goes on through the levels while it stops.
 fn is_general(def: &WorkflowDef) -> bool {
@@ -241,7 +265,7 @@ fn is_general(def: &WorkflowDef) -> bool {
         .any(|(i, s)| s.after.is_some() || s.compensate.is_some() || !status_roots(def, i).is_empty())
 }
 
-/// Whether step `i` can take the driver's short way ([`Plain`](workflow::__private::exec::Plain)):
+/// Whether step `i` can take the driver's short way (the runtime's `exec::Plain`):
 /// it calls its tool once, with no time limit, fallback, condition, trigger rule or `for`, and
 /// reads no output that may be missing.
 fn is_plain(def: &WorkflowDef, plan: &Plan, policy: &StepPolicy, i: usize) -> bool {
@@ -758,7 +782,7 @@ fn run_body(def: &WorkflowDef, plan: &Plan, unresolved: &[BTreeSet<String>], pla
         }
     };
     if def.eager.is_some() && !general {
-        let body = eager_body(def, plan, &order, &position_of);
+        let body = eager_body(def, plan, &order, &position_of, (plain, unresolved));
         return quote! {
             #head
             #body
@@ -990,7 +1014,13 @@ fn eager_general(def: &WorkflowDef, plan: &Plan, order: &[usize], position_of: &
 /// The eager body of `run`: every step polled in one loop, each started as soon as every step
 /// it needs has given its output (kept in a `OnceLock`, which the steps after it borrow). The
 /// first failure that stops the run cancels every step in flight.
-fn eager_body(def: &WorkflowDef, plan: &Plan, order: &[usize], position_of: &[usize]) -> TokenStream {
+fn eager_body(
+    def: &WorkflowDef,
+    plan: &Plan,
+    order: &[usize],
+    position_of: &[usize],
+    (plain, unresolved): (&[bool], &[BTreeSet<String>]),
+) -> TokenStream {
     let p = private();
     let n = order.len();
     let slots: Vec<Ident> = order.iter().map(|&i| format_ident!("__wf_rs_{}", def.steps[i].id)).collect();
@@ -1007,9 +1037,14 @@ fn eager_body(def: &WorkflowDef, plan: &Plan, order: &[usize], position_of: &[us
         let passed = passed(plan, i);
         let args: Vec<Ident> = passed.iter().map(|&n| out_var(&def.steps[n])).collect();
         let arg_cells: Vec<&Ident> = passed.iter().map(|&n| &cells[n]).collect();
+        let call = if plain[i] {
+            plain_call(def, i, &slot, &unresolved[i])
+        } else {
+            quote!(#fn_name(__wf_state, __wf_inputs, #slot, #(#args),*))
+        };
         quote! {
             let mut #future = #p::pin!(#p::exec::Lazy::new(move || match (#(#arg_cells.get(),)*) {
-                (#(#p::Some(#args),)*) => #p::Some(#fn_name(__wf_state, __wf_inputs, #slot, #(#args),*)),
+                (#(#p::Some(#args),)*) => #p::Some(#call),
                 #[allow(unreachable_patterns)]
                 _ => #p::None,
             }));
@@ -1083,7 +1118,6 @@ fn run_level(
     (plain, unresolved): (&[bool], &[BTreeSet<String>]),
 ) -> TokenStream {
     let p = private();
-    let name = &def.name;
     let slots: Vec<Ident> = level.iter().map(|&i| format_ident!("__wf_rs_{}", def.steps[i].id)).collect();
     let results: Vec<Ident> = level.iter().map(|&i| format_ident!("__wf_r_{}", def.steps[i].id)).collect();
     let futures: Vec<Ident> = level.iter().map(|&i| format_ident!("__wf_f_{}", def.steps[i].id)).collect();
@@ -1099,24 +1133,10 @@ fn run_level(
             let statuses: Vec<Ident> =
                 status_roots(def, i).into_iter().map(|n| status_var(&def.steps[n].id)).collect();
             if !general && plain[i] {
-                // The driver's short way, with the step's arguments and its tool's call.
-                let tool = tool_alias(def, &def.steps[i]);
-                let literal = call_literal(def, &tool, &def.steps[i].tool, &def.steps[i].args, &unresolved[i]);
+                let call = plain_call(def, i, slot, &unresolved[i]);
                 return quote! {{
                     #(let #args = &#args;)*
-                    // The step's values are written in the DSL, where clippy's suggestions cannot apply.
-                    #[allow(non_snake_case, unreachable_code, unused_parens, clippy::all, clippy::pedantic)]
-                    let __wf_make = move || -> #p::Result<#tool, #p::StepError> {
-                        #[allow(unused_imports)]
-                        use #p::access::Own as _;
-                        #p::Ok(#literal)
-                    };
-                    #p::exec::Plain::new(
-                        &#name::SPECS[#i],
-                        #slot,
-                        __wf_make,
-                        move |__wf_args: #tool| #p::CallTool::call(__wf_args, __wf_state),
-                    )
+                    #call
                 }};
             }
             if !general {

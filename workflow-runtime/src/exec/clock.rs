@@ -110,9 +110,8 @@ thread_local! {
 }
 
 /// Whether the run being polled inside [`timed`] runs its plain steps (no retries, no time
-/// limits) the short way: it has no journal and no limit on calls in flight, and no `tracing`
-/// subscriber takes `INFO` (where one does, each step gets its `workflow.step` span). Outside
-/// [`timed`], `false`.
+/// limits) the short way: it has no journal and no limit on calls in flight. Outside [`timed`],
+/// `false`.
 #[inline]
 pub fn plain() -> bool {
     PLAIN.with(Cell::get)
@@ -275,8 +274,7 @@ impl<F: Future> Future for Timed<F> {
         let previous = NOW.with(|cell| cell.replace(Some(now)));
         let previous_anchor = ANCHOR.with(|cell| cell.replace(Some(anchor)));
         let previous_counter = COUNTER.with(|cell| cell.replace(counter));
-        let plain =
-            this.journal.is_none() && this.limit.is_none() && !tracing::level_enabled!(tracing::Level::INFO);
+        let plain = this.journal.is_none() && this.limit.is_none();
         let previous_plain = PLAIN.with(|cell| cell.replace(plain));
         let previous_jitter = JITTER.with(|cell| cell.replace(Some(*this.jitter)));
         // Only a run with a limit pays for it.

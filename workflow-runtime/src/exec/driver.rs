@@ -92,7 +92,7 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, StepError>>,
 {
-    let span = tracing::info_span!("workflow.step", step = %spec.id, tool = %spec.tool);
+    let span = step_span(spec);
     let started = super::clock::now();
     record.started = Some(started);
     let result = if spec.is_plain() {
@@ -143,9 +143,16 @@ where
     result
 }
 
+/// The `workflow.step` span of a step (the one place it is made, so that every step's span has
+/// the same callsite).
+#[inline]
+pub(super) fn step_span(spec: &StepSpec) -> tracing::Span {
+    tracing::info_span!("workflow.step", step = %spec.id, tool = %spec.tool)
+}
+
 /// The span, if a subscriber wants it. Taking it by value keeps a disabled span out of the
 /// step's future.
-fn enabled(span: tracing::Span) -> Option<tracing::Span> {
+pub(super) fn enabled(span: tracing::Span) -> Option<tracing::Span> {
     (!span.is_disabled()).then_some(span)
 }
 

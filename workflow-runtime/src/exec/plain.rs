@@ -2,14 +2,16 @@
 //!
 //! Most steps have no retries, no time limits, no fallback and no condition: they call their
 //! tool once. [`Plain`] runs such a step of a level without the layers [`drive`](super::drive)
-//! puts around a call (its `async` body, the retry loop, the span), which cost more than the
+//! puts around a call (its `async` body, the retry loop, the timers), which cost more than the
 //! call itself for a quick tool: it polls the tool's future under a panic guard and, when it
 //! ends, writes the step's record and keeps the result for the level.
 //!
 //! It takes the short way only when the run allows it ([`clock::plain`](super::clock::plain):
-//! no journal, no limit on calls in flight, no subscriber taking the step spans). Otherwise, and
-//! for a step whose spec has a policy after all, it runs the step's full path on the heap, so
-//! that what a step does is decided by the one driver either way.
+//! no journal, no limit on calls in flight); the step's `workflow.step` span, when a subscriber
+//! takes it, is entered around each poll of the call, as [`drive`](super::drive) does.
+//! Otherwise, and for a step whose spec has a policy after all, it runs the step's full path on
+//! the heap (the journal's replay and record around [`drive`](super::drive)), so that what a
+//! step does is decided by the one driver either way.
 
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -34,24 +36,28 @@ pin_project_lite::pin_project! {
         // The step's record, written here when the step goes the short way (the full path
         // writes it otherwise).
         record: Option<&'r mut StepRecord>,
+        // The result, once the step has ended (its call is then left as it is, to be dropped
+        // with the step).
+        output: Option<Result<T, Box<StepError>>>,
         #[pin]
         state: State<'r, F, T>,
     }
 }
 
-/// The full path of a step: journaled, limited or in its span, on the heap.
+/// The full path of a step: journaled or limited, on the heap.
 type FullPath<'r, T> = Pin<Box<dyn Future<Output = Result<T, StepError>> + Send + 'r>>;
 
 pin_project_lite::pin_project! {
     #[project = StateProj]
     #[project_replace = StateReplace]
     enum State<'r, F, T> {
-        // The tool's call, not polled yet (`started` is false) or running.
-        Fast { #[pin] call: F, started: bool },
+        // The tool's call, not polled yet (`started` is false) or running, in the step's span
+        // when a subscriber takes it.
+        // (On the heap: a step without a subscriber carries only a null pointer.)
+        Fast { #[pin] call: F, started: bool, span: Option<Box<tracing::Span>> },
         // Its arguments could not be made: the step fails when it is first polled.
         Refused { error: Box<StepError> },
         Full { call: FullPath<'r, T> },
-        Done { output: Result<T, Box<StepError>> },
         Taken,
     }
 }
@@ -78,11 +84,11 @@ where
             return Self::full(spec, record, args, call);
         }
         let state = match catch_unwind(AssertUnwindSafe(|| args().map(call))) {
-            Ok(Ok(call)) => State::Fast { call, started: false },
+            Ok(Ok(call)) => State::Fast { call, started: false, span: span(spec) },
             Ok(Err(error)) => State::Refused { error: Box::new(error) },
             Err(panic) => State::Refused { error: Box::new(panicked(spec, &*panic)) },
         };
-        Self { spec, record: Some(record), state }
+        Self { spec, record: Some(record), output: None, state }
     }
 
     /// The step through its full path.
@@ -93,11 +99,8 @@ where
         A: Tool<Output = T>,
         C: FnOnce(A) -> F + Send + 'r,
     {
-        Self {
-            spec,
-            record: None,
-            state: State::Full { call: Box::pin(full_path(spec, record, args, call)) },
-        }
+        let call = Box::pin(full_path(spec, record, args, call));
+        Self { spec, record: None, output: None, state: State::Full { call } }
     }
 
     /// Polls the step: `Ready` once it has ended (its result is then kept for
@@ -105,15 +108,29 @@ where
     #[inline]
     pub fn poll_step(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let mut this = self.project();
+        if this.output.is_some() {
+            return Poll::Ready(());
+        }
         let result = match this.state.as_mut().project() {
-            StateProj::Fast { call, started } => {
+            StateProj::Fast { call, started, span } => {
                 if !*started {
                     *started = true;
                     if let Some(record) = this.record.as_deref_mut() {
                         record.started = Some(super::clock::now());
                     }
                 }
-                match catch_unwind(AssertUnwindSafe(|| call.poll(cx))) {
+                let polled = match span {
+                    None => catch_unwind(AssertUnwindSafe(|| call.poll(cx))),
+                    Some(span) => {
+                        let _entered = span.enter();
+                        catch_unwind(AssertUnwindSafe(|| call.poll(cx)))
+                    }
+                };
+                if span.is_some() && matches!(polled, Ok(Poll::Ready(_))) {
+                    // The step has ended: its span closes.
+                    *span = None;
+                }
+                match polled {
                     Ok(Poll::Pending) => {
                         super::clock::fresh();
                         return Poll::Pending;
@@ -134,36 +151,49 @@ where
             }
             StateProj::Full { call } => {
                 let Poll::Ready(output) = call.as_mut().poll(cx) else { return Poll::Pending };
-                this.state.project_replace(State::Done { output: output.map_err(Box::new) });
+                *this.output = Some(output.map_err(Box::new));
                 return Poll::Ready(());
             }
-            StateProj::Done { .. } | StateProj::Taken => return Poll::Ready(()),
+            StateProj::Taken => return Poll::Ready(()),
         };
         let finished = super::clock::fresh();
         if let Some(record) = this.record.as_deref_mut() {
             record.called_once(finished, &result);
         }
-        this.state.project_replace(State::Done { output: result });
+        *this.output = Some(result);
         Poll::Ready(())
     }
 
     /// The step's result, once it has ended: `None` before, or once taken.
     #[inline]
     pub fn take_output(self: Pin<&mut Self>) -> Option<Result<T, Box<StepError>>> {
-        let mut this = self.project();
-        if !matches!(this.state.as_mut().project(), StateProj::Done { .. }) {
-            return None;
-        }
-        match this.state.project_replace(State::Taken) {
-            StateReplace::Done { output } => Some(output),
-            _ => None,
-        }
+        self.project().output.take()
     }
 
     /// Whether the step ended with an error.
     #[inline]
     pub fn failed(self: Pin<&mut Self>) -> bool {
-        matches!(self.project().state.project(), StateProj::Done { output: Err(_) })
+        matches!(self.project().output, Some(Err(_)))
+    }
+}
+
+/// A plain step of an eager schedule, polled as a future: its result once it has ended.
+impl<'r, F, T> Future for Plain<'r, F, T>
+where
+    F: Future<Output = Result<T, ToolError>> + Send + 'r,
+    T: Serialize + DeserializeOwned + Send + 'r,
+{
+    type Output = Result<T, StepError>;
+
+    #[inline]
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        if self.as_mut().poll_step(cx).is_pending() {
+            return Poll::Pending;
+        }
+        Poll::Ready(match self.take_output() {
+            Some(result) => result.map_err(|error| *error),
+            None => Err(super::never_ran()),
+        })
     }
 }
 
@@ -207,6 +237,17 @@ where
         Some(journal) => journal.settle(record, outcome, json).await,
         None => outcome,
     }
+}
+
+/// The step's `workflow.step` span, when a subscriber takes `INFO`.
+#[inline]
+fn span(spec: &StepSpec) -> Option<Box<tracing::Span>> {
+    if tracing::level_enabled!(tracing::Level::INFO) { spanned(spec) } else { None }
+}
+
+#[cold]
+fn spanned(spec: &StepSpec) -> Option<Box<tracing::Span>> {
+    super::driver::enabled(super::driver::step_span(spec)).map(Box::new)
 }
 
 /// The step error of a tool's failure.
