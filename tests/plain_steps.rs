@@ -1,7 +1,7 @@
-//! Plain steps (no retries, no time limits, no fallback, no condition) of a workflow run level
-//! by level take the driver's short way unless the run needs the full path (a subscriber
-//! taking the step spans, a journal, a limit on calls in flight). Both ways must record the
-//! same thing; these tests run the same workflows both ways and compare.
+//! Plain steps (no retries, no time limits, no fallback, no condition) take the driver's short
+//! way unless the run needs the full path (a journal, a limit on calls in flight); a subscriber
+//! that takes the step spans gets them either way. Every way must record the same thing: these
+//! tests run the same workflows each way and compare.
 
 use std::fmt::Debug;
 use std::sync::{Arc, Mutex};
@@ -10,7 +10,7 @@ use std::time::Duration;
 use tracing_subscriber::layer::{Context, SubscriberExt as _};
 use tracing_subscriber::util::SubscriberInitExt as _;
 use workflow::prelude::*;
-use workflow::{RunRecord, StepError, StepStatus};
+use workflow::{RunContext, RunRecord, StepError, StepStatus};
 
 /// Adds two numbers.
 #[tool]
@@ -110,32 +110,41 @@ fn shape(record: &RunRecord) -> Vec<(String, StepStatus, usize, Option<String>)>
     record.steps.iter().map(|s| (s.step.to_string(), s.status, s.attempts.len(), s.error.clone())).collect()
 }
 
-/// Runs `run` twice: the short way (no subscriber), then with a subscriber taking the step
-/// spans (the full path); returns both results and the spans of the second.
-async fn both_ways<T, F, Fut>(run: F) -> (T, T, Vec<String>)
+/// Runs `run` three ways: the short way (no subscriber), the short way with a subscriber taking
+/// the step spans, and the full path (a run with a limit on calls in flight, here with the same
+/// subscriber); returns the three results and the step spans each of the last two opened.
+async fn three_ways<T, F, Fut>(run: F) -> ([T; 3], [Vec<String>; 2])
 where
-    F: Fn() -> Fut,
+    F: Fn(RunContext<'static, ()>) -> Fut,
     Fut: std::future::Future<Output = T>,
 {
-    let short = run().await;
-    let spans = StepSpans::default();
-    let full = {
-        let _subscriber = tracing_subscriber::registry().with(spans.clone()).set_default();
-        run().await
+    let short = run(RunContext::new(&())).await;
+    let (spanned, spans) = with_step_spans(run(RunContext::new(&()))).await;
+    let (full, full_spans) = with_step_spans(run(RunContext::new(&()).with_max_concurrency(64))).await;
+    ([short, spanned, full], [spans, full_spans])
+}
+
+/// `run`'s result, run with a subscriber, and the step spans it opened, sorted.
+async fn with_step_spans<T>(run: impl std::future::Future<Output = T>) -> (T, Vec<String>) {
+    let layer = StepSpans::default();
+    let result = {
+        let _subscriber = tracing_subscriber::registry().with(layer.clone()).set_default();
+        run.await
     };
-    let mut seen = spans.0.lock().unwrap().clone();
-    seen.sort();
-    (short, full, seen)
+    let mut spans = layer.0.lock().unwrap().clone();
+    spans.sort();
+    (result, spans)
 }
 
 #[tokio::test]
-async fn plain_steps_record_the_same_either_way() {
-    let (short, full, spans) = both_ways(|| sums(1).run(&())).await;
-    let (short, full) = (short.unwrap(), full.unwrap());
-    assert_eq!((short.a, short.c, short.b), (2, 4, 6));
-    assert_eq!((full.a, full.c, full.b), (2, 4, 6));
-    assert_eq!(spans, ["a", "b", "c"], "with a subscriber, each step has its span");
-    assert_eq!(shape(&short.record), shape(&full.record));
+async fn plain_steps_record_the_same_every_way() {
+    let (runs, spans) = three_ways(|context| sums(1).run(context)).await;
+    let [short, spanned, full] = runs.map(Result::unwrap);
+    for run in [&short, &spanned, &full] {
+        assert_eq!((run.a, run.c, run.b), (2, 4, 6));
+        assert_eq!(shape(&run.record), shape(&short.record));
+    }
+    assert_eq!(spans, [["a", "b", "c"], ["a", "b", "c"]], "with a subscriber, each step has its span");
     for step in &short.record.steps {
         assert_eq!(step.status, StepStatus::Succeeded);
         let attempt = step.attempts.get(0).unwrap();
@@ -145,10 +154,10 @@ async fn plain_steps_record_the_same_either_way() {
 }
 
 #[tokio::test]
-async fn a_reference_that_cannot_be_resolved_fails_the_step_either_way() {
-    let (short, full, _) = both_ways(|| out_of_range().run(&())).await;
-    let (short, full) = (short.unwrap_err(), full.unwrap_err());
-    for err in [&short, &full] {
+async fn a_reference_that_cannot_be_resolved_fails_the_step_every_way() {
+    let (runs, _) = three_ways(|context| out_of_range().run(context)).await;
+    let [short, spanned, full] = runs.map(Result::unwrap_err);
+    for err in [&short, &spanned, &full] {
         assert_eq!(err.step, "third");
         assert!(
             matches!(&err.error, StepError::Reference { path, .. } if path == "items[5]"),
@@ -159,14 +168,15 @@ async fn a_reference_that_cannot_be_resolved_fails_the_step_either_way() {
         assert_eq!((third.status, third.attempts.len()), (StepStatus::Failed, 1));
         assert!(third.started.is_some() && third.finished.is_some());
     }
+    assert_eq!(shape(&short.record), shape(&spanned.record));
     assert_eq!(shape(&short.record), shape(&full.record));
 }
 
 #[tokio::test]
-async fn a_panic_while_making_the_arguments_fails_the_step_either_way() {
-    let (short, full, _) = both_ways(|| panicking_arguments().run(&())).await;
-    let (short, full) = (short.unwrap_err(), full.unwrap_err());
-    for err in [&short, &full] {
+async fn a_panic_while_making_the_arguments_fails_the_step_every_way() {
+    let (runs, _) = three_ways(|context| panicking_arguments().run(context)).await;
+    let [short, spanned, full] = runs.map(Result::unwrap_err);
+    for err in [&short, &spanned, &full] {
         assert_eq!(err.step, "boom");
         assert!(
             matches!(&err.error, StepError::Panicked { message, .. } if message == "no arguments today"),
@@ -175,20 +185,22 @@ async fn a_panic_while_making_the_arguments_fails_the_step_either_way() {
         );
         assert_eq!(err.record.step("first").unwrap().status, StepStatus::Succeeded);
     }
+    assert_eq!(shape(&short.record), shape(&spanned.record));
     assert_eq!(shape(&short.record), shape(&full.record));
 }
 
 #[tokio::test]
-async fn a_tool_error_fails_the_step_either_way() {
-    let (short, full, _) = both_ways(|| refused().run(&())).await;
-    let (short, full) = (short.unwrap_err(), full.unwrap_err());
-    for err in [&short, &full] {
+async fn a_tool_error_fails_the_step_every_way() {
+    let (runs, _) = three_ways(|context| refused().run(context)).await;
+    let [short, spanned, full] = runs.map(Result::unwrap_err);
+    for err in [&short, &spanned, &full] {
         assert_eq!(
             err.to_string(),
             "workflow `refused` failed at step `no`: tool `refuse` failed: not today"
         );
         assert!(!err.error.is_retryable());
     }
+    assert_eq!(shape(&short.record), shape(&spanned.record));
     assert_eq!(shape(&short.record), shape(&full.record));
 }
 

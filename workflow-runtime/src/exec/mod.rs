@@ -101,13 +101,26 @@ pub fn poll_step<S: LevelStep + ?Sized>(
 /// A step of a compiled workflow's level, as the level polls it: its step function's future
 /// (in a `MaybeDone`) or a [`Plain`] step.
 pub trait LevelStep {
+    /// Polls the step: `Ready` once it has ended, its result kept.
+    fn poll_ended(self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<()>;
+
+    /// Whether the step has ended with an error.
+    fn failed(self: std::pin::Pin<&mut Self>) -> bool;
+
     /// Polls the step: `true` when it has failed, so that the level stops polling the others;
     /// sets `pending` while it runs.
+    #[inline]
     fn poll_level(
-        self: std::pin::Pin<&mut Self>,
+        mut self: std::pin::Pin<&mut Self>,
         cx: &mut std::task::Context<'_>,
         pending: &mut bool,
-    ) -> bool;
+    ) -> bool {
+        if self.as_mut().poll_ended(cx).is_pending() {
+            *pending = true;
+            return false;
+        }
+        self.failed()
+    }
 }
 
 impl<F, T> LevelStep for futures::future::MaybeDone<F>
@@ -115,15 +128,12 @@ where
     F: Future<Output = Result<T, StepError>>,
 {
     #[inline]
-    fn poll_level(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-        pending: &mut bool,
-    ) -> bool {
-        if self.as_mut().poll(cx).is_pending() {
-            *pending = true;
-            return false;
-        }
+    fn poll_ended(self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+        self.poll(cx)
+    }
+
+    #[inline]
+    fn failed(self: std::pin::Pin<&mut Self>) -> bool {
         self.output_mut().is_some_and(|output| output.is_err())
     }
 }
@@ -134,16 +144,13 @@ where
     T: serde::Serialize + serde::de::DeserializeOwned + Send + 'r,
 {
     #[inline]
-    fn poll_level(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-        pending: &mut bool,
-    ) -> bool {
-        if self.as_mut().poll_step(cx).is_pending() {
-            *pending = true;
-            return false;
-        }
-        self.failed()
+    fn poll_ended(self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+        self.poll_step(cx)
+    }
+
+    #[inline]
+    fn failed(self: std::pin::Pin<&mut Self>) -> bool {
+        Plain::failed(self)
     }
 }
 
