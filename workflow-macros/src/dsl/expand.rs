@@ -5,8 +5,10 @@
 //!   like a call, and `name::LEVELS`, `name::STEPS` reach its plan;
 //! - `struct NameOutputs`, one field per step (`Option<_>` for a step that may not run);
 //! - `name::run`, whose body awaits one level at a time (`join!` of the level's steps), each
-//!   step being its own `async fn` driven by the runtime's step driver. Keeping steps in their
-//!   own functions keeps type-checking linear in the number of steps.
+//!   step being its own `async fn` driven by the runtime's step driver, or, for a plain step
+//!   (no policy, condition or trigger rule), its arguments and its tool's call handed to the
+//!   driver's short way (`exec::Plain`). Keeping steps in their own functions or closures keeps
+//!   type-checking linear in the number of steps.
 
 use proc_macro2::{Delimiter, Group, Span, TokenStream, TokenTree};
 use quote::{format_ident, quote, quote_spanned};
