@@ -5,7 +5,7 @@ use syn::parse::Parser as _;
 
 use super::ast::ToolArgs;
 
-const KEYS: &str = "expected one of `name`, `description`, `idempotent`, `read_only`";
+const KEYS: [&str; 4] = ["name", "description", "idempotent", "read_only"];
 
 pub(crate) fn args(tokens: TokenStream) -> syn::Result<ToolArgs> {
     let mut args = ToolArgs::default();
@@ -22,7 +22,9 @@ pub(crate) fn args(tokens: TokenStream) -> syn::Result<ToolArgs> {
             &mut args.description
         } else {
             let key = meta.path.get_ident().map(ToString::to_string).unwrap_or_default();
-            return Err(meta.error(format_args!("unknown `#[tool]` argument `{key}`; {KEYS}")));
+            let hint = workflow_core::suggest::did_you_mean(&key, KEYS).unwrap_or_default();
+            let keys = workflow_core::suggest::list(KEYS);
+            return Err(meta.error(format_args!("unknown `#[tool]` argument `{key}`{hint} (expected one of {keys})")));
         };
         let key = meta.path.get_ident().map(ToString::to_string).unwrap_or_default();
         set_once(slot, meta.value()?.parse()?, &key, &meta.path)
