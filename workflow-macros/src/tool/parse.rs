@@ -24,7 +24,9 @@ pub(crate) fn args(tokens: TokenStream) -> syn::Result<ToolArgs> {
             let key = meta.path.get_ident().map(ToString::to_string).unwrap_or_default();
             let hint = workflow_core::suggest::did_you_mean(&key, KEYS).unwrap_or_default();
             let keys = workflow_core::suggest::list(KEYS);
-            return Err(meta.error(format_args!("unknown `#[tool]` argument `{key}`{hint} (expected one of {keys})")));
+            return Err(
+                meta.error(format_args!("unknown `#[tool]` argument `{key}`{hint} (expected one of {keys})"))
+            );
         };
         let key = meta.path.get_ident().map(ToString::to_string).unwrap_or_default();
         set_once(slot, meta.value()?.parse()?, &key, &meta.path)

@@ -264,13 +264,11 @@ impl<F: Future> Future for Timed<F> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = self.project();
         let now = Instant::now();
-        let raw = counter().map(quanta::Clock::raw);
+        let counter = counter().map(|clock| Counter { at: now, raw: clock.raw(), clock });
         let anchor = *this.anchor.get_or_insert_with(|| Anchor { instant: now, wall: SystemTime::now() });
         // Two readings of a paused clock are the same: then every reading is tokio's own, so
         // that paused time stays exact.
-        let counter = raw
-            .filter(|_| Instant::now() != now)
-            .and_then(|raw| Some(Counter { at: now, raw, clock: counter()? }));
+        let counter = counter.filter(|_| Instant::now() != now);
         let previous = NOW.with(|cell| cell.replace(Some(now)));
         let previous_anchor = ANCHOR.with(|cell| cell.replace(Some(anchor)));
         let previous_counter = COUNTER.with(|cell| cell.replace(counter));
